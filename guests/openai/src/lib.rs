@@ -1,0 +1,166 @@
+//! The OpenAI-compatible provider: Chat Completions with `stream: true`, for
+//! OpenAI and every server that speaks its wire format (vLLM, llama.cpp, Groq,
+//! DeepSeek, Mistral, xAI, OpenRouter), selected by the base URL.
+//!
+//! The parsing lives in [`stream`] and compiles natively too, so the benchmark
+//! can compare the same code in and out of the sandbox.
+
+pub mod errors;
+pub mod request;
+pub mod stream;
+
+use cordon_sdk::{
+    Capability, Framing, Header, NativeRequest, OutgoingRequest, Provider, ProviderConfig,
+    ProviderError, ProviderInfo, Request, State,
+};
+use serde::{Deserialize, Serialize};
+
+use request::MaxTokensField;
+
+/// Where requests go when the configuration names no base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// The secret (declared in the manifest) holding the API key.
+pub const API_KEY_SECRET: &str = "api-key";
+
+/// The provider.
+pub struct OpenAi;
+
+/// What this provider keeps in its host-owned state.
+#[derive(Debug, Serialize, Deserialize)]
+struct Settings {
+    base_url: String,
+    default_model: Option<String>,
+    max_tokens_field: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    /// `max_tokens` or `max_completion_tokens`; by default the latter for api.openai.com.
+    max_tokens_field: Option<String>,
+}
+
+impl Settings {
+    fn from_state(state: &State) -> Result<Self, ProviderError> {
+        serde_json::from_slice(&state.data).map_err(|err| {
+            ProviderError::config(format!("the provider state is unreadable ({err}); re-run init"))
+        })
+    }
+
+    fn max_tokens_field(&self) -> MaxTokensField {
+        match self.max_tokens_field.as_deref() {
+            Some("max_tokens") => MaxTokensField::MaxTokens,
+            Some(_) => MaxTokensField::MaxCompletionTokens,
+            None if self.base_url.starts_with("https://api.openai.com") => {
+                MaxTokensField::MaxCompletionTokens
+            }
+            None => MaxTokensField::MaxTokens,
+        }
+    }
+}
+
+impl Provider for OpenAi {
+    type Stream = stream::ChatStream;
+
+    fn info() -> ProviderInfo {
+        ProviderInfo {
+            name: "openai".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            models: ["gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini"]
+                .map(String::from)
+                .to_vec(),
+            default_model: Some("gpt-4.1-mini".into()),
+            capabilities: vec![
+                Capability::Streaming,
+                Capability::Tools,
+                Capability::Reasoning,
+                Capability::Images,
+                Capability::JsonOutput,
+            ],
+            supported_settings: [
+                "max-output-tokens",
+                "temperature",
+                "top-p",
+                "presence-penalty",
+                "frequency-penalty",
+                "stop-sequences",
+                "seed",
+                "reasoning.effort",
+                "response-format",
+                "tools",
+                "tool-choice",
+                "parallel-tool-calls",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+
+    fn init(config: ProviderConfig) -> Result<State, ProviderError> {
+        let base_url = config.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.into());
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            return Err(ProviderError::config(format!(
+                "base URL `{base_url}` must start with http:// or https://"
+            )));
+        }
+        let options: Options = match config.options.as_deref() {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|err| ProviderError::config(format!("invalid openai options: {err}")))?,
+            None => Options::default(),
+        };
+        if let Some(field) = options.max_tokens_field.as_deref()
+            && field != "max_tokens"
+            && field != "max_completion_tokens"
+        {
+            return Err(ProviderError::config(format!(
+                "max_tokens_field must be `max_tokens` or `max_completion_tokens`, not `{field}`"
+            )));
+        }
+        let settings = Settings {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            default_model: config.default_model,
+            max_tokens_field: options.max_tokens_field,
+        };
+        let data = serde_json::to_vec(&settings)
+            .map_err(|err| ProviderError::config(format!("cannot store settings: {err}")))?;
+        Ok(State { producer_version: env!("CARGO_PKG_VERSION").into(), data })
+    }
+
+    fn to_native(state: &State, request: Request) -> Result<NativeRequest, ProviderError> {
+        let settings = Settings::from_state(state)?;
+        let model = if !request.model.is_empty() {
+            request.model.clone()
+        } else if let Some(model) = settings.default_model.clone() {
+            model
+        } else {
+            return Err(ProviderError::config(
+                "the request names no model and the provider has no default model: pass a model",
+            ));
+        };
+        let (body, warnings) = request::build_body(request, &model, settings.max_tokens_field());
+        let body = serde_json::to_vec(&body)
+            .map_err(|err| ProviderError::config(format!("cannot encode the request: {err}")))?;
+        Ok(NativeRequest {
+            http: OutgoingRequest {
+                method: "POST".into(),
+                url: format!("{}/chat/completions", settings.base_url),
+                headers: vec![
+                    Header { name: "content-type".into(), value: "application/json".into() },
+                    Header { name: "accept".into(), value: "text/event-stream".into() },
+                ],
+                body,
+                secrets: vec![API_KEY_SECRET.into()],
+            },
+            framing: Framing::Sse,
+            warnings,
+        })
+    }
+
+    fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {
+        stream::ChatStream::default()
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+cordon_sdk::export_provider!(OpenAi);

@@ -1,0 +1,82 @@
+//! The Rust guest SDK for Cordon providers.
+//!
+//! A provider crate implements [`Provider`] (describe, configure, translate a
+//! request) and a [`StreamHandler`] (turn decoded frames into events), then calls
+//! [`export_provider!`]. The SDK does the rest: it sends the native request through
+//! the host's HTTP broker, reads the body chunk by chunk, decodes SSE or NDJSON
+//! ([`sse`], [`ndjson`]), batches events across the boundary, assembles the final
+//! result and turns broker failures into classified errors.
+//!
+//! ```ignore
+//! struct MyProvider;
+//! impl cordon_sdk::Provider for MyProvider { /* ... */ }
+//! cordon_sdk::export_provider!(MyProvider);
+//! ```
+
+pub mod errors;
+pub mod ndjson;
+pub mod sse;
+
+mod emit;
+mod turn;
+
+/// The generated bindings for the `provider-component` world.
+///
+/// Provider crates normally need only the re-exported types below; the raw
+/// bindings are public for components that want to drive `http` themselves.
+#[allow(missing_docs, unsafe_code, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "cordon:provider/provider-component",
+        pub_export_macro: true,
+        export_macro_name: "export_bindings",
+        default_bindings_module: "cordon_sdk::bindings",
+    });
+}
+
+pub use bindings::cordon::provider::http;
+pub use bindings::cordon::provider::log;
+pub use bindings::cordon::provider::types::*;
+pub use bindings::exports::cordon::provider::provider::{Capability, ProviderInfo};
+
+pub use emit::Emitter;
+pub use turn::{Frame, Provider, StreamHandler, TurnRunner};
+
+/// Export `$provider` (a type implementing [`Provider`]) as the component's
+/// `cordon:provider/provider` interface.
+#[macro_export]
+macro_rules! export_provider {
+    ($provider:ty) => {
+        #[doc(hidden)]
+        pub struct __CordonExport;
+
+        impl $crate::bindings::exports::cordon::provider::provider::Guest for __CordonExport {
+            type Turn = $crate::TurnRunner<$provider>;
+
+            fn info() -> $crate::ProviderInfo {
+                <$provider as $crate::Provider>::info()
+            }
+
+            fn init(config: $crate::ProviderConfig) -> Result<$crate::State, $crate::ProviderError> {
+                <$provider as $crate::Provider>::init(config)
+            }
+
+            fn to_native(
+                state: $crate::State,
+                request: $crate::Request,
+            ) -> Result<$crate::NativeRequest, $crate::ProviderError> {
+                <$provider as $crate::Provider>::to_native(&state, request)
+            }
+
+            fn finalize(
+                state: $crate::State,
+                turn: $crate::bindings::exports::cordon::provider::provider::Turn,
+            ) -> Result<$crate::Finalized, $crate::ProviderError> {
+                turn.into_inner::<$crate::TurnRunner<$provider>>().finalize(state)
+            }
+        }
+
+        $crate::bindings::export_bindings!(__CordonExport with_types_in $crate::bindings);
+    };
+}

@@ -1,0 +1,52 @@
+//! `cordon inspect`: what a component is and what it may do.
+
+use std::process::ExitCode;
+
+use cordon::Runtime;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Component file (or a name in the components folder).
+    file: String,
+}
+
+pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
+    let component = runtime.inspect(&args.file).await?;
+    let m = &component.manifest;
+    println!("component  {}", component.path.display());
+    println!("name       {}", m.name);
+    println!("version    {}", m.version);
+    println!("contract   {}", m.contract);
+    if let Some(description) = &m.description {
+        println!("about      {description}");
+    }
+    println!("exports    {}", component.exports.join(", "));
+    println!("imports    {}", component.imports.join(", "));
+    println!("hosts      {}", m.allowed_hosts.describe());
+    if m.secrets.is_empty() {
+        println!("secrets    none");
+    }
+    for secret in &m.secrets {
+        println!(
+            "secret     {} (from ${}, header `{}`, only to {})",
+            secret.name,
+            secret.env,
+            secret.header,
+            secret.hosts.describe()
+        );
+    }
+    let l = &m.limits;
+    println!(
+        "limits     memory {} MiB, CPU {} ms per call, turn {} ms, {} requests per turn, response {} MiB, request {} MiB, connect {} ms, read {} ms, log {} KiB per turn",
+        l.memory_bytes >> 20,
+        l.call_cpu_ms,
+        l.turn_ms,
+        l.requests_per_turn,
+        l.response_bytes >> 20,
+        l.request_bytes >> 20,
+        l.connect_timeout_ms,
+        l.read_timeout_ms,
+        l.log_bytes_per_turn >> 10
+    );
+    Ok(ExitCode::SUCCESS)
+}

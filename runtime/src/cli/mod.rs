@@ -1,0 +1,82 @@
+//! Command-line parsing and dispatch. Each subcommand lives in its own file and
+//! stays thin: the work is done by the library.
+
+mod chat;
+mod demo;
+mod inspect;
+mod render;
+mod replay;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cordon::{Runtime, RuntimeConfig};
+
+/// Cordon: run LLM providers as sandboxed WebAssembly components.
+#[derive(Parser)]
+#[command(name = "cordon", version, about)]
+struct Cli {
+    /// Folder holding `<name>.wasm` components and their `<name>.toml` manifests.
+    #[arg(long, global = true, env = "CORDON_COMPONENTS", default_value = "dist/components")]
+    components: PathBuf,
+
+    /// Folder for compiled components (default: `cache` beside the components folder).
+    #[arg(long, global = true, env = "CORDON_CACHE")]
+    cache: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Chat with a provider, streaming the answer as it arrives.
+    Chat(chat::Args),
+    /// Serve a recorded stream locally, run one turn against it, print normalized events as JSON lines.
+    Replay(replay::Args),
+    /// Show a component's name, version, contract, exports, allowed hosts, secrets and limits.
+    Inspect(inspect::Args),
+    /// Stream a built-in recorded conversation (text and a tool call) through the OpenAI-compatible provider.
+    Demo,
+}
+
+/// Run the command line; the exit code is 0 when the command succeeded.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CORDON_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> cordon::Result<ExitCode> {
+    let mut config = RuntimeConfig::new(cli.components);
+    if cli.cache.is_some() {
+        config.cache_dir = cli.cache;
+    }
+    let runtime = Runtime::new(config)?;
+    match cli.command {
+        Command::Chat(args) => chat::run(&runtime, args).await,
+        Command::Replay(args) => replay::run(&runtime, args).await,
+        Command::Inspect(args) => inspect::run(&runtime, args).await,
+        Command::Demo => demo::run(&runtime).await,
+    }
+}

@@ -1,0 +1,151 @@
+//! Loading a component: read the file and its manifest, check that it is a
+//! component (not a core module or something else), compile it through the
+//! cache, check its exports and imports against the contract this host serves,
+//! and pre-instantiate it.
+
+use std::path::{Path, PathBuf};
+
+use crate::bindings::ProviderComponentPre;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::host::HostState;
+use crate::limits::Limits;
+use crate::manifest::{CONTRACT_VERSION, Manifest};
+
+/// The export every provider has.
+const PROVIDER_EXPORT: &str = "cordon:provider/provider";
+
+/// A compiled, checked, pre-instantiated provider component.
+pub struct LoadedComponent {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// Ready to instantiate, once per turn.
+    pub pre: ProviderComponentPre<HostState>,
+    /// The interfaces it imports.
+    pub imports: Vec<String>,
+    /// The interfaces it exports.
+    pub exports: Vec<String>,
+}
+
+/// The manifest path for a component path: `x.wasm` -> `x.toml`.
+pub fn manifest_path(wasm: &Path) -> PathBuf {
+    wasm.with_extension("toml")
+}
+
+/// Load the component at `path` (blocking: compiles on a cache miss).
+pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponent> {
+    let invalid = |reason: String| Error::InvalidComponent { path: path.to_owned(), reason };
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    check_header(&bytes).map_err(invalid)?;
+    let manifest_file = manifest_path(path);
+    let manifest = Manifest::load(&manifest_file, max)
+        .map_err(|reason| Error::Manifest { path: manifest_file.clone(), reason })?;
+
+    let component = engine
+        .compile(&bytes)
+        .map_err(|err| invalid(format!("does not compile: {err:#}")))?;
+    let ty = component.component_type();
+    let wasmtime = engine.wasmtime();
+    let exports: Vec<String> = ty.exports(wasmtime).map(|(name, _)| name.to_owned()).collect();
+    let imports: Vec<String> = ty.imports(wasmtime).map(|(name, _)| name.to_owned()).collect();
+
+    let Some(export) = exports.iter().find(|name| name_without_version(name) == PROVIDER_EXPORT) else {
+        return Err(invalid(format!(
+            "does not export `{PROVIDER_EXPORT}` (its exports: {}); is it a provider built against wit/?",
+            if exports.is_empty() { "none".to_owned() } else { exports.join(", ") }
+        )));
+    };
+    check_version(path, export)?;
+    for name in imports.iter().filter(|name| name.starts_with("cordon:")) {
+        check_version(path, name)?;
+    }
+    let instance_pre = engine.linker().instantiate_pre(&component).map_err(|err| {
+        let unknown: Vec<&str> = imports
+            .iter()
+            .map(String::as_str)
+            .filter(|name| !name.starts_with("cordon:") && !name.starts_with("wasi:"))
+            .collect();
+        if unknown.is_empty() {
+            invalid(format!("cannot be linked: {err:#}"))
+        } else {
+            invalid(format!(
+                "imports {}, which this host does not offer (it offers cordon:provider/{{http,log,types}}@{CONTRACT_VERSION} and WASI 0.2)",
+                unknown.join(", ")
+            ))
+        }
+    })?;
+    let pre = ProviderComponentPre::new(instance_pre)
+        .map_err(|err| invalid(format!("does not match the provider world: {err:#}")))?;
+    Ok(LoadedComponent {
+        manifest,
+        path: path.to_owned(),
+        pre,
+        imports,
+        exports,
+    })
+}
+
+/// Refuse files that are not wasm, and core modules, with a message that says so.
+fn check_header(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err("is not a WebAssembly file (no `\\0asm` header); build the guest for wasm32-wasip2".to_owned());
+    }
+    // Bytes 4..8: version and layer. Layer 0 is a core module, layer 1 a component.
+    if bytes[6..8] == [0, 0] {
+        return Err(
+            "is a core WebAssembly module, not a component; build for wasm32-wasip2 (which produces a \
+             component) or run `wasm-tools component new` on it"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+fn name_without_version(name: &str) -> &str {
+    name.split('@').next().unwrap_or(name)
+}
+
+/// Check that `interface@version` names a contract version this host serves.
+fn check_version(path: &Path, name: &str) -> Result<()> {
+    let version = name.split_once('@').map(|(_, v)| v).unwrap_or("");
+    if !compatible(version, CONTRACT_VERSION) {
+        return Err(Error::ContractVersion { path: path.to_owned(), found: name.to_owned(), served: CONTRACT_VERSION });
+    }
+    Ok(())
+}
+
+/// Semver compatibility as the component model applies it: same major, or for
+/// 0.x the same minor.
+fn compatible(found: &str, served: &str) -> bool {
+    let parts = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split('.');
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parts(found), parts(served)) {
+        (Some((0, a)), Some((0, b))) => a == b,
+        (Some((a, _)), Some((b, _))) => a == b,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_told_apart() {
+        assert!(check_header(b"hello world").unwrap_err().contains("not a WebAssembly file"));
+        assert!(check_header(b"\0asm\x01\0\0\0").unwrap_err().contains("core WebAssembly module"));
+        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn contract_versions() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(!compatible("", "0.1.0"));
+    }
+}

@@ -1,0 +1,148 @@
+//! The wasmtime engine: configuration (component model, async, epoch
+//! interruption, pooling allocator with copy-on-write memory images), the epoch
+//! ticker, the shared linker, and the on-disk cache of compiled components.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+
+use crate::bindings::ProviderComponent;
+use crate::host::HostState;
+
+/// How often the epoch advances. Guest CPU limits are counted in these ticks,
+/// and a busy guest yields to the async runtime once per tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Sizes of the pooling allocator: how many instances may be live at once.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Component instances live at once (one per running turn).
+    pub instances: u32,
+    /// Largest linear memory any instance may have, in bytes.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig { instances: 256, max_memory_bytes: crate::limits::Limits::HOST_MAX.memory_bytes }
+    }
+}
+
+/// A configured engine with its linker and compiled-component cache.
+#[derive(Clone)]
+pub struct Engine {
+    engine: wasmtime::Engine,
+    linker: Arc<Linker<HostState>>,
+    cache_dir: Option<PathBuf>,
+}
+
+impl Engine {
+    /// Build the engine, start its epoch ticker, and link the host's imports.
+    pub fn new(pool: &PoolConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<Engine> {
+        let mut pooling = PoolingAllocationConfig::default();
+        // A Rust or C component has 1-4 core instances and 1 memory; Python and
+        // JavaScript ones a few more. Size the pool for that.
+        pooling
+            .total_component_instances(pool.instances)
+            .total_core_instances(pool.instances.saturating_mul(8))
+            .total_memories(pool.instances.saturating_mul(2))
+            .total_tables(pool.instances.saturating_mul(8))
+            .total_stacks(pool.instances)
+            .max_memories_per_component(4)
+            .max_tables_per_component(16)
+            .max_memory_size(pool.max_memory_bytes)
+            .max_component_instance_size(1 << 20)
+            .max_core_instance_size(1 << 20)
+            .table_elements(100_000);
+
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .cranelift_opt_level(OptLevel::Speed)
+            .memory_init_cow(true)
+            .max_wasm_stack(1 << 20)
+            .async_stack_size(2 << 20)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        let engine = wasmtime::Engine::new(&config)?;
+        start_epoch_ticker(&engine).context("cannot start the epoch ticker thread")?;
+
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        ProviderComponent::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        if let Some(dir) = &cache_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
+        }
+        Ok(Engine { engine, linker: Arc::new(linker), cache_dir })
+    }
+
+    /// The wasmtime engine.
+    pub fn wasmtime(&self) -> &wasmtime::Engine {
+        &self.engine
+    }
+
+    /// The linker holding the host's imports (WASI, http, log).
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+
+    /// Compile `bytes`, or load the compiled form from the on-disk cache. Blocking:
+    /// call it off the async runtime.
+    pub fn compile(&self, bytes: &[u8]) -> anyhow::Result<Component> {
+        let Some(dir) = &self.cache_dir else {
+            return Ok(Component::from_binary(&self.engine, bytes)?);
+        };
+        let path = self.cache_path(dir, bytes);
+        if path.exists() {
+            // SAFETY: the cache folder belongs to the operator (like the binary
+            // itself); entries are named by the content hash and the engine's
+            // compatibility hash, and wasmtime checks the header and version.
+            #[allow(unsafe_code)]
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(component) => return Ok(component),
+                Err(err) => tracing::warn!(path = %path.display(), "stale compiled cache entry, recompiling: {err:#}"),
+            }
+        }
+        let component = Component::from_binary(&self.engine, bytes)?;
+        if let Err(err) = write_atomically(&path, &component.serialize()?) {
+            tracing::warn!(path = %path.display(), "cannot write the compiled cache: {err:#}");
+        }
+        Ok(component)
+    }
+
+    fn cache_path(&self, dir: &Path, bytes: &[u8]) -> PathBuf {
+        let content = Sha256::digest(bytes);
+        let mut hasher = DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        let content: String = content.iter().map(|b| format!("{b:02x}")).collect();
+        dir.join(format!("{content}-{:016x}.cwasm", hasher.finish()))
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&temp, bytes)?;
+    std::fs::rename(&temp, path)
+}
+
+/// Advance the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn start_epoch_ticker(engine: &wasmtime::Engine) -> std::io::Result<()> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("cordon-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .map(drop)
+}

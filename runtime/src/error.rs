@@ -1,0 +1,90 @@
+//! The public error type. Every error names the thing that failed and, where
+//! there is one, the fix.
+
+use std::path::PathBuf;
+
+use crate::types::TurnError;
+
+/// Errors from loading components and running turns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file is not a usable component.
+    #[error("{}: {reason}", path.display())]
+    InvalidComponent {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
+    /// The component was built against a contract version this host cannot serve.
+    #[error(
+        "{}: built against {found}, but this host serves cordon:provider@{served}; \
+         rebuild the component against the host's `wit/` (or run a host that serves {found})",
+        path.display()
+    )]
+    ContractVersion {
+        /// The file.
+        path: PathBuf,
+        /// What the component uses, e.g. `cordon:provider/provider@0.2.0`.
+        found: String,
+        /// The version this host serves.
+        served: &'static str,
+    },
+
+    /// The manifest is missing or invalid.
+    #[error("manifest {}: {reason}", path.display())]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
+    /// No component of that name in the components directory.
+    #[error(
+        "no provider `{name}` in {}: build the guests (`cargo xtask build`) or point \
+         --components / CORDON_COMPONENTS at the folder holding `{name}.wasm`",
+        dir.display()
+    )]
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// Where it was looked for.
+        dir: PathBuf,
+    },
+
+    /// The component's `init` refused its configuration, or a call failed at load.
+    #[error("provider `{provider}` failed to start: {error}")]
+    Init {
+        /// The provider.
+        provider: String,
+        /// The failure.
+        error: TurnError,
+    },
+
+    /// A turn failed.
+    #[error("{0}")]
+    Turn(TurnError),
+
+    /// Invalid host configuration.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// The engine failed (a host bug or resource exhaustion).
+    #[error("engine error: {0:#}")]
+    Engine(#[from] anyhow::Error),
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

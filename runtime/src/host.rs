@@ -1,0 +1,154 @@
+//! The store's data and the host side of the guest's imports: `http` (through
+//! the [`Broker`]), `log`, and an empty WASI (no environment, arguments, files
+//! or sockets; stdout and stderr are captured, capped, and logged).
+
+use std::sync::Arc;
+
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::http::{self, HttpError};
+use crate::bindings::{log, wit};
+use crate::broker::{Broker, IncomingBody};
+use crate::engine::{Engine, EPOCH_TICK};
+use crate::limits::{Breach, Limits, StoreLimiter};
+
+/// Bytes of guest stdout/stderr kept per turn (a Rust guest's panic message lands here).
+const STDIO_CAPTURE_BYTES: usize = 16 * 1024;
+
+/// Bytes of one log line; longer lines are cut.
+const LOG_LINE_BYTES: usize = 4 * 1024;
+
+/// Everything a store holds for one guest instance.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: StoreLimiter,
+    broker: Arc<Broker>,
+    component: Arc<str>,
+    requests_made: u32,
+    log_bytes_left: usize,
+    log_cut_noted: bool,
+    cpu_ticks: u64,
+    cpu_tick_limit: u64,
+    cpu_limit_ms: u64,
+    stdio: MemoryOutputPipe,
+}
+
+impl HostState {
+    /// Start counting a new exported call's CPU time.
+    pub fn start_call(&mut self) {
+        self.cpu_ticks = 0;
+    }
+
+    /// What the guest printed (stdout and stderr), e.g. a panic message.
+    pub fn captured_output(&self) -> String {
+        String::from_utf8_lossy(&self.stdio.contents()).trim().to_owned()
+    }
+}
+
+/// A new store for one instance of `component`, with its limits applied.
+pub fn new_store(engine: &Engine, broker: Arc<Broker>, component: Arc<str>, limits: &Limits) -> Store<HostState> {
+    let stdio = MemoryOutputPipe::new(STDIO_CAPTURE_BYTES);
+    let wasi = WasiCtx::builder()
+        .stdout(stdio.clone())
+        .stderr(stdio.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build();
+    let tick_ms = EPOCH_TICK.as_millis() as u64;
+    let state = HostState {
+        wasi,
+        table: ResourceTable::new(),
+        limiter: StoreLimiter::new(limits),
+        broker,
+        component,
+        requests_made: 0,
+        log_bytes_left: limits.log_bytes_per_turn,
+        log_cut_noted: false,
+        cpu_ticks: 0,
+        cpu_tick_limit: limits.call_cpu_ms.div_ceil(tick_ms).max(1),
+        cpu_limit_ms: limits.call_cpu_ms,
+        stdio,
+    };
+    let mut store = Store::new(engine.wasmtime(), state);
+    store.limiter(|s| &mut s.limiter);
+    // Each epoch tick that finds the guest running counts against its CPU budget
+    // and yields to the async runtime, so a busy guest never stalls other turns.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|mut ctx| {
+        let state = ctx.data_mut();
+        state.cpu_ticks += 1;
+        if state.cpu_ticks > state.cpu_tick_limit {
+            return Err(Breach::Cpu { limit_ms: state.cpu_limit_ms }.into());
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl wit::Host for HostState {}
+
+impl http::Host for HostState {
+    async fn send(&mut self, request: wit::OutgoingRequest) -> wasmtime::Result<Result<http::Response, HttpError>> {
+        let broker = Arc::clone(&self.broker);
+        let (status, headers, body) = match broker.send(request, &mut self.requests_made).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::debug!(component = %self.component, "outbound request refused or failed: {}", error.message);
+                return Ok(Err(error));
+            }
+        };
+        let body = self.table.push(body)?;
+        Ok(Ok(http::Response { status, headers, body }))
+    }
+}
+
+impl http::HostBody for HostState {
+    async fn read(&mut self, body: Resource<IncomingBody>, max_bytes: u32) -> wasmtime::Result<Result<Option<Vec<u8>>, HttpError>> {
+        let body = self.table.get_mut(&body)?;
+        Ok(body.read(max_bytes).await)
+    }
+
+    async fn drop(&mut self, body: Resource<IncomingBody>) -> wasmtime::Result<()> {
+        self.table.delete(body)?;
+        Ok(())
+    }
+}
+
+impl log::Host for HostState {
+    async fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        if self.log_bytes_left == 0 {
+            if !self.log_cut_noted {
+                self.log_cut_noted = true;
+                tracing::warn!(component = %self.component, "guest log budget for this turn is spent; dropping further lines");
+            }
+            return Ok(());
+        }
+        let mut end = message.len().min(LOG_LINE_BYTES).min(self.log_bytes_left);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.log_bytes_left -= end;
+        let line = &message[..end];
+        let component = &*self.component;
+        match level {
+            log::Level::Trace => tracing::trace!(target: "cordon::guest", component, "{line}"),
+            log::Level::Debug => tracing::debug!(target: "cordon::guest", component, "{line}"),
+            log::Level::Info => tracing::info!(target: "cordon::guest", component, "{line}"),
+            log::Level::Warn => tracing::warn!(target: "cordon::guest", component, "{line}"),
+            log::Level::Error => tracing::error!(target: "cordon::guest", component, "{line}"),
+        }
+        Ok(())
+    }
+}
+

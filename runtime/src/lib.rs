@@ -1,0 +1,54 @@
+//! Cordon: a WebAssembly component sandbox runtime for LLM providers and agent tools.
+//!
+//! A provider is a WASM component built against the contract in `wit/`
+//! (`cordon:provider@0.1.0`). The host loads it with its manifest, brokers every
+//! outbound request (allowlist, secrets, limits) and runs each turn in a fresh,
+//! pooled instance. A guest can fail; the host keeps serving.
+//!
+//! ```no_run
+//! # async fn demo() -> cordon::Result<()> {
+//! use cordon::{ProviderOptions, Request, Runtime, RuntimeConfig};
+//!
+//! let runtime = Runtime::new(RuntimeConfig::new("dist/components"))?;
+//! let provider = runtime
+//!     .load_provider("openai", ProviderOptions { base_url: Some("http://127.0.0.1:8080/v1".into()), ..Default::default() })
+//!     .await?;
+//!
+//! // Stream events as they arrive...
+//! let mut turn = provider.stream(Request::user("gpt-4.1-mini", "Say hi"));
+//! while let Some(event) = turn.next().await {
+//!     println!("{}", serde_json::to_string(&event).unwrap_or_default());
+//! }
+//! // ...or take the assembled result.
+//! let result = provider.complete(Request::user("gpt-4.1-mini", "Say hi")).await?;
+//! println!("{}", result.text());
+//! # Ok(()) }
+//! ```
+//!
+//! Modules, one concern each: [`engine`] (wasmtime, epochs, compiled cache),
+//! [`component`] (loading and checking), [`manifest`], [`policy`] (allowlist),
+//! [`broker`] (outbound HTTP), [`limits`], [`provider`] (turns), [`replay`] (a
+//! local upstream that serves recorded streams), and the public [`types`].
+
+mod bindings;
+mod convert;
+mod host;
+mod runtime;
+
+pub mod broker;
+pub mod component;
+pub mod engine;
+pub mod error;
+pub mod limits;
+pub mod manifest;
+pub mod policy;
+pub mod provider;
+pub mod replay;
+pub mod types;
+
+pub use broker::HostGrant;
+pub use error::{Error, Result};
+pub use policy::Origin;
+pub use provider::{Provider, TurnStream};
+pub use runtime::{ProviderOptions, Runtime, RuntimeConfig};
+pub use types::*;

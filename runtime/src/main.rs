@@ -1,0 +1,7 @@
+//! The `cordon` command: run providers, replay recorded streams, inspect components.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

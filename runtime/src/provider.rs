@@ -1,0 +1,266 @@
+//! Typed calls into a provider component: `init` at load, and turns. Each turn
+//! runs on its own task in a fresh instance from the pre-instantiated component;
+//! events flow to the caller through a small bounded channel in batches, so the
+//! guest is asked for more only as fast as the caller reads. A trap, a limit
+//! breach or a timeout becomes an `error` event and a typed error; the instance
+//! is dropped and the next turn gets a new one.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use wasmtime::Store;
+
+use crate::bindings::{ProviderInfo, wit};
+use crate::broker::Broker;
+use crate::component::LoadedComponent;
+use crate::convert;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::host::{HostState, new_store};
+use crate::limits::Breach;
+use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult};
+
+/// Batches buffered between a running turn and its reader.
+const CHANNEL_BATCHES: usize = 4;
+
+/// A loaded provider: cheap to clone, safe to share; every turn is isolated.
+#[derive(Clone)]
+pub struct Provider {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    component: LoadedComponent,
+    broker: Arc<Broker>,
+    info: ProviderInfo,
+    name: Arc<str>,
+    served_by: String,
+    /// Host-owned provider state, handed to every call.
+    state: Mutex<wit::State>,
+}
+
+enum Message {
+    Events(Vec<Event>),
+    Done(Result<TurnResult, TurnError>),
+}
+
+impl Provider {
+    /// Describe the component and run its `init`.
+    pub(crate) async fn start(
+        engine: Engine,
+        component: LoadedComponent,
+        broker: Broker,
+        config: wit::ProviderConfig,
+    ) -> Result<Provider> {
+        let name: Arc<str> = component.manifest.name.as_str().into();
+        let broker = Arc::new(broker);
+        let mut store = new_store(&engine, Arc::clone(&broker), Arc::clone(&name), &component.manifest.limits);
+        let init_error = |error: TurnError| Error::Init { provider: name.to_string(), error };
+        let instance = component
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|err| init_error(trap_error(&store, err)))?;
+        let api = instance.cordon_provider_provider();
+        store.data_mut().start_call();
+        let info = api.call_info(&mut store).await.map_err(|err| init_error(trap_error(&store, err)))?;
+        store.data_mut().start_call();
+        let state = api
+            .call_init(&mut store, &config)
+            .await
+            .map_err(|err| init_error(trap_error(&store, err)))?
+            .map_err(|err| init_error(convert::error(err)))?;
+        let served_by = format!("{}@{}", component.manifest.name, component.manifest.version);
+        Ok(Provider {
+            inner: Arc::new(Inner { engine, component, broker, info, name, served_by, state: Mutex::new(state) }),
+        })
+    }
+
+    /// The provider's own description (name, version, models, capabilities).
+    pub fn info(&self) -> &ProviderInfo {
+        &self.inner.info
+    }
+
+    /// The component behind it.
+    pub fn component(&self) -> &LoadedComponent {
+        &self.inner.component
+    }
+
+    /// The origins it may reach (its manifest plus the operator's grants).
+    pub fn allowed_hosts(&self) -> &crate::policy::AllowList {
+        self.inner.broker.allowed()
+    }
+
+    /// Start a turn; events arrive as the upstream streams them.
+    pub fn stream(&self, request: Request) -> TurnStream {
+        let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            let limit = Duration::from_millis(inner.component.manifest.limits.turn_ms);
+            let outcome = match tokio::time::timeout(limit, run_turn(&inner, request, &sender)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Failure::from(TurnError::new(
+                    ErrorKind::Timeout,
+                    format!("the turn took longer than {} ms (limits.turn-ms)", limit.as_millis()),
+                ))),
+            };
+            if let Err(error) = &outcome
+                && !error.reported
+            {
+                // A host-made failure (trap, limit, timeout): tell the stream too.
+                let _ = sender.send(Message::Events(vec![Event::Error(error.error.clone())])).await;
+            }
+            let _ = sender.send(Message::Done(outcome.map_err(|e| e.error))).await;
+        });
+        TurnStream { receiver, buffer: VecDeque::new(), result: None }
+    }
+
+    /// Run a turn to its end and return the assembled result.
+    pub async fn complete(&self, request: Request) -> Result<TurnResult> {
+        self.stream(request).into_result().await
+    }
+}
+
+/// A failure, and whether the guest already reported it as an `error` event.
+struct Failure {
+    error: TurnError,
+    reported: bool,
+}
+
+impl From<TurnError> for Failure {
+    fn from(error: TurnError) -> Self {
+        Failure { error, reported: false }
+    }
+}
+
+async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message>) -> Result<TurnResult, Failure> {
+    let limits = &inner.component.manifest.limits;
+    let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
+    let instance = inner.component.pre.instantiate_async(&mut store).await.map_err(|e| trap_error(&store, e))?;
+    let api = instance.cordon_provider_provider();
+    let state = inner.state.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+
+    store.data_mut().start_call();
+    let native = api
+        .call_to_native(&mut store, &state, &convert::request(request))
+        .await
+        .map_err(|e| trap_error(&store, e))?
+        .map_err(convert::error)?;
+    let warnings: Vec<_> = native.warnings.iter().cloned().map(convert::warning).collect();
+    if sender.send(Message::Events(vec![Event::StreamStart { warnings: warnings.clone() }])).await.is_err() {
+        return Err(cancelled());
+    }
+
+    store.data_mut().start_call();
+    let turn = api.turn().call_constructor(&mut store, &state, &native).await.map_err(|e| trap_error(&store, e))?;
+    let mut reported = false;
+    let mut streamed = false;
+    loop {
+        store.data_mut().start_call();
+        let batch = api.turn().call_next(&mut store, turn).await.map_err(|e| {
+            let mut error = trap_error(&store, e);
+            error.output_streamed = streamed;
+            error
+        })?;
+        let Some(batch) = batch else { break };
+        let events: Vec<Event> = batch.into_iter().map(convert::event).collect();
+        for event in &events {
+            match event {
+                Event::Error(_) => reported = true,
+                Event::TextDelta { .. } | Event::ReasoningDelta { .. } | Event::ToolCall(_) => streamed = true,
+                _ => {}
+            }
+        }
+        if sender.send(Message::Events(events)).await.is_err() {
+            return Err(cancelled());
+        }
+    }
+
+    store.data_mut().start_call();
+    let finalized = api
+        .call_finalize(&mut store, &state, turn)
+        .await
+        .map_err(|e| trap_error(&store, e))?
+        .map_err(|e| Failure { error: convert::error(e), reported })?;
+    if let Ok(mut slot) = inner.state.lock() {
+        *slot = finalized.state;
+    }
+    Ok(convert::result(finalized.result, warnings, inner.served_by.clone()))
+}
+
+fn cancelled() -> Failure {
+    Failure { error: TurnError::new(ErrorKind::Other, "the caller stopped reading the turn"), reported: true }
+}
+
+/// Classify an error from a call into the guest: a limit breach, a trap (with
+/// what the guest printed, e.g. its panic message), or an engine failure.
+fn trap_error(store: &Store<HostState>, err: wasmtime::Error) -> TurnError {
+    if let Some(breach) = err.downcast_ref::<Breach>() {
+        return TurnError::new(ErrorKind::LimitExceeded, breach.to_string());
+    }
+    let printed = store.data().captured_output();
+    let detail = if printed.is_empty() { String::new() } else { format!("; the guest printed: {printed}") };
+    let message = match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::StackOverflow) => "the guest overflowed its stack".to_owned(),
+        Some(wasmtime::Trap::UnreachableCodeReached) if !printed.is_empty() => "the guest panicked".to_owned(),
+        Some(trap) => format!("the guest trapped: {trap}"),
+        None => format!("the guest failed: {err:#}"),
+    };
+    TurnError::new(ErrorKind::Trap, format!("{message}{detail}"))
+}
+
+/// The events of one turn, in order, then its result.
+pub struct TurnStream {
+    receiver: mpsc::Receiver<Message>,
+    buffer: VecDeque<Event>,
+    result: Option<Result<TurnResult, TurnError>>,
+}
+
+impl TurnStream {
+    /// The next event, or `None` when the turn is over.
+    pub async fn next(&mut self) -> Option<Event> {
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        loop {
+            if let Some(event) = self.buffer.pop_front() {
+                return Poll::Ready(Some(event));
+            }
+            if self.result.is_some() {
+                return Poll::Ready(None);
+            }
+            match self.receiver.poll_recv(cx) {
+                Poll::Ready(Some(Message::Events(events))) => self.buffer.extend(events),
+                Poll::Ready(Some(Message::Done(result))) => self.result = Some(result),
+                Poll::Ready(None) => {
+                    self.result = Some(Err(TurnError::new(ErrorKind::Other, "the turn's task ended without a result")));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Read the remaining events and return the turn's result.
+    pub async fn into_result(mut self) -> Result<TurnResult> {
+        while self.next().await.is_some() {}
+        match self.result {
+            Some(Ok(result)) => Ok(result),
+            Some(Err(error)) => Err(Error::Turn(error)),
+            None => Err(Error::Turn(TurnError::new(ErrorKind::Other, "the turn ended without a result"))),
+        }
+    }
+}
+
+impl futures_util::Stream for TurnStream {
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.get_mut().poll_event(cx)
+    }
+}

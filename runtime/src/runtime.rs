@@ -1,0 +1,108 @@
+//! The entry point of the library: a [`Runtime`] owns the engine and knows where
+//! components live; it loads providers by name or path.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::bindings::wit;
+use crate::broker::{Broker, HostGrant};
+use crate::component;
+use crate::engine::{Engine, PoolConfig};
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::policy::Origin;
+use crate::provider::Provider;
+
+/// Host-wide configuration.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where `<name>.wasm` and `<name>.toml` are found.
+    pub components_dir: PathBuf,
+    /// Where compiled components are cached; `None` compiles on every load.
+    pub cache_dir: Option<PathBuf>,
+    /// The largest limits any manifest may ask for.
+    pub max_limits: Limits,
+    /// Pooling allocator sizes.
+    pub pool: PoolConfig,
+}
+
+impl RuntimeConfig {
+    /// Components in `dir`, compiled ones cached in `dir/../cache`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        let components_dir = dir.into();
+        let cache_dir = components_dir.parent().map(|p| p.join("cache"));
+        RuntimeConfig { components_dir, cache_dir, max_limits: Limits::HOST_MAX, pool: PoolConfig::default() }
+    }
+}
+
+/// How the operator configures one provider.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderOptions {
+    /// Base URL of the upstream (the provider's default if `None`). Its origin
+    /// is granted to the provider, secrets included: naming it is the grant.
+    pub base_url: Option<String>,
+    /// Model for requests that name none.
+    pub default_model: Option<String>,
+    /// Provider-specific options (a JSON object).
+    pub options: Option<serde_json::Value>,
+    /// Extra origins the provider may reach, beyond its manifest.
+    pub grants: Vec<HostGrant>,
+    /// Secret values by manifest name; these win over the environment.
+    pub secrets: HashMap<String, String>,
+}
+
+/// Loads and runs components.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    config: RuntimeConfig,
+}
+
+impl Runtime {
+    /// Build the engine.
+    pub fn new(config: RuntimeConfig) -> Result<Runtime> {
+        let engine = Engine::new(&config.pool, config.cache_dir.clone())?;
+        Ok(Runtime { engine, config })
+    }
+
+    /// The path of a component given by name (`openai`) or by path (`x/y.wasm`).
+    pub fn resolve(&self, name_or_path: &str) -> Result<PathBuf> {
+        let as_path = Path::new(name_or_path);
+        if name_or_path.ends_with(".wasm") || name_or_path.contains(std::path::MAIN_SEPARATOR) {
+            return Ok(as_path.to_owned());
+        }
+        let path = self.config.components_dir.join(format!("{name_or_path}.wasm"));
+        if !path.exists() {
+            return Err(Error::NotFound { name: name_or_path.to_owned(), dir: self.config.components_dir.clone() });
+        }
+        Ok(path)
+    }
+
+    /// Load a component without starting it (for `cordon inspect`).
+    pub async fn inspect(&self, name_or_path: &str) -> Result<component::LoadedComponent> {
+        let path = self.resolve(name_or_path)?;
+        let engine = self.engine.clone();
+        let max = self.config.max_limits.clone();
+        tokio::task::spawn_blocking(move || component::load(&engine, &path, &max))
+            .await
+            .map_err(|err| Error::Engine(anyhow::anyhow!("the compile task failed: {err}")))?
+    }
+
+    /// Load a provider and run its `init` with `options`.
+    pub async fn load_provider(&self, name_or_path: &str, options: ProviderOptions) -> Result<Provider> {
+        let loaded = self.inspect(name_or_path).await?;
+        let mut grants = options.grants;
+        if let Some(base) = &options.base_url {
+            let url = url::Url::parse(base).map_err(|err| Error::Config(format!("base URL `{base}`: {err}")))?;
+            let origin = Origin::of(&url).map_err(|why| Error::Config(format!("base URL `{base}`: {why}")))?;
+            grants.push(HostGrant { origin, with_secrets: true });
+        }
+        let broker = Broker::new(&loaded.manifest, &grants, &options.secrets).map_err(Error::Config)?;
+        let config = wit::ProviderConfig {
+            base_url: options.base_url,
+            default_model: options.default_model,
+            options: options.options.map(|o| o.to_string()),
+        };
+        Provider::start(self.engine.clone(), loaded, broker, config).await
+    }
+}
