@@ -1,1 +1,12 @@
+//! Cordon's integration tests: real components from `guests/` (built by
+//! `cargo xtask build`) in the real host, against real HTTP servers on 127.0.0.1.
+//! One test binary, so wasmtime is linked once.
 
+mod support;
+
+mod broker;
+mod cli;
+mod errors;
+mod loading;
+mod openai_fixtures;
+mod sandbox;

@@ -14,5 +14,5 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use cordon::provider::{http, log, types as wit};
-pub use exports::cordon::provider::provider::ProviderInfo;
+pub use self::cordon::provider::{http, log, types as wit};
+pub use self::exports::cordon::provider::provider::ProviderInfo;

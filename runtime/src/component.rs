@@ -136,8 +136,8 @@ mod tests {
 
     #[test]
     fn headers_are_told_apart() {
-        assert!(check_header(b"hello world").unwrap_err().contains("not a WebAssembly file"));
-        assert!(check_header(b"\0asm\x01\0\0\0").unwrap_err().contains("core WebAssembly module"));
+        assert!(check_header(b"hello world").expect_err("an error").contains("not a WebAssembly file"));
+        assert!(check_header(b"\0asm\x01\0\0\0").expect_err("an error").contains("core WebAssembly module"));
         assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
     }
 

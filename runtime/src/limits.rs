@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(limits.call_cpu_ms, Limits::DEFAULT.call_cpu_ms);
 
         let greedy: LimitOverrides = toml::from_str("memory-mib = 100000").expect("toml");
-        let err = greedy.resolve(&Limits::DEFAULT, &Limits::HOST_MAX).unwrap_err();
+        let err = greedy.resolve(&Limits::DEFAULT, &Limits::HOST_MAX).expect_err("an error");
         assert!(err.contains("memory-mib") && err.contains("host maximum"), "{err}");
     }
 

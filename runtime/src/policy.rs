@@ -139,9 +139,9 @@ mod tests {
 
     #[test]
     fn bad_entries_are_explained() {
-        assert!("ftp://x".parse::<Origin>().unwrap_err().contains("scheme"));
-        assert!("https://x/v1".parse::<Origin>().unwrap_err().contains("path"));
-        assert!("https://u:p@x".parse::<Origin>().unwrap_err().contains("password"));
+        assert!("ftp://x".parse::<Origin>().expect_err("an error").contains("scheme"));
+        assert!("https://x/v1".parse::<Origin>().expect_err("an error").contains("path"));
+        assert!("https://u:p@x".parse::<Origin>().expect_err("an error").contains("password"));
         assert!("not a url".parse::<Origin>().is_err());
     }
 }

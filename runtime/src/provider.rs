@@ -46,7 +46,7 @@ struct Inner {
 
 enum Message {
     Events(Vec<Event>),
-    Done(Result<TurnResult, TurnError>),
+    Done(Box<Result<TurnResult, TurnError>>),
 }
 
 impl Provider {
@@ -115,7 +115,7 @@ impl Provider {
                 // A host-made failure (trap, limit, timeout): tell the stream too.
                 let _ = sender.send(Message::Events(vec![Event::Error(error.error.clone())])).await;
             }
-            let _ = sender.send(Message::Done(outcome.map_err(|e| e.error))).await;
+            let _ = sender.send(Message::Done(Box::new(outcome.map_err(|e| e.error)))).await;
         });
         TurnStream { receiver, buffer: VecDeque::new(), result: None }
     }
@@ -237,7 +237,7 @@ impl TurnStream {
             }
             match self.receiver.poll_recv(cx) {
                 Poll::Ready(Some(Message::Events(events))) => self.buffer.extend(events),
-                Poll::Ready(Some(Message::Done(result))) => self.result = Some(result),
+                Poll::Ready(Some(Message::Done(result))) => self.result = Some(*result),
                 Poll::Ready(None) => {
                     self.result = Some(Err(TurnError::new(ErrorKind::Other, "the turn's task ended without a result")));
                 }

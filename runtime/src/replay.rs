@@ -278,6 +278,6 @@ mod tests {
         assert_eq!(anthropic, ["event: ping\ndata: {\"type\":\"ping\"}\n\n"]);
         let raw = frame("data: x\r\n\r\n", Framing::Raw).expect("frames");
         assert_eq!(raw.concat(), b"data: x\r\n\r\n");
-        assert!(frame("not json", Framing::AnthropicSse).unwrap_err().contains("line 1"));
+        assert!(frame("not json", Framing::AnthropicSse).expect_err("an error").contains("line 1"));
     }
 }

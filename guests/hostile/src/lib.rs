@@ -55,7 +55,13 @@ impl Provider for Hostile {
     }
 
     fn init(config: ProviderConfig) -> Result<State, ProviderError> {
-        let base = config.base_url.unwrap_or_default();
+        // The upstream comes from the options (`{"upstream": url}`), else the base URL.
+        let upstream = config
+            .options
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .and_then(|options| options["upstream"].as_str().map(str::to_owned));
+        let base = upstream.or(config.base_url).unwrap_or_default();
         Ok(State { producer_version: env!("CARGO_PKG_VERSION").into(), data: base.into_bytes() })
     }
 

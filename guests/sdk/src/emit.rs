@@ -201,7 +201,9 @@ impl Emitter {
         !self.batch.is_empty()
     }
 
-    pub(crate) fn take_batch(&mut self) -> Vec<Event> {
+    /// Take the events emitted since the last call. The turn runner hands them
+    /// to the host; native drivers (tests, benchmarks) read them the same way.
+    pub fn take_batch(&mut self) -> Vec<Event> {
         std::mem::replace(&mut self.batch, Vec::with_capacity(64))
     }
 

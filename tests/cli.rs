@@ -1,0 +1,76 @@
+//! The `cordon` binary: `replay` prints one JSON object per line and exits 0 on
+//! a normal turn, non-zero on an error; `inspect` describes a component.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{components_dir, root};
+
+fn cordon(args: &[&str]) -> (bool, Vec<Value>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_cordon"))
+        .args(args)
+        .env("CORDON_COMPONENTS", components_dir())
+        .env("CORDON_LOG", "off")
+        .output()
+        .expect("cordon runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let lines = stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    (output.status.success(), lines, format!("{stdout}{}", String::from_utf8_lossy(&output.stderr)))
+}
+
+#[test]
+fn replay_prints_events_then_the_result() {
+    let fixture = root().join("tests/fixtures/openai/parallel-tool-calls.sse");
+    let (ok, lines, output) = cordon(&["replay", "--provider", "openai", "--fixture", fixture.to_str().unwrap_or_default(), "--framing", "raw"]);
+    assert!(ok, "{output}");
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap_or("")).collect();
+    assert_eq!(types.first(), Some(&"stream-start"));
+    assert_eq!(types.last(), Some(&"result"));
+    let calls: Vec<&Value> = lines.iter().filter(|l| l["type"] == "tool-call").collect();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0]["name"], "get_weather");
+    assert_eq!(calls[0]["arguments"], r#"{"city":"Oslo"}"#);
+    let usage = lines.iter().rfind(|l| l["type"] == "usage").expect("a usage line");
+    assert_eq!(usage["input_tokens"], 52);
+    assert_eq!(usage["cache_write_tokens"], Value::Null, "unknown numbers are null");
+    let finish = lines.iter().find(|l| l["type"] == "finish").expect("a finish line");
+    assert_eq!(finish["reason"], "tool-calls");
+    assert_eq!(finish["raw"], "tool_calls");
+    let result = lines.last().expect("result");
+    assert_eq!(result["tool_calls"][1]["name"], "get_time");
+    assert_eq!(result["finish"]["reason"], "tool-calls");
+}
+
+#[test]
+fn replay_of_an_error_exits_non_zero() {
+    let fixture = root().join("tests/fixtures/openai/429.json");
+    let (ok, lines, output) = cordon(&[
+        "replay", "--provider", "openai", "--fixture", fixture.to_str().unwrap_or_default(),
+        "--framing", "raw", "--status", "429", "--header", "retry-after: 3",
+    ]);
+    assert!(!ok, "{output}");
+    let error = lines.iter().find(|l| l["type"] == "error").expect("an error line");
+    assert_eq!(error["kind"], "rate-limited");
+    assert_eq!(error["retry_after_ms"], 3000);
+}
+
+#[test]
+fn inspect_describes_a_component() {
+    let (ok, _, output) = cordon(&["inspect", "openai"]);
+    assert!(ok, "{output}");
+    for needle in ["name       openai", "cordon:provider@0.1.0", "https://api.openai.com:443", "secret     api-key (from $OPENAI_API_KEY", "memory 64 MiB"] {
+        assert!(output.contains(needle), "`{needle}` missing from:\n{output}");
+    }
+}
+
+#[test]
+fn inspect_of_a_missing_file_fails_clearly() {
+    let (ok, _, output) = cordon(&["inspect", "/nonexistent/thing.wasm"]);
+    assert!(!ok);
+    assert!(output.contains("cannot read /nonexistent/thing.wasm"), "{output}");
+}

@@ -1,0 +1,82 @@
+//! Shared set-up: where the built components and fixtures are, one runtime for
+//! all tests, and a provider pointed at a local replay upstream.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use cordon::replay::{Reply, ReplayServer};
+use cordon::{Event, Provider, ProviderOptions, Runtime, RuntimeConfig, TurnError, TurnResult};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("runtime/ has a parent").to_owned()
+}
+
+/// `dist/components`, where `cargo xtask build` puts the guests.
+pub fn components_dir() -> PathBuf {
+    let dir = std::env::var_os("CORDON_COMPONENTS").map(PathBuf::from).unwrap_or_else(|| root().join("dist/components"));
+    assert!(
+        dir.join("openai.wasm").exists() && dir.join("hostile.wasm").exists(),
+        "the guest components are not built in {}: run `cargo xtask test` (or `cargo xtask build` first)",
+        dir.display()
+    );
+    dir
+}
+
+/// The recorded provider streams in `../shared/fixtures`, if that folder exists.
+pub fn shared_fixtures() -> Option<PathBuf> {
+    let dir = root().join("../shared/fixtures");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: {} is absent (the recorded fixtures live outside the repository)", dir.display());
+        None
+    }
+}
+
+/// The project's own hand-written fixtures.
+pub fn own_fixture(name: &str) -> String {
+    let path = root().join("tests/fixtures").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
+}
+
+/// One runtime (engine, pool, cache) shared by every test.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let config = RuntimeConfig::new(components_dir());
+        Runtime::new(config).expect("the runtime starts")
+    })
+}
+
+/// A local upstream answering with `replies`, and `provider` loaded against it.
+pub async fn provider_against(provider: &str, replies: Vec<Reply>) -> (ReplayServer, Provider) {
+    let server = ReplayServer::start(replies).await.expect("replay server starts");
+    let options = ProviderOptions { base_url: Some(server.url()), ..ProviderOptions::default() };
+    let provider = runtime().load_provider(provider, options).await.expect("provider loads");
+    (server, provider)
+}
+
+/// Run a turn to its end: all events, then the result.
+pub async fn run_turn(provider: &Provider, request: cordon::Request) -> (Vec<Event>, Result<TurnResult, TurnError>) {
+    let mut turn = provider.stream(request);
+    let mut events = Vec::new();
+    while let Some(event) = turn.next().await {
+        events.push(event);
+    }
+    let result = turn.into_result().await.map_err(|err| match err {
+        cordon::Error::Turn(error) => error,
+        other => panic!("expected a turn error, got {other}"),
+    });
+    (events, result)
+}
+
+/// The error events of a turn.
+pub fn errors_in(events: &[Event]) -> Vec<&TurnError> {
+    events.iter().filter_map(|e| if let Event::Error(err) = e { Some(err) } else { None }).collect()
+}
+
+/// All text deltas of a turn, concatenated.
+pub fn text_of(events: &[Event]) -> String {
+    events.iter().filter_map(|e| if let Event::TextDelta { text } = e { Some(text.as_str()) } else { None }).collect()
+}
