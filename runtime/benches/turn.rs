@@ -1,1 +1,140 @@
-fn main(){}
+//! Hot-path benchmarks on the recorded `openai-text` stream (303 SSE events):
+//!
+//! - `native-parse`: the SDK's SSE decoder and the OpenAI provider's chunk parser
+//!   compiled natively, fed the whole framed stream: the floor.
+//! - `wasm-turn`: a whole turn through the OpenAI component in the host (fresh
+//!   pooled instance, to-native, HTTP over loopback, parse, finalize).
+//! - `http-only`: the same HTTP exchange with reqwest and no component, so that
+//!   `wasm-turn - http-only` is what the sandbox (host plus guest) costs.
+//! - `first-event`: from `stream()` to the first text event, beside `http-first-byte`.
+//!
+//! Run with `cargo xtask bench` (it builds the components first). Needs
+//! `../shared/fixtures`; without it the benchmarks say so and exit.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use cordon::replay::{Framing, Reply, ReplayServer, frame};
+use cordon::{Event, ProviderOptions, Request, Runtime, RuntimeConfig};
+use cordon_sdk::sse::SseDecoder;
+use cordon_sdk::{Emitter, Frame, StreamHandler};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn fixture() -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/wire/openai-chat/openai-text.chunks.txt");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(_) => {
+            eprintln!("skipping the benchmarks: {} is absent", path.display());
+            None
+        }
+    }
+}
+
+/// Parse the framed stream natively; returns the number of events.
+fn parse_natively(wire: &[u8]) -> usize {
+    let mut decoder = SseDecoder::new();
+    let mut stream = cordon_openai::stream::ChatStream::default();
+    let mut out = Emitter::default();
+    let mut events = 0;
+    let _ = decoder.feed(wire, |event| {
+        let result = stream.on_frame(Frame::Sse(event), &mut out);
+        events += out.take_batch().len();
+        result
+    });
+    let _ = stream.on_end(&mut out);
+    events + out.take_batch().len()
+}
+
+fn benches(c: &mut Criterion) {
+    let Some(text) = fixture() else { return };
+    let chunks = frame(&text, Framing::OpenAiSse).expect("fixture frames");
+    let wire: Vec<u8> = chunks.concat();
+    let sse_events = chunks.len() as u64;
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/components");
+    let runtime = Runtime::new(RuntimeConfig::new(&components)).expect("runtime");
+    let (server, provider) = rt.block_on(async {
+        let server = ReplayServer::start(vec![Reply::stream(chunks.clone())]).await.expect("server");
+        let options = ProviderOptions { base_url: Some(server.url()), ..ProviderOptions::default() };
+        let provider = runtime.load_provider("openai", options).await.expect("provider (run `cargo xtask build`)");
+        (server, provider)
+    });
+    let client = reqwest::Client::new();
+    let url = format!("{}/chat/completions", server.url());
+
+    let mut group = c.benchmark_group("openai-text");
+    group.throughput(Throughput::Elements(sse_events));
+    group.measurement_time(Duration::from_secs(8));
+
+    group.bench_function("native-parse", |b| b.iter(|| parse_natively(std::hint::black_box(&wire))));
+
+    group.bench_function("wasm-turn", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let result = provider.complete(Request::user("m", "hi")).await.expect("turn");
+                    std::hint::black_box(result);
+                }
+                start.elapsed()
+            })
+        })
+    });
+
+    group.bench_function("http-only", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let mut response = client.post(&url).body("{}").send().await.expect("send");
+                    while let Some(chunk) = response.chunk().await.expect("chunk") {
+                        std::hint::black_box(chunk);
+                    }
+                }
+                start.elapsed()
+            })
+        })
+    });
+
+    group.bench_function("first-event", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let mut turn = provider.stream(Request::user("m", "hi"));
+                    while let Some(event) = turn.next().await {
+                        if matches!(event, Event::TextDelta { .. } | Event::ResponseMetadata { .. }) {
+                            break;
+                        }
+                    }
+                    total += start.elapsed();
+                    std::hint::black_box(turn.into_result().await.expect("turn"));
+                }
+                total
+            })
+        })
+    });
+
+    group.bench_function("http-first-byte", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let mut response = client.post(&url).body("{}").send().await.expect("send");
+                    std::hint::black_box(response.chunk().await.expect("chunk"));
+                    total += start.elapsed();
+                    while response.chunk().await.expect("chunk").is_some() {}
+                }
+                total
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(turn, benches);
+criterion_main!(turn);
