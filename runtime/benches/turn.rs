@@ -3,10 +3,12 @@
 //! - `native-parse`: the SDK's SSE decoder and the OpenAI provider's chunk parser
 //!   compiled natively, fed the whole framed stream: the floor.
 //! - `wasm-turn`: a whole turn through the OpenAI component in the host (fresh
-//!   pooled instance, to-native, HTTP over loopback, parse, finalize).
+//!   pooled instance, to-native, HTTP over loopback, parse, finalize), with the
+//!   upstream writing the body at once (`burst`) or one event per write (`trickle`).
 //! - `http-only`: the same HTTP exchange with reqwest and no component, so that
 //!   `wasm-turn - http-only` is what the sandbox (host plus guest) costs.
 //! - `first-event`: from `stream()` to the first text event, beside `http-first-byte`.
+//! - `turn-start`: from `stream()` to `stream-start` (instantiate + `to-native`).
 //!
 //! Run with `cargo xtask bench` (it builds the components first). Needs
 //! `../shared/fixtures`; without it the benchmarks say so and exit.
@@ -55,12 +57,16 @@ fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
     let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/components");
     let runtime = Runtime::new(RuntimeConfig::new(&components)).expect("runtime");
-    let (server, provider) = rt.block_on(async {
-        let server = ReplayServer::start(vec![Reply::stream(chunks.clone())]).await.expect("server");
-        let options = ProviderOptions { base_url: Some(server.url()), ..ProviderOptions::default() };
-        let provider = runtime.load_provider("openai", options).await.expect("provider (run `cargo xtask build`)");
-        (server, provider)
-    });
+    let start = |chunks: Vec<bytes::Bytes>| {
+        rt.block_on(async {
+            let server = ReplayServer::start(vec![Reply::stream(chunks)]).await.expect("server");
+            let options = ProviderOptions { base_url: Some(server.url()), ..ProviderOptions::default() };
+            let provider = runtime.load_provider("openai", options).await.expect("provider (run `cargo xtask build`)");
+            (server, provider)
+        })
+    };
+    let (server, provider) = start(vec![wire.clone().into()]);
+    let (_trickle_server, trickle_provider) = start(chunks.clone());
     let client = reqwest::Client::new();
     let url = format!("{}/chat/completions", server.url());
 
@@ -70,7 +76,19 @@ fn benches(c: &mut Criterion) {
 
     group.bench_function("native-parse", |b| b.iter(|| parse_natively(std::hint::black_box(&wire))));
 
-    group.bench_function("wasm-turn", |b| {
+    group.bench_function("wasm-turn-trickle", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    std::hint::black_box(trickle_provider.complete(Request::user("m", "hi")).await.expect("turn"));
+                }
+                start.elapsed()
+            })
+        })
+    });
+
+    group.bench_function("wasm-turn-burst", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
                 let start = Instant::now();
@@ -110,6 +128,22 @@ fn benches(c: &mut Criterion) {
                             break;
                         }
                     }
+                    total += start.elapsed();
+                    std::hint::black_box(turn.into_result().await.expect("turn"));
+                }
+                total
+            })
+        })
+    });
+
+    group.bench_function("turn-start", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let mut turn = provider.stream(Request::user("m", "hi"));
+                    std::hint::black_box(turn.next().await);
                     total += start.elapsed();
                     std::hint::black_box(turn.into_result().await.expect("turn"));
                 }

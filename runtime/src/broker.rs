@@ -234,6 +234,7 @@ impl Broker {
             let body = IncomingBody {
                 response,
                 pending: Vec::new(),
+                taken: 0,
                 received: 0,
                 cap: self.limits.response_bytes,
                 read_timeout: self.read_timeout(),
@@ -326,7 +327,9 @@ impl Broker {
 /// A response body being read by a guest.
 pub struct IncomingBody {
     response: reqwest::Response,
+    /// Bytes received and not yet read by the guest: `pending[taken..]`.
     pending: Vec<u8>,
+    taken: usize,
     received: u64,
     cap: u64,
     read_timeout: Duration,
@@ -338,6 +341,10 @@ impl IncomingBody {
     /// Up to `max` bytes: what has arrived, waiting only if nothing has. `None` at the end.
     pub async fn read(&mut self, max: u32) -> Result<Option<Vec<u8>>, HttpError> {
         let max = (max as usize).max(1);
+        if self.taken == self.pending.len() {
+            self.pending.clear();
+            self.taken = 0;
+        }
         while self.pending.is_empty() && !self.ended {
             let next = tokio::time::timeout(self.read_timeout, self.response.chunk())
                 .await
@@ -351,14 +358,17 @@ impl IncomingBody {
                 }
             }
         }
-        if self.pending.is_empty() {
+        let available = self.pending.len() - self.taken;
+        if available == 0 {
             return Ok(None);
         }
-        if self.pending.len() <= max {
+        if self.taken == 0 && available <= max {
             return Ok(Some(std::mem::take(&mut self.pending)));
         }
-        let rest = self.pending.split_off(max);
-        Ok(Some(std::mem::replace(&mut self.pending, rest)))
+        let end = self.taken + available.min(max);
+        let out = self.pending[self.taken..end].to_vec();
+        self.taken = end;
+        Ok(Some(out))
     }
 
     fn accept(&mut self, next: reqwest::Result<Option<Bytes>>) -> Result<(), HttpError> {

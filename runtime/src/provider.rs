@@ -1,11 +1,13 @@
 //! Typed calls into a provider component: `init` at load, and turns. Each turn
-//! runs on its own task in a fresh instance from the pre-instantiated component;
-//! events flow to the caller through a small bounded channel in batches, so the
-//! guest is asked for more only as fast as the caller reads. A trap, a limit
+//! runs in a fresh instance from the pre-instantiated component. The turn is
+//! driven by whoever reads its [`TurnStream`], in the reader's own task: events
+//! arrive in batches through a small bounded queue, the guest is asked for more
+//! only as fast as the reader reads, and no thread hand-off is paid per event. A trap, a limit
 //! breach or a timeout becomes an `error` event and a typed error; the instance
 //! is dropped and the next turn gets a new one.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -100,7 +102,7 @@ impl Provider {
     pub fn stream(&self, request: Request) -> TurnStream {
         let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
         let inner = Arc::clone(&self.inner);
-        tokio::spawn(async move {
+        let driver = Box::pin(async move {
             let limit = Duration::from_millis(inner.component.manifest.limits.turn_ms);
             let outcome = match tokio::time::timeout(limit, run_turn(&inner, request, &sender)).await {
                 Ok(outcome) => outcome,
@@ -117,7 +119,7 @@ impl Provider {
             }
             let _ = sender.send(Message::Done(Box::new(outcome.map_err(|e| e.error)))).await;
         });
-        TurnStream { receiver, buffer: VecDeque::new(), result: None }
+        TurnStream { driver: Some(driver), receiver, buffer: VecDeque::new(), result: None }
     }
 
     /// Run a turn to its end and return the assembled result.
@@ -214,8 +216,10 @@ fn trap_error(store: &Store<HostState>, err: wasmtime::Error) -> TurnError {
     TurnError::new(ErrorKind::Trap, format!("{message}{detail}"))
 }
 
-/// The events of one turn, in order, then its result.
+/// The events of one turn, in order, then its result. Reading it drives the
+/// turn; dropping it cancels the turn (the instance is discarded).
 pub struct TurnStream {
+    driver: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     receiver: mpsc::Receiver<Message>,
     buffer: VecDeque<Event>,
     result: Option<Result<TurnResult, TurnError>>,
@@ -239,9 +243,13 @@ impl TurnStream {
                 Poll::Ready(Some(Message::Events(events))) => self.buffer.extend(events),
                 Poll::Ready(Some(Message::Done(result))) => self.result = Some(*result),
                 Poll::Ready(None) => {
-                    self.result = Some(Err(TurnError::new(ErrorKind::Other, "the turn's task ended without a result")));
+                    self.result = Some(Err(TurnError::new(ErrorKind::Other, "the turn ended without a result")));
                 }
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => match self.driver.as_mut().map(|driver| driver.as_mut().poll(cx)) {
+                    // The turn finished: what it sent is in the queue.
+                    Some(Poll::Ready(())) => self.driver = None,
+                    Some(Poll::Pending) | None => return Poll::Pending,
+                },
             }
         }
     }

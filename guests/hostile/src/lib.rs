@@ -8,6 +8,8 @@
 //! - `trap-mid-stream`: emit the first event, then panic.
 //! - `fetch`: send with the secret to `url` (to test the allowlist).
 //! - `set-auth`: set the `authorization` header itself.
+//! - `spin`: loop forever on the first frame.
+//! - `memory-bomb`: allocate far more memory than the manifest allows.
 //!
 //! Not shipped: built for the tests only.
 
@@ -107,6 +109,14 @@ impl StreamHandler for Handler {
         if self.mode == "trap-mid-stream" && self.frames > 1 {
             panic!("hostile guest: deliberate panic in the middle of the stream");
         }
+        match self.mode.as_str() {
+            "spin" => spin_forever(),
+            "memory-bomb" => {
+                let hoard: Vec<u8> = vec![1; 256 * 1024 * 1024];
+                out.text(format!("allocated {}", hoard.iter().map(|&b| b as usize).sum::<usize>()));
+            }
+            _ => {}
+        }
         match frame {
             Frame::Sse(event) => out.text(event.data.to_owned()),
             Frame::Line(text) | Frame::Json(text) => out.text(text.to_owned()),
@@ -122,6 +132,14 @@ impl StreamHandler for Handler {
     fn on_end(&mut self, out: &mut Emitter) -> Result<(), ProviderError> {
         out.finish(FinishReason::Stop, None);
         Ok(())
+    }
+}
+
+/// Burn CPU without end (the host's CPU limit must stop it).
+fn spin_forever() -> ! {
+    let mut counter: u64 = 0;
+    loop {
+        counter = std::hint::black_box(counter.wrapping_add(1));
     }
 }
 

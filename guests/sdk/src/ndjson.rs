@@ -24,7 +24,7 @@ impl NdjsonDecoder {
         mut on_line: impl FnMut(&str) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut rest = chunk;
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(end) = memchr::memchr(b'\n', rest) {
             if self.partial.is_empty() {
                 deliver(&rest[..end], &mut on_line)?;
             } else {
@@ -48,7 +48,10 @@ impl NdjsonDecoder {
 
 fn deliver<E>(line: &[u8], on_line: &mut impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let text = String::from_utf8_lossy(line);
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(line),
+    };
     let text = text.trim();
     if text.is_empty() { Ok(()) } else { on_line(text) }
 }

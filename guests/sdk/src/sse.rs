@@ -52,7 +52,7 @@ impl SseDecoder {
                 rest = stripped;
             }
         }
-        while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', rest) {
             let line_end_len = match (rest[end], rest.get(end + 1)) {
                 (b'\r', Some(b'\n')) => 2,
                 (b'\r', None) => {
@@ -108,7 +108,11 @@ impl SseDecoder {
             }
             None => (line, &b""[..]),
         };
-        let value = String::from_utf8_lossy(value);
+        // Valid UTF-8 is the norm: check it once, fast, and repair only when broken.
+        let value = match std::str::from_utf8(value) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value),
+        };
         match field {
             b"data" => {
                 if self.has_data {

@@ -15,10 +15,14 @@ use crate::{
     ProviderInfo, Request, State,
 };
 
-/// How much body the guest asks the host for at a time. Large enough that a
-/// typical stream crosses the boundary a handful of times, small enough that the
-/// first event is not held back: the host returns what has arrived, up to this.
+/// The most body the guest asks the host for at a time: large enough that a
+/// fast stream crosses the boundary a handful of times. The host returns what
+/// has arrived, up to this.
 pub const READ_CHUNK_BYTES: u32 = 64 * 1024;
+
+/// The first read is small, so the first events are decoded and handed over
+/// without waiting for a whole large read to be parsed; each read then doubles.
+pub const FIRST_READ_BYTES: u32 = 2 * 1024;
 
 /// The most of an error body the guest reads to classify it.
 pub const ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -81,7 +85,7 @@ enum Decoder {
 
 enum Phase {
     NotSent(NativeRequest),
-    Reading { body: Body, decoder: Decoder },
+    Reading { body: Body, decoder: Decoder, read_size: u32 },
     Done,
 }
 
@@ -115,13 +119,18 @@ impl<P: Provider> GuestTurn for TurnRunner<P> {
             match std::mem::replace(&mut inner.phase, Phase::Done) {
                 Phase::Done => return None,
                 Phase::NotSent(request) => match send(request, &mut inner.handler) {
-                    Ok((body, decoder)) => inner.phase = Phase::Reading { body, decoder },
+                    Ok((body, decoder)) => {
+                        inner.phase = Phase::Reading { body, decoder, read_size: FIRST_READ_BYTES }
+                    }
                     Err(error) => inner.out.fail(error),
                 },
-                Phase::Reading { body, mut decoder } => match body.read(READ_CHUNK_BYTES) {
+                Phase::Reading { body, mut decoder, read_size } => match body.read(read_size) {
                     Ok(Some(chunk)) => {
                         match decode(&mut decoder, &chunk, &mut inner.handler, &mut inner.out) {
-                            Ok(()) => inner.phase = Phase::Reading { body, decoder },
+                            Ok(()) => {
+                                let read_size = (read_size * 2).min(READ_CHUNK_BYTES);
+                                inner.phase = Phase::Reading { body, decoder, read_size }
+                            }
                             Err(error) => inner.out.fail(error),
                         }
                     }
