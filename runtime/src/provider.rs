@@ -181,6 +181,8 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
         if sender.send(Message::Events(events)).await.is_err() {
             return Err(cancelled());
         }
+        // Let the reader take this batch now rather than after the next ones.
+        tokio::task::yield_now().await;
     }
 
     store.data_mut().start_call();
@@ -239,17 +241,28 @@ impl TurnStream {
             if self.result.is_some() {
                 return Poll::Ready(None);
             }
+            if let Poll::Ready(message) = self.receiver.poll_recv(cx) {
+                self.accept(message);
+                continue;
+            }
+            let Some(driver) = self.driver.as_mut() else { return Poll::Pending };
+            if driver.as_mut().poll(cx).is_ready() {
+                self.driver = None;
+            }
+            // The driver pauses after each batch it queues: look again.
             match self.receiver.poll_recv(cx) {
-                Poll::Ready(Some(Message::Events(events))) => self.buffer.extend(events),
-                Poll::Ready(Some(Message::Done(result))) => self.result = Some(*result),
-                Poll::Ready(None) => {
-                    self.result = Some(Err(TurnError::new(ErrorKind::Other, "the turn ended without a result")));
-                }
-                Poll::Pending => match self.driver.as_mut().map(|driver| driver.as_mut().poll(cx)) {
-                    // The turn finished: what it sent is in the queue.
-                    Some(Poll::Ready(())) => self.driver = None,
-                    Some(Poll::Pending) | None => return Poll::Pending,
-                },
+                Poll::Ready(message) => self.accept(message),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn accept(&mut self, message: Option<Message>) {
+        match message {
+            Some(Message::Events(events)) => self.buffer.extend(events),
+            Some(Message::Done(result)) => self.result = Some(*result),
+            None => {
+                self.result = Some(Err(TurnError::new(ErrorKind::Other, "the turn ended without a result")));
             }
         }
     }
