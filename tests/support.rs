@@ -29,7 +29,9 @@ pub fn shared_fixtures() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: {} is absent (the recorded fixtures live outside the repository)", dir.display());
+        // Written past the test harness's capture, so the skip shows in every log.
+        let note = format!("skipping: {} is absent (the recorded fixtures live outside the repository)\n", dir.display());
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
         None
     }
 }
