@@ -63,7 +63,7 @@ fn replay_of_an_error_exits_non_zero() {
 fn inspect_describes_a_component() {
     let (ok, _, output) = cordon(&["inspect", "openai"]);
     assert!(ok, "{output}");
-    for needle in ["name       openai", "cordon:provider@0.1.0", "https://api.openai.com:443", "secret     api-key (from $OPENAI_API_KEY", "memory 64 MiB"] {
+    for needle in ["name       openai", "cordon:provider@0.1.0", "https://api.openai.com:443", "secret     api-key (from $OPENAI_API_KEY", "memory-mib = 64"] {
         assert!(output.contains(needle), "`{needle}` missing from:\n{output}");
     }
 }

@@ -7,6 +7,7 @@ mod support;
 mod broker;
 mod cli;
 mod errors;
+mod hostile;
 mod loading;
 mod openai_fixtures;
-mod sandbox;
+mod upstream_faults;

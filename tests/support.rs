@@ -5,7 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use cordon::replay::{Reply, ReplayServer};
-use cordon::{Event, Provider, ProviderOptions, Runtime, RuntimeConfig, TurnError, TurnResult};
+use cordon::{Event, HostGrant, Origin, Provider, ProviderOptions, Request, Runtime, RuntimeConfig, TurnError, TurnResult};
+use serde_json::json;
+
+/// A public-looking host name the tests' DNS points at 127.0.0.1.
+pub const REBOUND_NAME: &str = "api.public-looking.test";
+
+/// The secret value the tests hand the hostile guest's manifest entry.
+pub const SECRET: &str = "sk-cordon-test-5ecret-value";
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -46,7 +53,8 @@ pub fn own_fixture(name: &str) -> String {
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        let config = RuntimeConfig::new(components_dir());
+        let mut config = RuntimeConfig::new(components_dir());
+        config.dns_overrides.insert(REBOUND_NAME.to_owned(), vec![std::net::Ipv4Addr::LOCALHOST.into()]);
         Runtime::new(config).expect("the runtime starts")
     })
 }
@@ -81,4 +89,28 @@ pub fn errors_in(events: &[Event]) -> Vec<&TurnError> {
 /// All text deltas of a turn, concatenated.
 pub fn text_of(events: &[Event]) -> String {
     events.iter().filter_map(|e| if let Event::TextDelta { text } = e { Some(text.as_str()) } else { None }).collect()
+}
+
+/// The hostile guest, loaded with `component` (a variant name or `hostile`),
+/// its upstream and secret granted as the options say.
+pub async fn load_hostile(component: &str, server: &ReplayServer, with_secrets: bool, extra: serde_json::Value) -> cordon::Result<Provider> {
+    let origin: Origin = server.url().parse().expect("origin");
+    let mut config = json!({ "upstream": server.url() });
+    if let (Some(config), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
+        config.extend(extra.clone());
+    }
+    let options = ProviderOptions {
+        options: Some(config),
+        grants: vec![HostGrant { origin, with_secrets }],
+        secrets: [("api-key".to_owned(), SECRET.to_owned())].into(),
+        ..ProviderOptions::default()
+    };
+    runtime().load_provider(component, options).await
+}
+
+/// A request asking the hostile guest for `mode` (and `url`, for `fetch`).
+pub fn hostile_request(mode: &str, url: Option<&str>) -> Request {
+    let mut request = Request::user("m", "hi");
+    request.provider_options = Some(json!({ "hostile": { "mode": mode, "url": url } }));
+    request
 }

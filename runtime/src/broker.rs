@@ -6,6 +6,8 @@
 //! bodies with back-pressure, and scrubs secret values from what comes back.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +20,7 @@ use crate::bindings::http::{HttpError, HttpErrorKind};
 use crate::bindings::wit::{Header, OutgoingRequest};
 use crate::limits::Limits;
 use crate::manifest::{Manifest, SecretSpec};
-use crate::policy::{AllowList, Origin};
+use crate::policy::{AllowList, Origin, is_internal};
 
 /// Redirect hops followed before giving up.
 const MAX_REDIRECTS: usize = 5;
@@ -42,6 +44,49 @@ impl std::fmt::Debug for SecretValue {
 struct Secret {
     spec: SecretSpec,
     value: Option<SecretValue>,
+}
+
+/// Fixed name-to-address answers (like curl's `--resolve`), consulted before DNS.
+pub type DnsOverrides = HashMap<String, Vec<IpAddr>>;
+
+/// A host name resolved only to internal addresses: refused.
+#[derive(Debug, thiserror::Error)]
+#[error("`{host}` resolves to {addresses}, an internal (loopback, private or link-local) address; a guest may reach internal addresses only through an allowlist entry that names the IP itself")]
+pub struct InternalAddress {
+    host: String,
+    addresses: String,
+}
+
+/// The broker's DNS: resolves with the system (or the overrides), then drops
+/// internal addresses, so a public-looking name that points inside is refused at
+/// connection time, on every hop.
+struct GuardedResolver {
+    overrides: Arc<DnsOverrides>,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_ascii_lowercase();
+        let overrides = Arc::clone(&self.overrides);
+        Box::pin(async move {
+            let found: Vec<IpAddr> = match overrides.get(&host) {
+                Some(addresses) => addresses.clone(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.map(|a| a.ip()).collect(),
+            };
+            // `localhost` named in an allowlist is an explicit choice of loopback.
+            let public: Vec<IpAddr> = found
+                .iter()
+                .copied()
+                .filter(|ip| !is_internal(*ip) || (host == "localhost" && ip.is_loopback()))
+                .collect();
+            if public.is_empty() {
+                let addresses = found.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ");
+                return Err(Box::new(InternalAddress { host, addresses }) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+            Ok(addrs)
+        })
+    }
 }
 
 /// An operator's grant: an extra origin a component may reach.
@@ -73,6 +118,7 @@ impl Broker {
         manifest: &Manifest,
         grants: &[HostGrant],
         overrides: &HashMap<String, String>,
+        dns: Arc<DnsOverrides>,
     ) -> Result<Broker, String> {
         let mut allowed = manifest.allowed_hosts.clone();
         let mut secrets: Vec<Secret> = manifest
@@ -103,6 +149,7 @@ impl Broker {
         }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(GuardedResolver { overrides: dns })
             .connect_timeout(Duration::from_millis(manifest.limits.connect_timeout_ms))
             .no_proxy()
             .build()
@@ -121,13 +168,13 @@ impl Broker {
         request: OutgoingRequest,
         requests_made: &mut u32,
     ) -> Result<(u16, Vec<Header>, IncomingBody), HttpError> {
-        if request.body.len() as u64 > self.limits.request_bytes {
+        if request.body.len() as u64 > self.limits.request_bytes() {
             return Err(error(
                 HttpErrorKind::TooLarge,
                 format!(
                     "request body of {} bytes exceeds the limit of {} bytes (limits.request-mib)",
                     request.body.len(),
-                    self.limits.request_bytes
+                    self.limits.request_bytes()
                 ),
             ));
         }
@@ -154,7 +201,7 @@ impl Broker {
                 ));
             }
             *requests_made += 1;
-            if *requests_made > self.limits.requests_per_turn {
+            if u64::from(*requests_made) > self.limits.requests_per_turn {
                 return Err(error(
                     HttpErrorKind::Limit,
                     format!(
@@ -236,7 +283,7 @@ impl Broker {
                 pending: Vec::new(),
                 taken: 0,
                 received: 0,
-                cap: self.limits.response_bytes,
+                cap: self.limits.response_bytes(),
                 read_timeout: self.read_timeout(),
                 scrubber,
                 ended: false,
@@ -258,6 +305,13 @@ impl Broker {
     }
 
     fn transport_error(&self, err: &reqwest::Error) -> HttpError {
+        let mut cause = std::error::Error::source(err);
+        while let Some(inner) = cause {
+            if let Some(internal) = inner.downcast_ref::<InternalAddress>() {
+                return error(HttpErrorKind::Denied, internal.to_string());
+            }
+            cause = inner.source();
+        }
         let kind = if err.is_timeout() {
             HttpErrorKind::Timeout
         } else if err.is_connect() {

@@ -203,3 +203,20 @@ pub fn result(r: wit::TurnResult, warnings: Vec<Warning>, served_by: String) -> 
         served_by,
     }
 }
+
+/// The bytes an event carries (its text fields), for the output limits.
+pub fn event_size(event: &wit::Event) -> u64 {
+    let len = |s: &str| s.len() as u64;
+    let opt = |s: &Option<String>| s.as_deref().map_or(0, len);
+    match event {
+        wit::Event::ResponseMetadata(m) => opt(&m.id) + opt(&m.model),
+        wit::Event::TextDelta(text) | wit::Event::Raw(text) => len(text),
+        wit::Event::ReasoningDelta(r) => len(&r.text) + opt(&r.signature) + opt(&r.redacted),
+        wit::Event::ToolCallStart(s) => len(&s.id) + len(&s.name),
+        wit::Event::ToolCallDelta(d) => len(&d.id) + len(&d.arguments),
+        wit::Event::ToolCall(c) => len(&c.id) + len(&c.name) + len(&c.arguments),
+        wit::Event::Usage(u) => opt(&u.raw),
+        wit::Event::Finish(f) => opt(&f.raw),
+        wit::Event::Error(e) => len(&e.message) + opt(&e.body_excerpt) + opt(&e.provider_code),
+    }
+}

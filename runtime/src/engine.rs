@@ -34,7 +34,7 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        PoolConfig { instances: 256, max_memory_bytes: crate::limits::Limits::HOST_MAX.memory_bytes }
+        PoolConfig { instances: 256, max_memory_bytes: crate::limits::Limits::HOST_MAX.memory_bytes() }
     }
 }
 
@@ -42,13 +42,16 @@ impl Default for PoolConfig {
 #[derive(Clone)]
 pub struct Engine {
     engine: wasmtime::Engine,
+    fuel: bool,
     linker: Arc<Linker<HostState>>,
     cache_dir: Option<PathBuf>,
 }
 
 impl Engine {
     /// Build the engine, start its epoch ticker, and link the host's imports.
-    pub fn new(pool: &PoolConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<Engine> {
+    /// With `fuel`, every call is metered (manifests may set `limits.fuel-per-call`);
+    /// metering costs some speed, so it is off unless asked for.
+    pub fn new(pool: &PoolConfig, cache_dir: Option<PathBuf>, fuel: bool) -> anyhow::Result<Engine> {
         let mut pooling = PoolingAllocationConfig::default();
         // A Rust or C component has 1-4 core instances and 1 memory; Python and
         // JavaScript ones a few more. Size the pool for that.
@@ -78,6 +81,7 @@ impl Engine {
             .epoch_interruption(true)
             .cranelift_opt_level(OptLevel::Speed)
             .memory_init_cow(true)
+            .consume_fuel(fuel)
             .max_wasm_stack(1 << 20)
             .async_stack_size(2 << 20)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
@@ -91,7 +95,12 @@ impl Engine {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
         }
-        Ok(Engine { engine, linker: Arc::new(linker), cache_dir })
+        Ok(Engine { engine, fuel, linker: Arc::new(linker), cache_dir })
+    }
+
+    /// Whether calls are metered with fuel.
+    pub fn meters_fuel(&self) -> bool {
+        self.fuel
     }
 
     /// The wasmtime engine.

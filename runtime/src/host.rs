@@ -9,7 +9,7 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::http::{self, HttpError};
+use crate::bindings::http::{self, HttpError, HttpErrorKind};
 use crate::bindings::{log, wit};
 use crate::broker::{Broker, IncomingBody};
 use crate::engine::{Engine, EPOCH_TICK};
@@ -34,13 +34,26 @@ pub struct HostState {
     cpu_ticks: u64,
     cpu_tick_limit: u64,
     cpu_limit_ms: u64,
+    /// Fuel granted per call, when the engine meters fuel.
+    fuel_per_call: Option<u64>,
+    open_bodies: u64,
+    max_open_bodies: u64,
     stdio: MemoryOutputPipe,
 }
 
+/// Start a new exported call: its CPU time and fuel are counted afresh.
+pub fn begin_call(store: &mut Store<HostState>) -> wasmtime::Result<()> {
+    store.data_mut().cpu_ticks = 0;
+    if let Some(fuel) = store.data().fuel_per_call {
+        store.set_fuel(fuel)?;
+    }
+    Ok(())
+}
+
 impl HostState {
-    /// Start counting a new exported call's CPU time.
-    pub fn start_call(&mut self) {
-        self.cpu_ticks = 0;
+    /// The fuel limit per call, when fuel is metered and limited.
+    pub fn fuel_limit(&self) -> Option<u64> {
+        self.fuel_per_call.filter(|&fuel| fuel != u64::MAX)
     }
 
     /// What the guest printed (stdout and stderr), e.g. a panic message.
@@ -67,15 +80,25 @@ pub fn new_store(engine: &Engine, broker: Arc<Broker>, component: Arc<str>, limi
         broker,
         component,
         requests_made: 0,
-        log_bytes_left: limits.log_bytes_per_turn,
+        log_bytes_left: limits.log_bytes(),
         log_cut_noted: false,
         cpu_ticks: 0,
         cpu_tick_limit: limits.call_cpu_ms.div_ceil(tick_ms).max(1),
         cpu_limit_ms: limits.call_cpu_ms,
+        fuel_per_call: engine
+            .meters_fuel()
+            .then_some(if limits.fuel_per_call == 0 { u64::MAX } else { limits.fuel_per_call }),
+        open_bodies: 0,
+        max_open_bodies: limits.concurrent_requests,
         stdio,
     };
+    let fuel = state.fuel_per_call;
     let mut store = Store::new(engine.wasmtime(), state);
     store.limiter(|s| &mut s.limiter);
+    if let Some(fuel) = fuel {
+        // Instantiation runs the component's start code: it gets a call's budget too.
+        store.set_fuel(fuel).ok();
+    }
     // Each epoch tick that finds the guest running counts against its CPU budget
     // and yields to the async runtime, so a busy guest never stalls other turns.
     store.set_epoch_deadline(1);
@@ -100,6 +123,15 @@ impl wit::Host for HostState {}
 
 impl http::Host for HostState {
     async fn send(&mut self, request: wit::OutgoingRequest) -> wasmtime::Result<Result<http::Response, HttpError>> {
+        if self.open_bodies >= self.max_open_bodies {
+            return Ok(Err(HttpError {
+                kind: HttpErrorKind::Limit,
+                message: format!(
+                    "more than {} responses open at once (limits.concurrent-requests); drop a body before sending again",
+                    self.max_open_bodies
+                ),
+            }));
+        }
         let broker = Arc::clone(&self.broker);
         let (status, headers, body) = match broker.send(request, &mut self.requests_made).await {
             Ok(answer) => answer,
@@ -109,6 +141,7 @@ impl http::Host for HostState {
             }
         };
         let body = self.table.push(body)?;
+        self.open_bodies += 1;
         Ok(Ok(http::Response { status, headers, body }))
     }
 }
@@ -121,6 +154,7 @@ impl http::HostBody for HostState {
 
     async fn drop(&mut self, body: Resource<IncomingBody>) -> wasmtime::Result<()> {
         self.table.delete(body)?;
+        self.open_bodies = self.open_bodies.saturating_sub(1);
         Ok(())
     }
 }

@@ -210,7 +210,7 @@ mod tests {
         let m = parse(GOOD).expect("valid");
         assert_eq!(m.name, "openai");
         assert_eq!(m.secrets[0].header.as_str(), "authorization");
-        assert_eq!(m.limits.memory_bytes, 32 * 1024 * 1024);
+        assert_eq!(m.limits.memory_bytes(), 32 * 1024 * 1024);
     }
 
     #[test]

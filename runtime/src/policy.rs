@@ -1,7 +1,9 @@
-//! Outbound policy: origins (scheme, host, port) and the allowlist a component's
-//! manifest declares. Pure data and checks, no I/O.
+//! Outbound policy: origins (scheme, host, port), the allowlist a component's
+//! manifest declares, and which addresses count as internal (loopback, private,
+//! link-local, ...). Pure data and checks, no I/O.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use url::Url;
@@ -113,6 +115,42 @@ impl AllowList {
     }
 }
 
+/// Whether `ip` is internal: loopback, private (RFC 1918), carrier-grade NAT,
+/// link-local (169.254.0.0/16, the cloud metadata address among them),
+/// unique-local or link-local IPv6, unspecified, broadcast or multicast, also in
+/// IPv4-mapped IPv6 form. A guest reaches such an address only through an
+/// allowlist entry that names it as an IP literal (or names `localhost`).
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_internal_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_internal_v4(v4),
+            None => is_internal_v6(v6),
+        },
+    }
+}
+
+fn is_internal_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+}
+
+fn is_internal_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +173,19 @@ mod tests {
         assert!(!allowed("http://api.openai.com/v1"), "scheme differs");
         assert!(!allowed("https://api.openai.com:8443/v1"), "port differs");
         assert!(!allowed("https://api.openai.com.evil.test/v1"), "suffix trick");
+    }
+
+    #[test]
+    fn internal_addresses() {
+        for internal in [
+            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+            "255.255.255.255", "::1", "::", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",
+        ] {
+            assert!(is_internal(internal.parse().expect("ip")), "{internal} is internal");
+        }
+        for public in ["8.8.8.8", "104.18.6.192", "2606:4700::6810:1", "::ffff:8.8.8.8"] {
+            assert!(!is_internal(public.parse().expect("ip")), "{public} is public");
+        }
     }
 
     #[test]

@@ -6,14 +6,16 @@
 //! breach or a timeout becomes an `error` event and a typed error; the instance
 //! is dropped and the next turn gets a new one.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use wasmtime::Store;
 
 use crate::bindings::{ProviderInfo, wit};
@@ -22,8 +24,8 @@ use crate::component::LoadedComponent;
 use crate::convert;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::host::{HostState, new_store};
-use crate::limits::Breach;
+use crate::host::{HostState, begin_call, new_store};
+use crate::limits::{Breach, Limits};
 use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult};
 
 /// Batches buffered between a running turn and its reader.
@@ -44,6 +46,10 @@ struct Inner {
     served_by: String,
     /// Host-owned provider state, handed to every call.
     state: Mutex<wit::State>,
+    /// One permit per turn that may run at once (limits.concurrent-turns).
+    slots: Arc<Semaphore>,
+    /// Turns waiting for a permit (limits.queued-turns).
+    queued: AtomicU64,
 }
 
 enum Message {
@@ -69,17 +75,28 @@ impl Provider {
             .await
             .map_err(|err| init_error(trap_error(&store, err)))?;
         let api = instance.cordon_provider_provider();
-        store.data_mut().start_call();
+        begin_call(&mut store).map_err(|err| init_error(trap_error(&store, err)))?;
         let info = api.call_info(&mut store).await.map_err(|err| init_error(trap_error(&store, err)))?;
-        store.data_mut().start_call();
+        begin_call(&mut store).map_err(|err| init_error(trap_error(&store, err)))?;
         let state = api
             .call_init(&mut store, &config)
             .await
             .map_err(|err| init_error(trap_error(&store, err)))?
             .map_err(|err| init_error(convert::error(err)))?;
         let served_by = format!("{}@{}", component.manifest.name, component.manifest.version);
+        let slots = Arc::new(Semaphore::new(component.manifest.limits.concurrent_turns as usize));
         Ok(Provider {
-            inner: Arc::new(Inner { engine, component, broker, info, name, served_by, state: Mutex::new(state) }),
+            inner: Arc::new(Inner {
+                engine,
+                component,
+                broker,
+                info,
+                name,
+                served_by,
+                state: Mutex::new(state),
+                slots,
+                queued: AtomicU64::new(0),
+            }),
         })
     }
 
@@ -104,12 +121,15 @@ impl Provider {
         let inner = Arc::clone(&self.inner);
         let driver = Box::pin(async move {
             let limit = Duration::from_millis(inner.component.manifest.limits.turn_ms);
-            let outcome = match tokio::time::timeout(limit, run_turn(&inner, request, &sender)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Failure::from(TurnError::new(
-                    ErrorKind::Timeout,
-                    format!("the turn took longer than {} ms (limits.turn-ms)", limit.as_millis()),
-                ))),
+            let outcome = match wait_for_slot(&inner).await {
+                Err(busy) => Err(Failure::from(busy)),
+                Ok(_slot) => match tokio::time::timeout(limit, run_turn(&inner, request, &sender)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(Failure::from(TurnError::new(
+                        ErrorKind::Timeout,
+                        format!("the turn took longer than {} ms (limits.turn-ms)", limit.as_millis()),
+                    ))),
+                },
             };
             if let Err(error) = &outcome
                 && !error.reported
@@ -125,6 +145,92 @@ impl Provider {
     /// Run a turn to its end and return the assembled result.
     pub async fn complete(&self, request: Request) -> Result<TurnResult> {
         self.stream(request).into_result().await
+    }
+}
+
+/// A slot to run a turn in: at once if one is free, else after waiting in a
+/// bounded queue for a bounded time; otherwise a `busy` error.
+async fn wait_for_slot(inner: &Inner) -> Result<OwnedSemaphorePermit, TurnError> {
+    if let Ok(permit) = Arc::clone(&inner.slots).try_acquire_owned() {
+        return Ok(permit);
+    }
+    let limits = &inner.component.manifest.limits;
+    let busy = |why: String| {
+        let mut error = TurnError::new(ErrorKind::Busy, why);
+        error.retryable = true;
+        error
+    };
+    if inner.queued.fetch_add(1, Ordering::SeqCst) >= limits.queued_turns {
+        inner.queued.fetch_sub(1, Ordering::SeqCst);
+        return Err(busy(format!(
+            "provider `{}` is busy: {} turns running and {} queued (limits.concurrent-turns, limits.queued-turns)",
+            inner.name, limits.concurrent_turns, limits.queued_turns
+        )));
+    }
+    let waited = tokio::time::timeout(Duration::from_millis(limits.queue_wait_ms), Arc::clone(&inner.slots).acquire_owned()).await;
+    inner.queued.fetch_sub(1, Ordering::SeqCst);
+    match waited {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(busy(format!(
+            "provider `{}` is busy: no turn slot came free within {} ms (limits.queue-wait-ms)",
+            inner.name, limits.queue_wait_ms
+        ))),
+    }
+}
+
+/// Checks a turn's output as it crosses the boundary: the output limits, and
+/// the contract's rules a guest could break (a tool-call fragment for a call
+/// never started, tool-call arguments that are not JSON).
+struct TurnGuard<'a> {
+    limits: &'a Limits,
+    events: u64,
+    bytes: u64,
+    started_calls: HashSet<String>,
+}
+
+impl<'a> TurnGuard<'a> {
+    fn new(limits: &'a Limits) -> Self {
+        TurnGuard { limits, events: 0, bytes: 0, started_calls: HashSet::new() }
+    }
+
+    fn check(&mut self, batch: &[wit::Event]) -> Result<(), TurnError> {
+        let breach = |b: Breach| TurnError::new(ErrorKind::LimitExceeded, b.to_string());
+        let violation = |why: String| TurnError::new(ErrorKind::ContractViolation, why);
+        self.events += batch.len() as u64;
+        if self.events > self.limits.events_per_turn {
+            return Err(breach(Breach::Events { limit: self.limits.events_per_turn }));
+        }
+        for event in batch {
+            let size = convert::event_size(event);
+            if size > self.limits.event_bytes() {
+                return Err(breach(Breach::EventSize { size, limit: self.limits.event_bytes() }));
+            }
+            self.bytes += size;
+            match event {
+                wit::Event::ToolCallStart(start) => {
+                    self.started_calls.insert(start.id.clone());
+                }
+                wit::Event::ToolCallDelta(delta) if !self.started_calls.contains(&delta.id) => {
+                    return Err(violation(format!(
+                        "the guest sent a tool-call-delta for call `{}`, which was never started",
+                        delta.id
+                    )));
+                }
+                wit::Event::ToolCall(call) => {
+                    if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&call.arguments) {
+                        return Err(violation(format!(
+                            "the guest sent tool call `{}` ({}) with arguments that are not JSON: {err}",
+                            call.id, call.name
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.bytes > self.limits.output_bytes() {
+            return Err(breach(Breach::Output { limit: self.limits.output_bytes() }));
+        }
+        Ok(())
     }
 }
 
@@ -147,7 +253,7 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
     let api = instance.cordon_provider_provider();
     let state = inner.state.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone());
 
-    store.data_mut().start_call();
+    begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
     let native = api
         .call_to_native(&mut store, &state, &convert::request(request))
         .await
@@ -158,18 +264,23 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
         return Err(cancelled());
     }
 
-    store.data_mut().start_call();
+    begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
     let turn = api.turn().call_constructor(&mut store, &state, &native).await.map_err(|e| trap_error(&store, e))?;
     let mut reported = false;
     let mut streamed = false;
+    let mut guard = TurnGuard::new(limits);
     loop {
-        store.data_mut().start_call();
+        begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
         let batch = api.turn().call_next(&mut store, turn).await.map_err(|e| {
             let mut error = trap_error(&store, e);
             error.output_streamed = streamed;
             error
         })?;
         let Some(batch) = batch else { break };
+        guard.check(&batch).map_err(|mut error| {
+            error.output_streamed = streamed;
+            error
+        })?;
         let events: Vec<Event> = batch.into_iter().map(convert::event).collect();
         for event in &events {
             match event {
@@ -185,7 +296,7 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
         tokio::task::yield_now().await;
     }
 
-    store.data_mut().start_call();
+    begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
     let finalized = api
         .call_finalize(&mut store, &state, turn)
         .await
@@ -209,8 +320,15 @@ fn trap_error(store: &Store<HostState>, err: wasmtime::Error) -> TurnError {
     }
     let printed = store.data().captured_output();
     let detail = if printed.is_empty() { String::new() } else { format!("; the guest printed: {printed}") };
+    if let (Some(wasmtime::Trap::OutOfFuel), Some(limit)) = (err.downcast_ref::<wasmtime::Trap>(), store.data().fuel_limit()) {
+        return TurnError::new(ErrorKind::LimitExceeded, Breach::Fuel { limit }.to_string());
+    }
     let message = match err.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::StackOverflow) => "the guest overflowed its stack".to_owned(),
+        Some(wasmtime::Trap::MemoryOutOfBounds) => {
+            "the guest accessed memory out of bounds (a guest whose own stack in linear memory overflows fails this way)"
+                .to_owned()
+        }
         Some(wasmtime::Trap::UnreachableCodeReached) if !printed.is_empty() => "the guest panicked".to_owned(),
         Some(trap) => format!("the guest trapped: {trap}"),
         None => format!("the guest failed: {err:#}"),

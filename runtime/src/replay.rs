@@ -103,6 +103,9 @@ pub enum ReplyBody {
     Chunks(Vec<Bytes>),
     /// The request's headers, as JSON text: an upstream that reflects requests.
     EchoHeaders,
+    /// This chunk, again and again, until the client goes away: an upstream
+    /// that never ends its body.
+    Endless(Bytes),
 }
 
 impl Reply {
@@ -229,18 +232,20 @@ async fn answer(
         (received.len() - 1).min(shared.replies.len() - 1)
     };
     let reply = shared.replies[index].clone();
-    let chunks = match reply.body {
-        ReplyBody::Chunks(chunks) => chunks,
+    let (chunks, endless): (Vec<Bytes>, Option<Bytes>) = match reply.body {
+        ReplyBody::Chunks(chunks) => (chunks, None),
         ReplyBody::EchoHeaders => {
             let map: serde_json::Map<String, serde_json::Value> =
                 headers.into_iter().map(|(n, v)| (n, v.into())).collect();
-            vec![Bytes::from(serde_json::Value::Object(map).to_string())]
+            (vec![Bytes::from(serde_json::Value::Object(map).to_string())], None)
         }
+        ReplyBody::Endless(chunk) => (Vec::new(), Some(chunk)),
     };
     let (sender, receiver) = mpsc::channel::<Bytes>(16);
     let delay = reply.chunk_delay;
     tokio::spawn(async move {
-        for chunk in chunks {
+        let repeated = endless.into_iter().flat_map(std::iter::repeat);
+        for chunk in chunks.into_iter().chain(repeated) {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }

@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::bindings::wit;
-use crate::broker::{Broker, HostGrant};
+use crate::broker::{Broker, DnsOverrides, HostGrant};
 use crate::component;
 use crate::engine::{Engine, PoolConfig};
 use crate::error::{Error, Result};
-use crate::limits::Limits;
+use crate::limits::{LimitOverrides, Limits};
 use crate::policy::Origin;
 use crate::provider::Provider;
 
@@ -24,6 +25,12 @@ pub struct RuntimeConfig {
     pub max_limits: Limits,
     /// Pooling allocator sizes.
     pub pool: PoolConfig,
+    /// Fixed answers for host names, consulted before DNS (like curl's
+    /// `--resolve`); the internal-address rules still apply to them.
+    pub dns_overrides: DnsOverrides,
+    /// Meter every call with fuel, so manifests can set `limits.fuel-per-call`
+    /// (deterministic budgets, at some cost in speed).
+    pub fuel: bool,
 }
 
 impl RuntimeConfig {
@@ -31,7 +38,7 @@ impl RuntimeConfig {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         let components_dir = dir.into();
         let cache_dir = components_dir.parent().map(|p| p.join("cache"));
-        RuntimeConfig { components_dir, cache_dir, max_limits: Limits::HOST_MAX, pool: PoolConfig::default() }
+        RuntimeConfig { components_dir, cache_dir, max_limits: Limits::HOST_MAX, pool: PoolConfig::default(), dns_overrides: DnsOverrides::new(), fuel: false }
     }
 }
 
@@ -49,6 +56,9 @@ pub struct ProviderOptions {
     pub grants: Vec<HostGrant>,
     /// Secret values by manifest name; these win over the environment.
     pub secrets: HashMap<String, String>,
+    /// The operator's limits for this provider, over the manifest's (still
+    /// capped by the host's maxima).
+    pub limits: Option<LimitOverrides>,
 }
 
 /// Loads and runs components.
@@ -56,13 +66,15 @@ pub struct ProviderOptions {
 pub struct Runtime {
     engine: Engine,
     config: RuntimeConfig,
+    dns: Arc<DnsOverrides>,
 }
 
 impl Runtime {
     /// Build the engine.
     pub fn new(config: RuntimeConfig) -> Result<Runtime> {
-        let engine = Engine::new(&config.pool, config.cache_dir.clone())?;
-        Ok(Runtime { engine, config })
+        let engine = Engine::new(&config.pool, config.cache_dir.clone(), config.fuel)?;
+        let dns = Arc::new(config.dns_overrides.clone());
+        Ok(Runtime { engine, config, dns })
     }
 
     /// The path of a component given by name (`openai`) or by path (`x/y.wasm`).
@@ -90,14 +102,26 @@ impl Runtime {
 
     /// Load a provider and run its `init` with `options`.
     pub async fn load_provider(&self, name_or_path: &str, options: ProviderOptions) -> Result<Provider> {
-        let loaded = self.inspect(name_or_path).await?;
+        let mut loaded = self.inspect(name_or_path).await?;
+        if let Some(overrides) = &options.limits {
+            loaded.manifest.limits = overrides
+                .resolve(&loaded.manifest.limits, &self.config.max_limits)
+                .map_err(|why| Error::Config(format!("provider `{name_or_path}`: {why}")))?;
+        }
+        if loaded.manifest.limits.fuel_per_call > 0 && !self.config.fuel {
+            return Err(Error::Config(format!(
+                "provider `{name_or_path}` sets limits.fuel-per-call, but this host does not meter fuel; \
+                 start it with fuel metering (RuntimeConfig::fuel) or remove the limit"
+            )));
+        }
         let mut grants = options.grants;
         if let Some(base) = &options.base_url {
             let url = url::Url::parse(base).map_err(|err| Error::Config(format!("base URL `{base}`: {err}")))?;
             let origin = Origin::of(&url).map_err(|why| Error::Config(format!("base URL `{base}`: {why}")))?;
             grants.push(HostGrant { origin, with_secrets: true });
         }
-        let broker = Broker::new(&loaded.manifest, &grants, &options.secrets).map_err(Error::Config)?;
+        let broker =
+            Broker::new(&loaded.manifest, &grants, &options.secrets, Arc::clone(&self.dns)).map_err(Error::Config)?;
         let config = wit::ProviderConfig {
             base_url: options.base_url,
             default_model: options.default_model,

@@ -351,6 +351,10 @@ pub enum ErrorKind {
     LimitExceeded,
     /// The guest trapped (crashed). The host is unharmed.
     Trap,
+    /// Too many turns of this provider are running and queued; try again later.
+    Busy,
+    /// The guest broke the contract (e.g. tool-call arguments that are not JSON).
+    ContractViolation,
     /// Other.
     Other,
 }

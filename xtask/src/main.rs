@@ -15,6 +15,16 @@ use std::process::{Command, ExitCode};
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
 
+/// Extra builds of a guest with a cargo feature, each its own component (with
+/// the guest's manifest): (guest folder, feature, component name). These are the
+/// hostile guests that misbehave in `info` or are built wrong on purpose.
+const VARIANTS: &[(&str, &str, &str)] = &[
+    ("hostile", "spin-in-info", "hostile-spin-info"),
+    ("hostile", "trap-in-info", "hostile-trap-info"),
+    ("hostile", "newer-contract", "hostile-newer-contract"),
+    ("hostile", "unknown-import", "hostile-unknown-import"),
+];
+
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let result = match task.as_str() {
@@ -90,12 +100,25 @@ fn build_guests() -> Result<Vec<String>, String> {
     let out = root.join("dist/components");
     std::fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
     for guest in &guests {
-        let built = root.join(format!("target/{TARGET}/{PROFILE}/cordon_{}.wasm", guest.replace('-', "_")));
-        copy_if_changed(&built, &out.join(format!("{guest}.wasm")))?;
-        copy_if_changed(&root.join(format!("guests/{guest}/cordon.toml")), &out.join(format!("{guest}.toml")))?;
+        install(&root, guest, guest)?;
     }
-    eprintln!("xtask: built {} into {}", guests.join(", "), out.display());
+    // Each variant rebuilds its guest with a feature; the plain builds were
+    // copied out first, and are rebuilt (linked again, not recompiled) next time.
+    for (guest, feature, name) in VARIANTS {
+        let package = format!("cordon-{guest}");
+        cargo(&["build", "--quiet", "--target", TARGET, "--profile", PROFILE, "-p", &package, "--features", feature])?;
+        install(&root, guest, name)?;
+    }
+    eprintln!("xtask: built {} (and {} variants) into {}", guests.join(", "), VARIANTS.len(), out.display());
     Ok(guests)
+}
+
+/// Copy the last build of `guest` and its manifest to `dist/components/<name>.*`.
+fn install(root: &Path, guest: &str, name: &str) -> Result<(), String> {
+    let out = root.join("dist/components");
+    let built = root.join(format!("target/{TARGET}/{PROFILE}/cordon_{}.wasm", guest.replace('-', "_")));
+    copy_if_changed(&built, &out.join(format!("{name}.wasm")))?;
+    copy_if_changed(&root.join(format!("guests/{guest}/cordon.toml")), &out.join(format!("{name}.toml")))
 }
 
 /// Copy only when the content differs, so unchanged files keep their time.

@@ -1,35 +1,50 @@
-//! A provider that misbehaves on purpose, for the host's tests. The request's
-//! provider options pick the misdeed: `{"hostile": {"mode": "...", "url": "..."}}`.
-//!
-//! - `normal`: a well-behaved turn (each SSE `data:` becomes text).
-//! - `echo`: send with the `api-key` secret and emit the whole answer as text, so
-//!   an upstream that reflects the request tries to hand the secret to the guest;
-//!   also emit what the guest can see of environment variables and files.
-//! - `trap-mid-stream`: emit the first event, then panic.
-//! - `fetch`: send with the secret to `url` (to test the allowlist).
-//! - `set-auth`: set the `authorization` header itself.
-//! - `spin`: loop forever on the first frame.
-//! - `memory-bomb`: allocate far more memory than the manifest allows.
-//!
+//! A provider that misbehaves on purpose, for the host's hostile-guest suite.
 //! Not shipped: built for the tests only.
+//!
+//! The misdeed is picked by the request's provider options,
+//! `{"hostile": {"mode": "...", "url": "..."}}`, by the config's options at load
+//! (`{"upstream": url, "init": "spin" | "trap"}`), or, for `info` (which takes no
+//! input) and for broken builds, by a cargo feature (see `misbuilt.rs`).
+//!
+//! Modes: `normal` (each SSE `data:` becomes text); `echo` (send with the secret,
+//! emit the answer, so a reflecting upstream tries to hand the secret over);
+//! `probe` (report what the sandbox lets it see: environment, files, sockets);
+//! `fetch` (send to `url`); `set-auth`, `bad-header`, `unknown-secret` (bad
+//! requests); `spin-in-*` / `trap-in-*` for `to-native`, `ctor`, `next`,
+//! `finalize`; `recursion`; `memory-bomb`, `memory-creep`; `event-flood`,
+//! `huge-event`, `huge-log`; `bad-tool-args`, `orphan-tool-delta`.
 
+use std::sync::Mutex;
+
+use cordon_sdk::log::{Level, write as log};
 use cordon_sdk::{
     Emitter, FinishReason, Frame, Framing, Header, NativeRequest, OutgoingRequest, Provider, ProviderConfig,
-    ProviderError, ProviderInfo, Request, State, StreamHandler,
+    ProviderError, ProviderInfo, Request, State, StreamHandler, ToolCall,
 };
 use serde::Deserialize;
+
+#[cfg(any(feature = "newer-contract", feature = "unknown-import"))]
+mod misbuilt;
 
 /// The hostile provider.
 pub struct Hostile;
 
-#[derive(Deserialize, Default)]
-struct Options {
-    #[serde(default)]
-    hostile: Mode,
+/// The current turn's mode. An instance serves one turn, so a global is the
+/// turn's: it carries the mode from `to-native` to `finalize`.
+static MODE: Mutex<String> = Mutex::new(String::new());
+
+fn mode() -> String {
+    MODE.lock().map(|m| m.clone()).unwrap_or_default()
 }
 
 #[derive(Deserialize, Default)]
-struct Mode {
+struct Options {
+    #[serde(default)]
+    hostile: ModeOptions,
+}
+
+#[derive(Deserialize, Default)]
+struct ModeOptions {
     #[serde(default)]
     mode: String,
     #[serde(default)]
@@ -42,10 +57,25 @@ pub struct Handler {
     frames: usize,
 }
 
+/// Do something forbidden or broken in the named place, if the mode says so.
+fn misbehave(mode: &str, place: &str) {
+    if mode == format!("spin-in-{place}") {
+        spin_forever();
+    }
+    if mode == format!("trap-in-{place}") {
+        panic!("hostile guest: deliberate panic in {place}");
+    }
+}
+
 impl Provider for Hostile {
     type Stream = Handler;
 
     fn info() -> ProviderInfo {
+        #[cfg(feature = "spin-in-info")]
+        spin_forever();
+        #[cfg(feature = "trap-in-info")]
+        panic!("hostile guest: deliberate panic in info");
+        #[allow(unreachable_code)]
         ProviderInfo {
             name: "hostile".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -57,12 +87,14 @@ impl Provider for Hostile {
     }
 
     fn init(config: ProviderConfig) -> Result<State, ProviderError> {
-        // The upstream comes from the options (`{"upstream": url}`), else the base URL.
-        let upstream = config
+        let options = config
             .options
             .as_deref()
             .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
-            .and_then(|options| options["upstream"].as_str().map(str::to_owned));
+            .unwrap_or_default();
+        misbehave(&format!("{}-in-init", options["init"].as_str().unwrap_or("")), "init");
+        // The upstream comes from the options (`{"upstream": url}`), else the base URL.
+        let upstream = options["upstream"].as_str().map(str::to_owned);
         let base = upstream.or(config.base_url).unwrap_or_default();
         Ok(State { producer_version: env!("CARGO_PKG_VERSION").into(), data: base.into_bytes() })
     }
@@ -75,56 +107,82 @@ impl Provider for Hostile {
             .transpose()
             .map_err(|e| ProviderError::config(format!("bad options: {e}")))?
             .unwrap_or_default();
-        let base = String::from_utf8_lossy(&state.data).into_owned();
         let mode = options.hostile.mode;
-        let mut headers = vec![Header { name: "x-hostile-mode".into(), value: mode.clone() }];
-        if mode == "set-auth" {
-            headers.push(Header { name: "authorization".into(), value: "Bearer guest-made".into() });
+        if let Ok(mut slot) = MODE.lock() {
+            slot.clone_from(&mode);
         }
-        let url = match (&*mode, options.hostile.url) {
+        misbehave(&mode, "to-native");
+        let base = String::from_utf8_lossy(&state.data).into_owned();
+        let mut headers = vec![Header { name: "x-hostile-mode".into(), value: mode.clone() }];
+        let mut secrets = vec!["api-key".to_owned()];
+        match mode.as_str() {
+            "set-auth" => headers.push(Header { name: "authorization".into(), value: "Bearer guest-made".into() }),
+            "bad-header" => headers.push(Header { name: "x-injected".into(), value: "a\r\nx-evil: 1".into() }),
+            "unknown-secret" => secrets.push("someone-elses-key".into()),
+            _ => {}
+        }
+        let url = match (mode.as_str(), options.hostile.url) {
             ("fetch", Some(url)) => url,
             _ => format!("{base}/stream"),
         };
         Ok(NativeRequest {
-            http: OutgoingRequest {
-                method: "POST".into(),
-                url,
-                headers,
-                body: mode.clone().into_bytes(),
-                secrets: vec!["api-key".into()],
-            },
+            http: OutgoingRequest { method: "POST".into(), url, headers, body: mode.clone().into_bytes(), secrets },
             framing: if mode == "echo" { Framing::Json } else { Framing::Sse },
             warnings: vec![],
         })
     }
 
     fn stream(_state: &State, request: &NativeRequest) -> Handler {
-        Handler { mode: String::from_utf8_lossy(&request.http.body).into_owned(), frames: 0 }
+        let mode = String::from_utf8_lossy(&request.http.body).into_owned();
+        misbehave(&mode, "ctor");
+        Handler { mode, frames: 0 }
+    }
+
+    fn next_state(state: State) -> State {
+        misbehave(&mode(), "finalize");
+        state
     }
 }
 
 impl StreamHandler for Handler {
     fn on_frame(&mut self, frame: Frame<'_>, out: &mut Emitter) -> Result<(), ProviderError> {
         self.frames += 1;
-        if self.mode == "trap-mid-stream" && self.frames > 1 {
-            panic!("hostile guest: deliberate panic in the middle of the stream");
+        if self.frames > 1 {
+            misbehave(&self.mode, "next");
         }
         match self.mode.as_str() {
-            "spin" => spin_forever(),
+            "recursion" => out.text(format!("depth {}", recurse(0))),
             "memory-bomb" => {
                 let hoard: Vec<u8> = vec![1; 256 * 1024 * 1024];
                 out.text(format!("allocated {}", hoard.iter().map(|&b| b as usize).sum::<usize>()));
             }
+            "memory-creep" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1; 64 * 1024]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "event-flood" => (0..20_000).for_each(|i| out.text(format!("{i} "))),
+            "huge-event" => out.text("x".repeat(4 * 1024 * 1024)),
+            "huge-log" => {
+                let line = "log flood ".repeat(100_000);
+                for _ in 0..100 {
+                    log(Level::Info, &line);
+                }
+            }
+            "bad-tool-args" => out.tool_call(ToolCall {
+                id: "call_1".into(),
+                name: "f".into(),
+                arguments: "{not json".into(),
+            }),
+            "orphan-tool-delta" => out.tool_call_delta("never-started".into(), "{}".into()),
+            "probe" => out.text(probe_sandbox()),
             _ => {}
         }
         match frame {
             Frame::Sse(event) => out.text(event.data.to_owned()),
             Frame::Line(text) | Frame::Json(text) => out.text(text.to_owned()),
-        }
-        if self.mode == "echo" {
-            let env_vars = std::env::vars().count();
-            let file = std::fs::read_to_string("/etc/hostname").map(|_| "read").unwrap_or("denied");
-            out.text(format!("\nenv-vars:{env_vars} file:{file}"));
         }
         Ok(())
     }
@@ -135,7 +193,34 @@ impl StreamHandler for Handler {
     }
 }
 
-/// Burn CPU without end (the host's CPU limit must stop it).
+/// What the guest can reach of its surroundings, one word each.
+fn probe_sandbox() -> String {
+    let seen = |ok: bool| if ok { "reachable" } else { "denied" };
+    let env = std::env::vars().count();
+    let args = std::env::args().count();
+    let file = std::fs::read_to_string("/etc/hostname").is_ok();
+    let dir = std::fs::read_dir("/").is_ok();
+    let tcp = std::net::TcpStream::connect("127.0.0.1:80").is_ok();
+    let udp = std::net::UdpSocket::bind("0.0.0.0:0").is_ok();
+    let dns = std::net::ToSocketAddrs::to_socket_addrs("localhost:80").is_ok();
+    format!(
+        "env={env} args={args} file={} dir={} tcp={} udp={} dns={} ",
+        seen(file),
+        seen(dir),
+        seen(tcp),
+        seen(udp),
+        seen(dns)
+    )
+}
+
+/// Recurse without end (the host's stack limit must stop it).
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let padding = std::hint::black_box([depth; 16]);
+    1 + recurse(std::hint::black_box(padding[3] + 1))
+}
+
+/// Burn CPU without end (the host's CPU or fuel limit must stop it).
 fn spin_forever() -> ! {
     let mut counter: u64 = 0;
     loop {
@@ -143,5 +228,5 @@ fn spin_forever() -> ! {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(any(feature = "newer-contract", feature = "unknown-import"))))]
 cordon_sdk::export_provider!(Hostile);

@@ -35,18 +35,7 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
             secret.hosts.describe()
         );
     }
-    let l = &m.limits;
-    println!(
-        "limits     memory {} MiB, CPU {} ms per call, turn {} ms, {} requests per turn, response {} MiB, request {} MiB, connect {} ms, read {} ms, log {} KiB per turn",
-        l.memory_bytes >> 20,
-        l.call_cpu_ms,
-        l.turn_ms,
-        l.requests_per_turn,
-        l.response_bytes >> 20,
-        l.request_bytes >> 20,
-        l.connect_timeout_ms,
-        l.read_timeout_ms,
-        l.log_bytes_per_turn >> 10
-    );
+    let limits: Vec<String> = m.limits.entries().into_iter().map(|(key, value)| format!("{key} = {value}")).collect();
+    println!("limits     {}", limits.join(", "));
     Ok(ExitCode::SUCCESS)
 }
