@@ -75,3 +75,22 @@ async fn secret_is_not_sent_where_its_entry_does_not_allow() {
     assert!(error.message.contains("secret `api-key` may not be sent"), "{}", error.message);
     assert!(server.requests().is_empty());
 }
+
+#[tokio::test]
+async fn secret_echoed_in_an_error_body_is_scrubbed() {
+    let echo = Reply { body: ReplyBody::EchoHeaders, ..Reply::error(401, "") };
+    let server = ReplayServer::start(vec![echo]).await.expect("server");
+    let options = cordon::ProviderOptions {
+        base_url: Some(server.url()),
+        secrets: [("api-key".to_owned(), SECRET.to_owned())].into(),
+        ..Default::default()
+    };
+    let provider = crate::support::runtime().load_provider("openai", options).await.expect("loads");
+    let (events, result) = run_turn(&provider, cordon::Request::user("m", "hi")).await;
+    let error = result.expect_err("401");
+    assert_eq!(error.kind, ErrorKind::Auth);
+    assert_eq!(server.requests()[0].header("authorization"), Some(format!("Bearer {SECRET}").as_str()));
+    let everything = serde_json::to_string(&events).expect("json");
+    assert!(!everything.contains(SECRET), "the secret leaked into the events: {everything}");
+    assert!(error.body_excerpt.as_deref().unwrap_or("").contains("[REDACTED]"), "{error:?}");
+}

@@ -112,6 +112,29 @@ case!(flood_of_events: "event-flood" => LimitExceeded, "limits.events-per-turn")
 case!(huge_single_event: "huge-event" => LimitExceeded, "limits.event-kib");
 
 #[tokio::test]
+async fn too_much_output_in_one_turn() {
+    let server = ReplayServer::start(vec![three_events()]).await.expect("server");
+    let origin: cordon::Origin = server.url().parse().expect("origin");
+    let options = cordon::ProviderOptions {
+        options: Some(json!({ "upstream": server.url() })),
+        grants: vec![cordon::HostGrant { origin, with_secrets: true }],
+        limits: Some(cordon::limits::LimitOverrides { output_mib_per_turn: Some(1), ..Default::default() }),
+        ..Default::default()
+    };
+    let provider = runtime().load_provider("hostile", options).await.expect("loads");
+    let (_, result) = run_turn(&provider, hostile_request("bulky-output", None)).await;
+    let error = result.expect_err("stopped");
+    assert_eq!(error.kind, ErrorKind::LimitExceeded);
+    assert!(error.message.contains("limits.output-mib-per-turn"), "{}", error.message);
+    serves_a_normal_turn(&provider).await;
+}
+
+// HTTP limits.
+case!(request_body_over_the_cap: "huge-request" => LimitExceeded, "limits.request-mib");
+case!(too_many_requests_in_one_turn: "request-storm" => LimitExceeded, "limits.requests-per-turn");
+case!(too_many_open_responses: "open-many" => LimitExceeded, "limits.concurrent-requests");
+
+#[tokio::test]
 async fn huge_log_lines_are_capped_not_fatal() {
     let server = ReplayServer::start(vec![three_events()]).await.expect("server");
     let provider = load_hostile("hostile", &server, true, json!({})).await.expect("loads");

@@ -10,12 +10,15 @@
 //! emit the answer, so a reflecting upstream tries to hand the secret over);
 //! `probe` (report what the sandbox lets it see: environment, files, sockets);
 //! `fetch` (send to `url`); `set-auth`, `bad-header`, `unknown-secret` (bad
-//! requests); `spin-in-*` / `trap-in-*` for `to-native`, `ctor`, `next`,
-//! `finalize`; `recursion`; `memory-bomb`, `memory-creep`; `event-flood`,
-//! `huge-event`, `huge-log`; `bad-tool-args`, `orphan-tool-delta`.
+//! requests); `huge-request`, `request-storm`, `open-many` (HTTP limits);
+//! `spin-in-*` / `trap-in-*` for `to-native`, `ctor`, `next`, `finalize`;
+//! `recursion`; `memory-bomb`, `memory-creep`; `event-flood`, `huge-event`,
+//! `bulky-output`, `huge-log`; `bad-tool-args`, `orphan-tool-delta`.
 
 use std::sync::Mutex;
 
+use cordon_sdk::errors::from_http_error;
+use cordon_sdk::http;
 use cordon_sdk::log::{Level, write as log};
 use cordon_sdk::{
     Emitter, FinishReason, Frame, Framing, Header, NativeRequest, OutgoingRequest, Provider, ProviderConfig,
@@ -54,6 +57,7 @@ struct ModeOptions {
 /// The per-turn handler.
 pub struct Handler {
     mode: String,
+    base: String,
     frames: usize,
 }
 
@@ -125,17 +129,18 @@ impl Provider for Hostile {
             ("fetch", Some(url)) => url,
             _ => format!("{base}/stream"),
         };
+        let body = if mode == "huge-request" { vec![b'x'; 9 * 1024 * 1024] } else { mode.clone().into_bytes() };
         Ok(NativeRequest {
-            http: OutgoingRequest { method: "POST".into(), url, headers, body: mode.clone().into_bytes(), secrets },
+            http: OutgoingRequest { method: "POST".into(), url, headers, body, secrets },
             framing: if mode == "echo" { Framing::Json } else { Framing::Sse },
             warnings: vec![],
         })
     }
 
-    fn stream(_state: &State, request: &NativeRequest) -> Handler {
-        let mode = String::from_utf8_lossy(&request.http.body).into_owned();
+    fn stream(state: &State, _request: &NativeRequest) -> Handler {
+        let mode = mode();
         misbehave(&mode, "ctor");
-        Handler { mode, frames: 0 }
+        Handler { mode, base: String::from_utf8_lossy(&state.data).into_owned(), frames: 0 }
     }
 
     fn next_state(state: State) -> State {
@@ -165,6 +170,18 @@ impl StreamHandler for Handler {
             }
             "event-flood" => (0..20_000).for_each(|i| out.text(format!("{i} "))),
             "huge-event" => out.text("x".repeat(4 * 1024 * 1024)),
+            "bulky-output" => (0..10).for_each(|_| out.text("y".repeat(200 * 1024))),
+            "request-storm" => {
+                for _ in 0..20 {
+                    http::send(&self.get()).map_err(from_http_error)?;
+                }
+            }
+            "open-many" => {
+                let mut open = Vec::new();
+                for _ in 0..20 {
+                    open.push(http::send(&self.get()).map_err(from_http_error)?);
+                }
+            }
             "huge-log" => {
                 let line = "log flood ".repeat(100_000);
                 for _ in 0..100 {
@@ -190,6 +207,19 @@ impl StreamHandler for Handler {
     fn on_end(&mut self, out: &mut Emitter) -> Result<(), ProviderError> {
         out.finish(FinishReason::Stop, None);
         Ok(())
+    }
+}
+
+impl Handler {
+    /// A plain GET to the upstream.
+    fn get(&self) -> OutgoingRequest {
+        OutgoingRequest {
+            method: "GET".into(),
+            url: format!("{}/more", self.base),
+            headers: vec![],
+            body: vec![],
+            secrets: vec![],
+        }
     }
 }
 
