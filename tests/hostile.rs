@@ -222,6 +222,7 @@ async fn component_built_against_a_newer_contract() {
     let err = runtime().inspect("hostile-newer-contract").await.err().expect("refused");
     assert!(matches!(err, Error::ContractVersion { .. }), "{err}");
     assert!(err.to_string().contains("cordon:provider/provider@0.2.0"), "{err}");
+    host_still_serves().await;
 }
 
 #[tokio::test]
@@ -229,4 +230,11 @@ async fn component_importing_what_the_host_does_not_offer() {
     let err = runtime().inspect("hostile-unknown-import").await.err().expect("refused");
     assert!(matches!(err, Error::InvalidComponent { .. }), "{err}");
     assert!(err.to_string().contains("evil:backdoor/steal@1.0.0") && err.to_string().contains("does not offer"), "{err}");
+    host_still_serves().await;
+}
+
+async fn host_still_serves() {
+    let server = ReplayServer::start(vec![three_events()]).await.expect("server");
+    let provider = load_hostile("hostile", &server, true, json!({})).await.expect("loads");
+    serves_a_normal_turn(&provider).await;
 }

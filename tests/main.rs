@@ -8,6 +8,7 @@ mod broker;
 mod cli;
 mod errors;
 mod hostile;
+mod hotswap;
 mod loading;
 mod openai_fixtures;
 mod upstream_faults;

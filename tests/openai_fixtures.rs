@@ -150,7 +150,7 @@ async fn unsupported_settings_become_warnings() {
     request.sampling.top_k = Some(40);
     request.sampling.temperature = Some(0.5);
     let (events, result) = run_turn(&provider, request).await;
-    let Some(Event::StreamStart { warnings }) = events.first() else { panic!("stream-start comes first") };
+    let Some(Event::StreamStart { warnings, .. }) = events.first() else { panic!("stream-start comes first") };
     assert_eq!(warnings.len(), 1);
     assert_eq!(warnings[0].setting.as_deref(), Some("top-k"));
     assert_eq!(result.expect("turn succeeds").warnings, *warnings);

@@ -73,6 +73,19 @@ pub enum Error {
         error: TurnError,
     },
 
+    /// A hot-swap was refused; the current version keeps serving.
+    #[error("reload of `{name}` from {} failed, `{serving}` keeps serving: {source}", file.display())]
+    Reload {
+        /// The provider.
+        name: String,
+        /// The file that was to replace it.
+        file: PathBuf,
+        /// The version still serving.
+        serving: String,
+        /// Why the new file was refused.
+        source: Box<Error>,
+    },
+
     /// A turn failed.
     #[error("{0}")]
     Turn(TurnError),

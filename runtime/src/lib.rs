@@ -43,12 +43,15 @@ pub mod limits;
 pub mod manifest;
 pub mod policy;
 pub mod provider;
+pub mod registry;
 pub mod replay;
 pub mod types;
+pub mod watch;
 
 pub use broker::HostGrant;
 pub use error::{Error, Result};
 pub use policy::Origin;
 pub use provider::{Provider, TurnStream};
+pub use registry::Registry;
 pub use runtime::{ProviderOptions, Runtime, RuntimeConfig};
 pub use types::*;

@@ -9,9 +9,9 @@
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -44,12 +44,38 @@ struct Inner {
     info: ProviderInfo,
     name: Arc<str>,
     served_by: String,
-    /// Host-owned provider state, handed to every call.
-    state: Mutex<wit::State>,
+    /// Host-owned provider state, handed to every call; shared by the versions
+    /// of one provider, so it survives hot-swaps.
+    state: Arc<Mutex<wit::State>>,
     /// One permit per turn that may run at once (limits.concurrent-turns).
     slots: Arc<Semaphore>,
     /// Turns waiting for a permit (limits.queued-turns).
     queued: AtomicU64,
+    /// Turns running now.
+    in_flight: AtomicU64,
+    loaded_at: SystemTime,
+}
+
+/// How a version gets its state: a fresh `init`, or the state of the version it replaces.
+enum Launch {
+    Init(wit::ProviderConfig),
+    TakeOver(Arc<Mutex<wit::State>>),
+}
+
+/// Counts a running turn for as long as it lives.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 enum Message {
@@ -58,13 +84,28 @@ enum Message {
 }
 
 impl Provider {
-    /// Describe the component and run its `init`.
+    /// Describe the component and run its `init`: a provider with fresh state.
     pub(crate) async fn start(
         engine: Engine,
         component: LoadedComponent,
         broker: Broker,
         config: wit::ProviderConfig,
     ) -> Result<Provider> {
+        Self::launch(engine, component, broker, Launch::Init(config)).await
+    }
+
+    /// Describe the component (the smoke call) and hand it `state`, which an
+    /// earlier version of the same provider owns: used by hot-swaps.
+    pub(crate) async fn take_over(
+        engine: Engine,
+        component: LoadedComponent,
+        broker: Broker,
+        state: Arc<Mutex<wit::State>>,
+    ) -> Result<Provider> {
+        Self::launch(engine, component, broker, Launch::TakeOver(state)).await
+    }
+
+    async fn launch(engine: Engine, component: LoadedComponent, broker: Broker, launch: Launch) -> Result<Provider> {
         let name: Arc<str> = component.manifest.name.as_str().into();
         let broker = Arc::new(broker);
         let mut store = new_store(&engine, Arc::clone(&broker), Arc::clone(&name), &component.manifest.limits);
@@ -77,12 +118,18 @@ impl Provider {
         let api = instance.cordon_provider_provider();
         begin_call(&mut store).map_err(|err| init_error(trap_error(&store, err)))?;
         let info = api.call_info(&mut store).await.map_err(|err| init_error(trap_error(&store, err)))?;
-        begin_call(&mut store).map_err(|err| init_error(trap_error(&store, err)))?;
-        let state = api
-            .call_init(&mut store, &config)
-            .await
-            .map_err(|err| init_error(trap_error(&store, err)))?
-            .map_err(|err| init_error(convert::error(err)))?;
+        let state = match launch {
+            Launch::TakeOver(state) => state,
+            Launch::Init(config) => {
+                begin_call(&mut store).map_err(|err| init_error(trap_error(&store, err)))?;
+                let state = api
+                    .call_init(&mut store, &config)
+                    .await
+                    .map_err(|err| init_error(trap_error(&store, err)))?
+                    .map_err(|err| init_error(convert::error(err)))?;
+                Arc::new(Mutex::new(state))
+            }
+        };
         let served_by = format!("{}@{}", component.manifest.name, component.manifest.version);
         let slots = Arc::new(Semaphore::new(component.manifest.limits.concurrent_turns as usize));
         Ok(Provider {
@@ -93,11 +140,38 @@ impl Provider {
                 info,
                 name,
                 served_by,
-                state: Mutex::new(state),
+                state,
                 slots,
                 queued: AtomicU64::new(0),
+                in_flight: AtomicU64::new(0),
+                loaded_at: SystemTime::now(),
             }),
         })
+    }
+
+    /// `name@version` of the component behind it, as results and events report it.
+    pub fn served_by(&self) -> &str {
+        &self.inner.served_by
+    }
+
+    /// Turns running on it now.
+    pub fn in_flight(&self) -> u64 {
+        self.inner.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// When it was loaded.
+    pub fn loaded_at(&self) -> SystemTime {
+        self.inner.loaded_at
+    }
+
+    /// The host-owned state it shares with the versions before and after it.
+    pub(crate) fn shared_state(&self) -> Arc<Mutex<wit::State>> {
+        Arc::clone(&self.inner.state)
+    }
+
+    /// A weak handle, to observe when this version is freed.
+    pub fn downgrade(&self) -> Weak<impl Sized + use<>> {
+        Arc::downgrade(&self.inner)
     }
 
     /// The provider's own description (name, version, models, capabilities).
@@ -120,6 +194,7 @@ impl Provider {
         let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
         let inner = Arc::clone(&self.inner);
         let driver = Box::pin(async move {
+            let _in_flight = InFlight::enter(&inner.in_flight);
             let limit = Duration::from_millis(inner.component.manifest.limits.turn_ms);
             let outcome = match wait_for_slot(&inner).await {
                 Err(busy) => Err(Failure::from(busy)),
@@ -260,7 +335,8 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
         .map_err(|e| trap_error(&store, e))?
         .map_err(convert::error)?;
     let warnings: Vec<_> = native.warnings.iter().cloned().map(convert::warning).collect();
-    if sender.send(Message::Events(vec![Event::StreamStart { warnings: warnings.clone() }])).await.is_err() {
+    let start = Event::StreamStart { warnings: warnings.clone(), served_by: inner.served_by.clone() };
+    if sender.send(Message::Events(vec![start])).await.is_err() {
         return Err(cancelled());
     }
 

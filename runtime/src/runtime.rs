@@ -102,6 +102,39 @@ impl Runtime {
 
     /// Load a provider and run its `init` with `options`.
     pub async fn load_provider(&self, name_or_path: &str, options: ProviderOptions) -> Result<Provider> {
+        let (loaded, broker) = self.prepare(name_or_path, &options).await?;
+        let config = wit::ProviderConfig {
+            base_url: options.base_url,
+            default_model: options.default_model,
+            options: options.options.map(|o| o.to_string()),
+        };
+        Provider::start(self.engine.clone(), loaded, broker, config).await
+    }
+
+    /// Load a new version of `current` from `name_or_path`, with the same
+    /// options, and hand it `current`'s state (its `init` is not run again).
+    pub(crate) async fn load_successor(
+        &self,
+        current: &Provider,
+        name_or_path: &str,
+        options: &ProviderOptions,
+    ) -> Result<Provider> {
+        let (loaded, broker) = self.prepare(name_or_path, options).await?;
+        let expected = &current.component().manifest.name;
+        if &loaded.manifest.name != expected {
+            return Err(Error::Manifest {
+                path: component::manifest_path(&loaded.path),
+                reason: format!(
+                    "names component `{}`, but it is to replace `{expected}`; a new version keeps its name",
+                    loaded.manifest.name
+                ),
+            });
+        }
+        Provider::take_over(self.engine.clone(), loaded, broker, current.shared_state()).await
+    }
+
+    /// Compile and check a component, apply the operator's options, build its broker.
+    async fn prepare(&self, name_or_path: &str, options: &ProviderOptions) -> Result<(component::LoadedComponent, Broker)> {
         let mut loaded = self.inspect(name_or_path).await?;
         if let Some(overrides) = &options.limits {
             loaded.manifest.limits = overrides
@@ -114,7 +147,7 @@ impl Runtime {
                  start it with fuel metering (RuntimeConfig::fuel) or remove the limit"
             )));
         }
-        let mut grants = options.grants;
+        let mut grants = options.grants.clone();
         if let Some(base) = &options.base_url {
             let url = url::Url::parse(base).map_err(|err| Error::Config(format!("base URL `{base}`: {err}")))?;
             let origin = Origin::of(&url).map_err(|why| Error::Config(format!("base URL `{base}`: {why}")))?;
@@ -122,11 +155,6 @@ impl Runtime {
         }
         let broker =
             Broker::new(&loaded.manifest, &grants, &options.secrets, Arc::clone(&self.dns)).map_err(Error::Config)?;
-        let config = wit::ProviderConfig {
-            base_url: options.base_url,
-            default_model: options.default_model,
-            options: options.options.map(|o| o.to_string()),
-        };
-        Provider::start(self.engine.clone(), loaded, broker, config).await
+        Ok((loaded, broker))
     }
 }

@@ -414,6 +414,8 @@ pub enum Event {
     StreamStart {
         /// Warnings from translating the request.
         warnings: Vec<Warning>,
+        /// The component version serving the turn, as `name@version`.
+        served_by: String,
     },
     /// Response metadata.
     ResponseMetadata {

@@ -15,14 +15,17 @@ use std::process::{Command, ExitCode};
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
 
-/// Extra builds of a guest with a cargo feature, each its own component (with
-/// the guest's manifest): (guest folder, feature, component name). These are the
-/// hostile guests that misbehave in `info` or are built wrong on purpose.
+/// Extra builds of a guest with a cargo feature, each its own component:
+/// (guest folder, feature, component name). Its manifest is
+/// `guests/<guest>/<name>.toml` if there is one, else the guest's. These are the
+/// hostile guests that misbehave in `info` or are built wrong on purpose, and a
+/// second version for the hot-swap tests.
 const VARIANTS: &[(&str, &str, &str)] = &[
     ("hostile", "spin-in-info", "hostile-spin-info"),
     ("hostile", "trap-in-info", "hostile-trap-info"),
     ("hostile", "newer-contract", "hostile-newer-contract"),
     ("hostile", "unknown-import", "hostile-unknown-import"),
+    ("hostile", "version-two", "hostile-v2"),
 ];
 
 fn main() -> ExitCode {
@@ -118,7 +121,9 @@ fn install(root: &Path, guest: &str, name: &str) -> Result<(), String> {
     let out = root.join("dist/components");
     let built = root.join(format!("target/{TARGET}/{PROFILE}/cordon_{}.wasm", guest.replace('-', "_")));
     copy_if_changed(&built, &out.join(format!("{name}.wasm")))?;
-    copy_if_changed(&root.join(format!("guests/{guest}/cordon.toml")), &out.join(format!("{name}.toml")))
+    let own = root.join(format!("guests/{guest}/{name}.toml"));
+    let manifest = if own.is_file() { own } else { root.join(format!("guests/{guest}/cordon.toml")) };
+    copy_if_changed(&manifest, &out.join(format!("{name}.toml")))
 }
 
 /// Copy only when the content differs, so unchanged files keep their time.

@@ -13,7 +13,8 @@
 //! requests); `huge-request`, `request-storm`, `open-many` (HTTP limits);
 //! `spin-in-*` / `trap-in-*` for `to-native`, `ctor`, `next`, `finalize`;
 //! `recursion`; `memory-bomb`, `memory-creep`; `event-flood`, `huge-event`,
-//! `bulky-output`, `huge-log`; `bad-tool-args`, `orphan-tool-delta`.
+//! `bulky-output`, `huge-log`; `bad-tool-args`, `orphan-tool-delta`; `tagged`
+//! (each text says which build made it: `v1`, or `v2` with `version-two`).
 
 use std::sync::Mutex;
 
@@ -31,6 +32,9 @@ mod misbuilt;
 
 /// The hostile provider.
 pub struct Hostile;
+
+/// Which build this is, for `tagged` output: hot-swap tests tell versions apart by it.
+const TAG: &str = if cfg!(feature = "version-two") { "v2" } else { "v1" };
 
 /// The current turn's mode. An instance serves one turn, so a global is the
 /// turn's: it carries the mode from `to-native` to `finalize`.
@@ -82,7 +86,7 @@ impl Provider for Hostile {
         #[allow(unreachable_code)]
         ProviderInfo {
             name: "hostile".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: if cfg!(feature = "version-two") { "0.2.0".into() } else { env!("CARGO_PKG_VERSION").into() },
             models: vec![],
             default_model: None,
             capabilities: vec![],
@@ -198,6 +202,7 @@ impl StreamHandler for Handler {
             _ => {}
         }
         match frame {
+            Frame::Sse(event) if self.mode == "tagged" => out.text(format!("{TAG}:{} ", event.data)),
             Frame::Sse(event) => out.text(event.data.to_owned()),
             Frame::Line(text) | Frame::Json(text) => out.text(text.to_owned()),
         }

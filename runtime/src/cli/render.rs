@@ -34,7 +34,7 @@ impl Terminal {
                 self.end_reasoning(&mut out);
                 let _ = writeln!(out, "\n\x1b[36m→ tool call {}({}) [id {}]\x1b[0m", call.name, call.arguments, call.id);
             }
-            Event::StreamStart { warnings } => {
+            Event::StreamStart { warnings, .. } => {
                 for warning in warnings {
                     eprintln!("warning: {}", warning.message);
                 }

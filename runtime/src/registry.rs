@@ -1,0 +1,198 @@
+//! The registry: loaded providers by name, each pointing at its current
+//! version. A turn takes the version current at its start and keeps it to its
+//! end; a swap changes what the *next* turn gets. A swap is validated first (the
+//! file compiles, serves this contract, has a valid manifest within the host's
+//! maxima, and answers `info`); if anything fails, the current version keeps
+//! serving and the error names the file and the cause. The previous version is
+//! kept for `rollback`; older ones are freed when their last turn ends. The
+//! host-owned state belongs to the name, so it survives swaps.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::UNIX_EPOCH;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::provider::{Provider, TurnStream};
+use crate::runtime::{ProviderOptions, Runtime};
+use crate::types::Request;
+
+/// Loaded providers by name, with hot-swap and rollback.
+pub struct Registry {
+    runtime: Runtime,
+    entries: RwLock<HashMap<String, Arc<Entry>>>,
+}
+
+struct Entry {
+    options: ProviderOptions,
+    versions: Mutex<Versions>,
+    /// Serialises swaps of one name (validation happens outside `versions`).
+    swapping: tokio::sync::Mutex<()>,
+}
+
+struct Versions {
+    current: Provider,
+    previous: Option<Provider>,
+    last_error: Option<String>,
+}
+
+/// One loaded version, for status reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionStatus {
+    /// `name@version`.
+    pub served_by: String,
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    /// When it was loaded, in milliseconds since the Unix epoch.
+    pub loaded_at_ms: u64,
+    /// Turns running on it now.
+    pub in_flight: u64,
+}
+
+/// A provider's versions, for status reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryStatus {
+    /// The provider's name.
+    pub name: String,
+    /// The version new turns get.
+    pub current: VersionStatus,
+    /// The version `rollback` returns to.
+    pub previous: Option<VersionStatus>,
+    /// Why the last failed reload failed, if the last reload failed.
+    pub last_error: Option<String>,
+}
+
+fn version_status(provider: &Provider) -> VersionStatus {
+    let loaded_at_ms = provider
+        .loaded_at()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    VersionStatus {
+        served_by: provider.served_by().to_owned(),
+        path: provider.component().path.clone(),
+        loaded_at_ms,
+        in_flight: provider.in_flight(),
+    }
+}
+
+impl Registry {
+    /// An empty registry on `runtime`.
+    pub fn new(runtime: Runtime) -> Registry {
+        Registry { runtime, entries: RwLock::new(HashMap::new()) }
+    }
+
+    /// The runtime it loads with.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Load `file` (a name in the components folder or a path) as provider `name`.
+    pub async fn load(&self, name: &str, file: &str, options: ProviderOptions) -> Result<VersionStatus> {
+        let provider = self.runtime.load_provider(file, options.clone()).await?;
+        let status = version_status(&provider);
+        let entry = Entry {
+            options,
+            versions: Mutex::new(Versions { current: provider, previous: None, last_error: None }),
+            swapping: tokio::sync::Mutex::new(()),
+        };
+        self.write_entries().insert(name.to_owned(), Arc::new(entry));
+        Ok(status)
+    }
+
+    /// The version of `name` a turn starting now gets.
+    pub fn get(&self, name: &str) -> Result<Provider> {
+        Ok(lock(&self.entry(name)?.versions).current.clone())
+    }
+
+    /// Start a turn on the current version of `name`.
+    pub fn stream(&self, name: &str, request: Request) -> Result<TurnStream> {
+        Ok(self.get(name)?.stream(request))
+    }
+
+    /// Swap `name` to the component in `file` (default: the current version's
+    /// file, replaced on disk). On any failure the current version stays.
+    pub async fn reload(&self, name: &str, file: Option<&Path>) -> Result<VersionStatus> {
+        let entry = self.entry(name)?;
+        let _one_swap_at_a_time = entry.swapping.lock().await;
+        let current = lock(&entry.versions).current.clone();
+        let path = file.map(Path::to_owned).unwrap_or_else(|| current.component().path.clone());
+        let loaded = self.runtime.load_successor(&current, &path.to_string_lossy(), &entry.options).await;
+        let mut versions = lock(&entry.versions);
+        match loaded {
+            Ok(next) => {
+                let status = version_status(&next);
+                tracing::info!(provider = name, from = current.served_by(), to = next.served_by(), "swapped");
+                versions.previous = Some(std::mem::replace(&mut versions.current, next));
+                versions.last_error = None;
+                Ok(status)
+            }
+            Err(source) => {
+                let error = Error::Reload {
+                    name: name.to_owned(),
+                    file: path,
+                    serving: current.served_by().to_owned(),
+                    source: Box::new(source),
+                };
+                tracing::error!(provider = name, "{error}");
+                versions.last_error = Some(error.to_string());
+                Err(error)
+            }
+        }
+    }
+
+    /// Return `name` to its previous version (the current one becomes previous).
+    pub fn rollback(&self, name: &str) -> Result<VersionStatus> {
+        let entry = self.entry(name)?;
+        let mut versions = lock(&entry.versions);
+        let Some(previous) = versions.previous.take() else {
+            return Err(Error::Config(format!("provider `{name}` has no previous version to roll back to")));
+        };
+        let current = std::mem::replace(&mut versions.current, previous);
+        tracing::info!(provider = name, from = current.served_by(), to = versions.current.served_by(), "rolled back");
+        versions.previous = Some(current);
+        Ok(version_status(&versions.current))
+    }
+
+    /// Every provider with its versions, load times and running turns.
+    pub fn status(&self) -> Vec<EntryStatus> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        let mut status: Vec<EntryStatus> = entries
+            .iter()
+            .map(|(name, entry)| {
+                let versions = lock(&entry.versions);
+                EntryStatus {
+                    name: name.clone(),
+                    current: version_status(&versions.current),
+                    previous: versions.previous.as_ref().map(version_status),
+                    last_error: versions.last_error.clone(),
+                }
+            })
+            .collect();
+        status.sort_by(|a, b| a.name.cmp(&b.name));
+        status
+    }
+
+    /// Whether `name` is loaded.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.read().map(|e| e.contains_key(name)).unwrap_or(false)
+    }
+
+    fn entry(&self, name: &str) -> Result<Arc<Entry>> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::Config(format!("no provider named `{name}` is loaded")))
+    }
+
+    fn write_entries(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Entry>>> {
+        self.entries.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,99 @@
+//! Watching a components folder: when `<name>.wasm` or `<name>.toml` of a loaded
+//! provider changes, reload it (after a short quiet period, so a burst of file
+//! events makes one reload). Replace files with write-then-rename: the rename is
+//! atomic, so a half-written file is never seen; if one is (a copy in place),
+//! validation refuses it, the current version keeps serving, and the write's
+//! last event triggers another attempt.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher as _};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::registry::Registry;
+
+/// How long a file must be quiet before it is reloaded.
+pub const DEFAULT_QUIET: Duration = Duration::from_millis(50);
+
+/// A running watch; stops when dropped.
+pub struct Watch {
+    _watcher: notify::RecommendedWatcher,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Watch `dir` and reload the registry's providers whose files change there.
+/// Must be called within a tokio runtime.
+pub fn watch(registry: Arc<Registry>, dir: &Path, quiet: Duration) -> Result<Watch> {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<PathBuf>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !matches!(event.kind, notify::EventKind::Access(notify::event::AccessKind::Open(_)))
+        {
+            for path in event.paths {
+                let _ = sender.send(path);
+            }
+        }
+    })
+    .map_err(|err| Error::Config(format!("cannot watch {}: {err}", dir.display())))?;
+    watcher
+        .watch(dir, RecursiveMode::NonRecursive)
+        .map_err(|err| Error::Config(format!("cannot watch {}: {err}", dir.display())))?;
+
+    let dir = dir.to_owned();
+    let task = tokio::spawn(async move {
+        // name -> when it may be reloaded (the last event plus the quiet period)
+        let mut due: HashMap<String, Instant> = HashMap::new();
+        loop {
+            let next_due = due.values().min().copied();
+            tokio::select! {
+                path = receiver.recv() => {
+                    let Some(path) = path else { return };
+                    if let Some(name) = provider_file(&path)
+                        && registry.contains(&name)
+                    {
+                        due.insert(name, Instant::now() + quiet);
+                    }
+                }
+                () = sleep_until(next_due) => {
+                    let now = Instant::now();
+                    let ready: Vec<String> = due.iter().filter(|(_, at)| **at <= now).map(|(n, _)| n.clone()).collect();
+                    for name in ready {
+                        due.remove(&name);
+                        let file = dir.join(format!("{name}.wasm"));
+                        // Success and failure are both logged by the registry.
+                        let _ = registry.reload(&name, Some(&file)).await;
+                    }
+                }
+            }
+        }
+    });
+    Ok(Watch { _watcher: watcher, task })
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `openai` for `.../openai.wasm` or `.../openai.toml`.
+fn provider_file(path: &Path) -> Option<String> {
+    let extension = path.extension()?.to_str()?;
+    if extension != "wasm" && extension != "toml" {
+        return None;
+    }
+    Some(path.file_stem()?.to_str()?.to_owned())
+}
