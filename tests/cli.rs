@@ -74,3 +74,53 @@ fn inspect_of_a_missing_file_fails_clearly() {
     assert!(!ok);
     assert!(output.contains("cannot read /nonexistent/thing.wasm"), "{output}");
 }
+
+/// `cordon run` keeps turns flowing; `status`, `reload` and `rollback` talk to it.
+#[test]
+fn run_serves_turns_and_answers_the_admin_commands() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    for ext in ["wasm", "toml"] {
+        std::fs::copy(components_dir().join(format!("openai.{ext}")), dir.path().join(format!("openai.{ext}"))).expect("copy");
+    }
+    let mut host = Command::new(env!("CARGO_BIN_EXE_cordon"))
+        .args(["run", "--provider", "openai", "--watch"])
+        .arg(dir.path())
+        .args(["--interval-ms", "50", "--admin", "127.0.0.1:0"])
+        .env("CORDON_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cordon run starts");
+    let mut stderr = BufReader::new(host.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("first line");
+    let admin = line.trim().strip_prefix("admin: ").unwrap_or_else(|| panic!("expected the admin address, got {line}")).to_owned();
+
+    let (ok, lines, output) = cordon(&["status", "--admin", &admin]);
+    assert!(ok, "{output}");
+    let status: Value = serde_json::from_str(output.lines().next().unwrap_or_default()).expect("status is JSON");
+    assert_eq!(status[0]["name"], "openai");
+    assert_eq!(status[0]["current"]["served_by"], "openai@0.1.0");
+    assert!(lines.is_empty(), "status prints one JSON array, not objects");
+
+    let broken = dir.path().join("broken.wasm");
+    std::fs::write(&broken, b"not wasm").expect("write");
+    let (ok, _, output) = cordon(&["reload", "openai", broken.to_str().unwrap_or_default(), "--admin", &admin]);
+    assert!(!ok, "a broken file is refused");
+    assert!(output.contains("keeps serving") && output.contains("not a WebAssembly file"), "{output}");
+
+    let (ok, _, output) = cordon(&["reload", "openai", "--admin", &admin]);
+    assert!(ok, "re-reading the current file swaps: {output}");
+    let (ok, _, output) = cordon(&["rollback", "openai", "--admin", &admin]);
+    assert!(ok, "{output}");
+
+    let mut stdout = BufReader::new(host.stdout.take().expect("stdout"));
+    let mut turn = String::new();
+    stdout.read_line(&mut turn).expect("a turn line");
+    let _ = host.kill();
+    let _ = host.wait();
+    assert!(turn.starts_with("turn 1: openai@0.1.0, "), "{turn}");
+}

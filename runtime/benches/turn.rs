@@ -10,14 +10,19 @@
 //! - `first-event`: from `stream()` to the first text event, beside `http-first-byte`.
 //! - `turn-start`: from `stream()` to `stream-start` (instantiate + `to-native`).
 //!
-//! Run with `cargo xtask bench` (it builds the components first). Needs
-//! `../shared/fixtures`; without it the benchmarks say so and exit.
+//! - `swap/warm-cache`, `swap/cold-cache`: from the rename of a new component
+//!   file into a watched folder to the first turn served by the new version.
+//!
+//! Run with `cargo xtask bench` (it builds the components first). The turn
+//! benchmarks need `../shared/fixtures`; without it they say so and are skipped.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cordon::replay::{Framing, Reply, ReplayServer, frame};
-use cordon::{Event, ProviderOptions, Request, Runtime, RuntimeConfig};
+use std::sync::Arc;
+
+use cordon::{Event, HostGrant, ProviderOptions, Registry, Request, Runtime, RuntimeConfig};
 use cordon_sdk::sse::SseDecoder;
 use cordon_sdk::{Emitter, Frame, StreamHandler};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -170,5 +175,73 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(turn, benches);
+/// Rename a new version into a watched folder; time until a turn is served by it.
+fn swap_benches(c: &mut Criterion) {
+    let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/components");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    let mut group = c.benchmark_group("swap");
+    group.sample_size(10);
+    for (label, cached) in [("warm-cache", true), ("cold-cache", false)] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = tempfile::tempdir().expect("temp dir");
+        for ext in ["wasm", "toml"] {
+            std::fs::copy(components.join(format!("hostile.{ext}")), dir.path().join(format!("hostile.{ext}"))).expect("copy");
+        }
+        let mut config = RuntimeConfig::new(&components);
+        config.cache_dir = Some(cache.path().to_owned());
+        let registry = Arc::new(Registry::new(Runtime::new(config).expect("runtime")));
+        let (server, _watch) = rt.block_on(async {
+            let server = ReplayServer::start(vec![Reply::stream(vec!["data: x\n\n".into()])]).await.expect("server");
+            let options = ProviderOptions {
+                options: Some(serde_json::json!({ "upstream": server.url() })),
+                grants: vec![HostGrant { origin: server.url().parse().expect("origin"), with_secrets: true }],
+                ..ProviderOptions::default()
+            };
+            let live = dir.path().join("hostile.wasm");
+            registry.load("hostile", &live.to_string_lossy(), options).await.expect("loads (run `cargo xtask build`)");
+            let watch = cordon::watch::watch(Arc::clone(&registry), dir.path(), cordon::watch::DEFAULT_QUIET).expect("watch");
+            (server, watch)
+        });
+        let mut next_is_v2 = true;
+        group.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (source, expected) = if next_is_v2 { ("hostile-v2", "hostile@0.2.0") } else { ("hostile", "hostile@0.1.0") };
+                        next_is_v2 = !next_is_v2;
+                        if !cached {
+                            for entry in std::fs::read_dir(cache.path()).expect("cache").flatten() {
+                                let _ = std::fs::remove_file(entry.path());
+                            }
+                        }
+                        let staged = dir.path().join(".staged");
+                        std::fs::copy(components.join(format!("{source}.wasm")), &staged).expect("stage");
+                        let manifest = dir.path().join(".staged-manifest");
+                        std::fs::copy(components.join(format!("{source}.toml")), &manifest).expect("stage");
+                        std::fs::rename(&manifest, dir.path().join("hostile.toml")).expect("rename");
+                        let start = Instant::now();
+                        std::fs::rename(&staged, dir.path().join("hostile.wasm")).expect("rename");
+                        loop {
+                            let provider = registry.get("hostile").expect("loaded");
+                            if provider.served_by() == expected {
+                                let mut request = Request::user("m", "hi");
+                                request.provider_options = Some(serde_json::json!({ "hostile": { "mode": "normal" } }));
+                                std::hint::black_box(provider.complete(request).await.expect("turn"));
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_micros(200)).await;
+                        }
+                        total += start.elapsed();
+                    }
+                    total
+                })
+            })
+        });
+        drop(server);
+    }
+    group.finish();
+}
+
+criterion_group!(turn, benches, swap_benches);
 criterion_main!(turn);

@@ -28,13 +28,16 @@
 //! Modules, one concern each: [`engine`] (wasmtime, epochs, compiled cache),
 //! [`component`] (loading and checking), [`manifest`], [`policy`] (allowlist),
 //! [`broker`] (outbound HTTP), [`limits`], [`provider`] (turns), [`replay`] (a
-//! local upstream that serves recorded streams), and the public [`types`].
+//! local upstream that serves recorded streams), [`registry`] (versions and
+//! hot-swap), [`watch`] (reload on file change), [`admin`] (the admin endpoint),
+//! and the public [`types`].
 
 mod bindings;
 mod convert;
 mod host;
 mod runtime;
 
+pub mod admin;
 pub mod broker;
 pub mod component;
 pub mod engine;

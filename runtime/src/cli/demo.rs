@@ -16,7 +16,8 @@ use serde_json::json;
 
 use super::render::Terminal;
 
-const FIRST_ANSWER: &str = include_str!("demo/turn1.sse");
+/// The recorded first answer (text and a tool call); `cordon run` serves it too.
+pub const FIRST_ANSWER: &str = include_str!("demo/turn1.sse");
 const SECOND_ANSWER: &str = include_str!("demo/turn2.sse");
 /// The recorded result of the demo's `get_weather` call.
 const RECORDED_WEATHER: &str = r#"{"city":"Paris","temperature_c":14,"conditions":"light rain","rain_chance":0.8}"#;

@@ -4,8 +4,10 @@
 mod chat;
 mod demo;
 mod inspect;
+mod manage;
 mod render;
 mod replay;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +41,14 @@ enum Command {
     Inspect(inspect::Args),
     /// Stream a built-in recorded conversation (text and a tool call) through the OpenAI-compatible provider.
     Demo,
+    /// Keep turns flowing against a local upstream while a watched folder swaps the provider.
+    Run(run::Args),
+    /// Show the versions a running host serves (`cordon run`).
+    Status(manage::Admin),
+    /// Swap a provider in a running host to a new file; the old one stays if the new one fails.
+    Reload(manage::Reload),
+    /// Return a provider in a running host to its previous version.
+    Rollback(manage::Rollback),
 }
 
 /// Run the command line; the exit code is 0 when the command succeeded.
@@ -72,11 +82,14 @@ async fn run(cli: Cli) -> cordon::Result<ExitCode> {
     if cli.cache.is_some() {
         config.cache_dir = cli.cache;
     }
-    let runtime = Runtime::new(config)?;
     match cli.command {
-        Command::Chat(args) => chat::run(&runtime, args).await,
-        Command::Replay(args) => replay::run(&runtime, args).await,
-        Command::Inspect(args) => inspect::run(&runtime, args).await,
-        Command::Demo => demo::run(&runtime).await,
+        Command::Chat(args) => chat::run(&Runtime::new(config)?, args).await,
+        Command::Replay(args) => replay::run(&Runtime::new(config)?, args).await,
+        Command::Inspect(args) => inspect::run(&Runtime::new(config)?, args).await,
+        Command::Demo => demo::run(&Runtime::new(config)?).await,
+        Command::Run(args) => run::run(config, args).await,
+        Command::Status(admin) => manage::status(admin).await,
+        Command::Reload(args) => manage::reload(args).await,
+        Command::Rollback(args) => manage::rollback(args).await,
     }
 }

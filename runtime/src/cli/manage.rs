@@ -1,0 +1,65 @@
+//! `cordon status`, `cordon reload` and `cordon rollback`: ask a running host
+//! (`cordon run`) through its admin endpoint.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cordon::Error;
+
+#[derive(clap::Args)]
+pub struct Admin {
+    /// The running host's admin endpoint.
+    #[arg(long, env = "CORDON_ADMIN", default_value = "http://127.0.0.1:7700")]
+    admin: String,
+}
+
+#[derive(clap::Args)]
+pub struct Reload {
+    /// The provider to swap.
+    name: String,
+    /// The new component file (default: the current file, re-read).
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    admin: Admin,
+}
+
+#[derive(clap::Args)]
+pub struct Rollback {
+    /// The provider to return to its previous version.
+    name: String,
+    #[command(flatten)]
+    admin: Admin,
+}
+
+pub async fn status(admin: Admin) -> cordon::Result<ExitCode> {
+    call(reqwest::Client::new().get(format!("{}/status", admin.admin))).await
+}
+
+pub async fn reload(args: Reload) -> cordon::Result<ExitCode> {
+    let file = match args.file {
+        Some(file) => std::path::absolute(&file).unwrap_or(file).to_string_lossy().into_owned(),
+        None => String::new(),
+    };
+    call(reqwest::Client::new().post(format!("{}/reload/{}", args.admin.admin, args.name)).body(file)).await
+}
+
+pub async fn rollback(args: Rollback) -> cordon::Result<ExitCode> {
+    call(reqwest::Client::new().post(format!("{}/rollback/{}", args.admin.admin, args.name))).await
+}
+
+/// Send the request, print the JSON answer; a refusal prints its error and fails.
+async fn call(request: reqwest::RequestBuilder) -> cordon::Result<ExitCode> {
+    let response = request.send().await.map_err(|err| {
+        Error::Config(format!("cannot reach the admin endpoint ({err}); is `cordon run` running? (--admin / CORDON_ADMIN)"))
+    })?;
+    let ok = response.status().is_success();
+    let body = response.text().await.map_err(|err| Error::Config(format!("reading the admin answer: {err}")))?;
+    let value: serde_json::Value = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+    if ok {
+        println!("{value}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: {}", value["error"].as_str().unwrap_or(&value.to_string()));
+        Ok(ExitCode::FAILURE)
+    }
+}
