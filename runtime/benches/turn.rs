@@ -53,6 +53,37 @@ fn parse_natively(wire: &[u8]) -> usize {
     events + out.take_batch().len()
 }
 
+/// `iters` whole turns, one after the other.
+fn whole_turns(rt: &tokio::runtime::Runtime, provider: &cordon::Provider, iters: u64) -> Duration {
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            std::hint::black_box(provider.complete(Request::user("m", "hi")).await.expect("turn"));
+        }
+        start.elapsed()
+    })
+}
+
+/// Time from `stream()` to the first event `stop` accepts, summed over `iters`
+/// turns (each then read to its end, untimed).
+fn time_to(rt: &tokio::runtime::Runtime, provider: &cordon::Provider, iters: u64, stop: fn(&Event) -> bool) -> Duration {
+    rt.block_on(async {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let start = Instant::now();
+            let mut turn = provider.stream(Request::user("m", "hi"));
+            while let Some(event) = turn.next().await {
+                if stop(&event) {
+                    break;
+                }
+            }
+            total += start.elapsed();
+            std::hint::black_box(turn.into_result().await.expect("turn"));
+        }
+        total
+    })
+}
+
 fn benches(c: &mut Criterion) {
     let Some(text) = fixture() else { return };
     let chunks = frame(&text, Framing::OpenAiSse).expect("fixture frames");
@@ -81,30 +112,8 @@ fn benches(c: &mut Criterion) {
 
     group.bench_function("native-parse", |b| b.iter(|| parse_natively(std::hint::black_box(&wire))));
 
-    group.bench_function("wasm-turn-trickle", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    std::hint::black_box(trickle_provider.complete(Request::user("m", "hi")).await.expect("turn"));
-                }
-                start.elapsed()
-            })
-        })
-    });
-
-    group.bench_function("wasm-turn-burst", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let result = provider.complete(Request::user("m", "hi")).await.expect("turn");
-                    std::hint::black_box(result);
-                }
-                start.elapsed()
-            })
-        })
-    });
+    group.bench_function("wasm-turn-trickle", |b| b.iter_custom(|iters| whole_turns(&rt, &trickle_provider, iters)));
+    group.bench_function("wasm-turn-burst", |b| b.iter_custom(|iters| whole_turns(&rt, &provider, iters)));
 
     group.bench_function("http-only", |b| {
         b.iter_custom(|iters| {
@@ -123,38 +132,11 @@ fn benches(c: &mut Criterion) {
 
     group.bench_function("first-event", |b| {
         b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    let mut turn = provider.stream(Request::user("m", "hi"));
-                    while let Some(event) = turn.next().await {
-                        if matches!(event, Event::TextDelta { .. } | Event::ResponseMetadata { .. }) {
-                            break;
-                        }
-                    }
-                    total += start.elapsed();
-                    std::hint::black_box(turn.into_result().await.expect("turn"));
-                }
-                total
-            })
+            time_to(&rt, &provider, iters, |e| matches!(e, Event::TextDelta { .. } | Event::ResponseMetadata { .. }))
         })
     });
-
     group.bench_function("turn-start", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    let mut turn = provider.stream(Request::user("m", "hi"));
-                    std::hint::black_box(turn.next().await);
-                    total += start.elapsed();
-                    std::hint::black_box(turn.into_result().await.expect("turn"));
-                }
-                total
-            })
-        })
+        b.iter_custom(|iters| time_to(&rt, &provider, iters, |e| matches!(e, Event::StreamStart { .. })))
     });
 
     group.bench_function("http-first-byte", |b| {
