@@ -18,8 +18,10 @@ use tokio::time::Instant;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
 
-/// How long a file must be quiet before it is reloaded.
-pub const DEFAULT_QUIET: Duration = Duration::from_millis(50);
+/// How long a file must be quiet before it is reloaded: long enough to take a
+/// manifest and its component renamed together as one swap, short enough not
+/// to delay it. A copy in place keeps restarting the wait while it writes.
+pub const DEFAULT_QUIET: Duration = Duration::from_millis(10);
 
 /// A running watch; stops when dropped.
 pub struct Watch {
