@@ -4,11 +4,14 @@
 
 mod support;
 
+mod anthropic_fixtures;
 mod broker;
 mod cli;
 mod errors;
+mod gemini_fixtures;
 mod hostile;
 mod hotswap;
 mod loading;
+mod ollama;
 mod openai_fixtures;
 mod upstream_faults;

@@ -87,6 +87,19 @@ impl Emitter {
         }));
     }
 
+    /// Opaque redacted reasoning (e.g. Anthropic's `redacted_thinking`), kept so
+    /// it can be sent back to the provider unchanged.
+    pub fn reasoning_redacted(&mut self, data: String) {
+        self.reasoning_block();
+        self.reasoning_part().redacted = Some(data.clone());
+        self.output_streamed = true;
+        self.batch.push(Event::ReasoningDelta(ReasoningDelta {
+            text: String::new(),
+            signature: None,
+            redacted: Some(data),
+        }));
+    }
+
     /// Start a new reasoning block (the next reasoning text does not join the last one).
     pub fn reasoning_block(&mut self) {
         self.content.push(ContentPart::Reasoning(ReasoningPart {

@@ -40,7 +40,7 @@ pub use bindings::cordon::provider::log;
 pub use bindings::cordon::provider::types::*;
 pub use bindings::exports::cordon::provider::provider::{Capability, ProviderInfo};
 
-pub use emit::Emitter;
+pub use emit::{Emitter, empty_usage};
 pub use turn::{Frame, Provider, StreamHandler, TurnRunner};
 
 /// Export `$provider` (a type implementing [`Provider`]) as the component's

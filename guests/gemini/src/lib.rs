@@ -1,0 +1,270 @@
+//! The Google Gemini provider: `models/{model}:streamGenerateContent?alt=sse` on
+//! the Gemini API (generativelanguage.googleapis.com), with the API key added by
+//! the host as `x-goog-api-key`.
+//!
+//! The parsing lives in [`stream`] and compiles natively too, so it is tested
+//! (and can be benchmarked) outside the sandbox.
+
+pub mod errors;
+pub mod partial;
+pub mod request;
+pub mod stream;
+
+use cordon_sdk::{
+    Capability, ErrorKind, Framing, Header, NativeRequest, OutgoingRequest, Provider,
+    ProviderConfig, ProviderError, ProviderInfo, Request, State,
+};
+use serde::{Deserialize, Serialize};
+
+/// Where requests go when the configuration names no base URL.
+pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+
+/// The API version used when the base URL names none.
+pub const API_VERSION: &str = "v1beta";
+
+/// The secret (declared in the manifest) holding the API key.
+pub const API_KEY_SECRET: &str = "api-key";
+
+/// The provider.
+pub struct Gemini;
+
+/// What this provider keeps in its host-owned state.
+#[derive(Debug, Serialize, Deserialize)]
+struct Settings {
+    base_url: String,
+    default_model: Option<String>,
+}
+
+impl Settings {
+    fn from_state(state: &State) -> Result<Self, ProviderError> {
+        serde_json::from_slice(&state.data).map_err(|err| {
+            ProviderError::config(format!("the provider state is unreadable ({err}); re-run init"))
+        })
+    }
+}
+
+/// The streaming endpoint for `model` under `base_url`. A base URL that already
+/// ends in an API version (`.../v1beta`, `.../v1`) is used as is.
+pub fn endpoint(base_url: &str, model: &str) -> String {
+    let versioned = base_url
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.starts_with('v') && last[1..].starts_with(|c: char| c.is_ascii_digit()));
+    if versioned {
+        format!("{base_url}/models/{model}:streamGenerateContent?alt=sse")
+    } else {
+        format!("{base_url}/{API_VERSION}/models/{model}:streamGenerateContent?alt=sse")
+    }
+}
+
+/// The model id as it goes in the URL path: a leading `models/` is dropped, and
+/// anything but letters, digits, `.`, `-` and `_` is refused (it would change the path).
+pub fn model_id(model: &str) -> Result<&str, ProviderError> {
+    let id = model.strip_prefix("models/").unwrap_or(model);
+    let valid = !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
+    if valid {
+        Ok(id)
+    } else {
+        Err(ProviderError::new(
+            ErrorKind::InvalidRequest,
+            format!(
+                "model `{model}` is not a Gemini model id: use letters, digits, `.`, `-` and `_`, \
+                 e.g. `gemini-2.5-flash`"
+            ),
+        ))
+    }
+}
+
+impl Provider for Gemini {
+    type Stream = stream::GeminiStream;
+
+    fn info() -> ProviderInfo {
+        ProviderInfo {
+            name: "gemini".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            models: ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-3-pro-preview"]
+                .map(String::from)
+                .to_vec(),
+            default_model: Some("gemini-2.5-flash".into()),
+            capabilities: vec![
+                Capability::Streaming,
+                Capability::Tools,
+                Capability::Reasoning,
+                Capability::Images,
+                Capability::JsonOutput,
+            ],
+            supported_settings: [
+                "max-output-tokens",
+                "temperature",
+                "top-p",
+                "top-k",
+                "presence-penalty",
+                "frequency-penalty",
+                "stop-sequences",
+                "seed",
+                "reasoning.effort",
+                "reasoning.budget-tokens",
+                "reasoning.include-thoughts",
+                "response-format",
+                "tools",
+                "tool-choice",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+
+    fn init(config: ProviderConfig) -> Result<State, ProviderError> {
+        let base_url = config.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.into());
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            return Err(ProviderError::config(format!(
+                "base URL `{base_url}` must start with http:// or https://"
+            )));
+        }
+        if let Some(text) = config.options.as_deref() {
+            let options: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+                .map_err(|err| ProviderError::config(format!("invalid gemini options: {err}")))?;
+            if let Some(name) = options.keys().next() {
+                return Err(ProviderError::config(format!(
+                    "unknown gemini option `{name}`: the gemini provider takes no options"
+                )));
+            }
+        }
+        if let Some(model) = config.default_model.as_deref() {
+            model_id(model).map_err(|err| ProviderError::config(err.message))?;
+        }
+        let settings = Settings {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            default_model: config.default_model,
+        };
+        let data = serde_json::to_vec(&settings)
+            .map_err(|err| ProviderError::config(format!("cannot store settings: {err}")))?;
+        Ok(State { producer_version: env!("CARGO_PKG_VERSION").into(), data })
+    }
+
+    fn to_native(state: &State, request: Request) -> Result<NativeRequest, ProviderError> {
+        let settings = Settings::from_state(state)?;
+        let model = if !request.model.is_empty() {
+            request.model.clone()
+        } else if let Some(model) = settings.default_model.clone() {
+            model
+        } else {
+            return Err(ProviderError::config(
+                "the request names no model and the provider has no default model: pass a model",
+            ));
+        };
+        let model = model_id(&model)?;
+        let (body, warnings) = request::build_body(request, model)?;
+        let body = serde_json::to_vec(&body)
+            .map_err(|err| ProviderError::config(format!("cannot encode the request: {err}")))?;
+        Ok(NativeRequest {
+            http: OutgoingRequest {
+                method: "POST".into(),
+                url: endpoint(&settings.base_url, model),
+                headers: vec![
+                    Header { name: "content-type".into(), value: "application/json".into() },
+                    Header { name: "accept".into(), value: "text/event-stream".into() },
+                ],
+                body,
+                secrets: vec![API_KEY_SECRET.into()],
+            },
+            framing: Framing::Sse,
+            warnings,
+        })
+    }
+
+    fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {
+        stream::GeminiStream::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cordon_sdk::{Message, Part, Role, Sampling};
+
+    fn config(base_url: Option<&str>, options: Option<&str>) -> ProviderConfig {
+        ProviderConfig {
+            base_url: base_url.map(Into::into),
+            default_model: Some("gemini-2.5-flash".into()),
+            options: options.map(Into::into),
+        }
+    }
+
+    fn hello(model: &str) -> Request {
+        Request {
+            model: model.into(),
+            messages: vec![Message { role: Role::User, parts: vec![Part::Text("Hi".into())] }],
+            sampling: Sampling {
+                max_output_tokens: None,
+                temperature: None,
+                top_p: None,
+                top_k: None,
+                presence_penalty: None,
+                frequency_penalty: None,
+                stop_sequences: Vec::new(),
+                seed: None,
+            },
+            reasoning: None,
+            response_format: None,
+            tools: Vec::new(),
+            tool_choice: None,
+            parallel_tool_calls: None,
+            provider_options: None,
+        }
+    }
+
+    #[test]
+    fn native_request_goes_to_the_stream_endpoint_with_the_key_secret() {
+        let state = Gemini::init(config(None, None)).expect("init");
+        let native = Gemini::to_native(&state, hello("")).expect("native");
+        assert_eq!(
+            native.http.url,
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(native.http.method, "POST");
+        assert_eq!(native.http.secrets, ["api-key"]);
+        assert!(native.http.headers.iter().all(|h| !h.name.eq_ignore_ascii_case("x-goog-api-key")));
+        assert!(matches!(native.framing, Framing::Sse));
+        let body: serde_json::Value = serde_json::from_slice(&native.http.body).expect("JSON body");
+        assert_eq!(body["contents"][0]["parts"][0]["text"], "Hi");
+    }
+
+    #[test]
+    fn endpoints_and_model_ids() {
+        assert_eq!(
+            endpoint("http://localhost:8080/v1beta", "m"),
+            "http://localhost:8080/v1beta/models/m:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            endpoint("http://localhost:8080/proxy", "m"),
+            "http://localhost:8080/proxy/v1beta/models/m:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(model_id("models/gemini-2.5-pro").ok(), Some("gemini-2.5-pro"));
+        assert!(model_id("gemini/../../x").is_err());
+        assert!(model_id("a?b").is_err());
+        assert!(model_id("").is_err());
+    }
+
+    #[test]
+    fn init_refuses_bad_configuration() {
+        assert!(Gemini::init(config(Some("ftp://x"), None)).is_err());
+        assert!(Gemini::init(config(None, Some(r#"{"colour":"blue"}"#))).is_err());
+        assert!(Gemini::init(config(None, Some("{}"))).is_ok());
+        let mut bad_model = config(None, None);
+        bad_model.default_model = Some("a/b".into());
+        assert_eq!(Gemini::init(bad_model).expect_err("bad model").kind, ErrorKind::Config);
+    }
+
+    #[test]
+    fn info_names_the_provider() {
+        let info = Gemini::info();
+        assert_eq!(info.name, "gemini");
+        assert_eq!(info.default_model.as_deref(), Some("gemini-2.5-flash"));
+        assert!(!info.supported_settings.iter().any(|s| s == "parallel-tool-calls"));
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+cordon_sdk::export_provider!(Gemini);
