@@ -14,4 +14,5 @@ mod hotswap;
 mod loading;
 mod ollama;
 mod openai_fixtures;
+mod retries;
 mod upstream_faults;

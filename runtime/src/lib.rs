@@ -48,6 +48,7 @@ pub mod policy;
 pub mod provider;
 pub mod registry;
 pub mod replay;
+pub mod retry;
 pub mod types;
 pub mod watch;
 
@@ -56,5 +57,6 @@ pub use error::{Error, Result};
 pub use policy::Origin;
 pub use provider::{Provider, TurnStream};
 pub use registry::Registry;
+pub use retry::{Resilient, RetryPolicy, Route};
 pub use runtime::{ProviderOptions, Runtime, RuntimeConfig};
 pub use types::*;

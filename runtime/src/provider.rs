@@ -29,7 +29,7 @@ use crate::limits::{Breach, Limits};
 use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult};
 
 /// Batches buffered between a running turn and its reader.
-const CHANNEL_BATCHES: usize = 4;
+pub(crate) const CHANNEL_BATCHES: usize = 4;
 
 /// A loaded provider: cheap to clone, safe to share; every turn is isolated.
 #[derive(Clone)]
@@ -78,8 +78,11 @@ impl Drop for InFlight<'_> {
     }
 }
 
-enum Message {
+/// What a turn's driver sends its [`TurnStream`].
+pub(crate) enum Message {
+    /// A batch of events.
     Events(Vec<Event>),
+    /// The end: the result or the error.
     Done(Box<Result<TurnResult, TurnError>>),
 }
 
@@ -214,7 +217,7 @@ impl Provider {
             }
             let _ = sender.send(Message::Done(Box::new(outcome.map_err(|e| e.error)))).await;
         });
-        TurnStream { driver: Some(driver), receiver, buffer: VecDeque::new(), result: None }
+        TurnStream::new(driver, receiver)
     }
 
     /// Run a turn to its end and return the assembled result.
@@ -422,6 +425,11 @@ pub struct TurnStream {
 }
 
 impl TurnStream {
+    /// A stream fed by `driver` through `receiver` (the driver runs as the stream is read).
+    pub(crate) fn new(driver: Pin<Box<dyn Future<Output = ()> + Send>>, receiver: mpsc::Receiver<Message>) -> TurnStream {
+        TurnStream { driver: Some(driver), receiver, buffer: VecDeque::new(), result: None }
+    }
+
     /// The next event, or `None` when the turn is over.
     pub async fn next(&mut self) -> Option<Event> {
         std::future::poll_fn(|cx| self.poll_event(cx)).await
