@@ -202,24 +202,10 @@ mod tests {
 
     fn request(messages: Vec<Message>) -> Request {
         Request {
-            model: String::new(),
             messages,
-            sampling: Sampling {
-                max_output_tokens: None,
-                temperature: None,
-                top_p: None,
-                top_k: None,
-                presence_penalty: None,
-                frequency_penalty: None,
-                stop_sequences: vec![],
-                seed: Some(7),
-            },
+            sampling: Sampling { seed: Some(7), ..Sampling::default() },
             reasoning: Some(ReasoningSettings { effort: Some(ReasoningEffort::High), budget_tokens: None, include_thoughts: None }),
-            response_format: None,
-            tools: vec![],
-            tool_choice: None,
-            parallel_tool_calls: None,
-            provider_options: None,
+            ..Request::default()
         }
     }
 

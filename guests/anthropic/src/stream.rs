@@ -170,12 +170,8 @@ impl StreamHandler for MessagesStream {
             Frame::Sse(event) => event.data,
             Frame::Line(line) | Frame::Json(line) => line,
         };
-        let event: Event<'_> = serde_json::from_str(data).map_err(|err| {
-            ProviderError::protocol(format!(
-                "invalid JSON in a stream event ({err}): {}",
-                cordon_sdk::errors::excerpt(data.as_bytes())
-            ))
-        })?;
+        let event: Event<'_> =
+            serde_json::from_str(data).map_err(|err| ProviderError::invalid_json("event", &err, data))?;
         match event {
             Event::MessageStart { message } => {
                 out.metadata(message.id.as_deref(), message.model.as_deref(), None);

@@ -14,7 +14,7 @@ use cordon_sdk::{
     Capability, ErrorKind, Framing, Header, NativeRequest, OutgoingRequest, Provider,
     ProviderConfig, ProviderError, ProviderInfo, Request, State,
 };
-use serde::{Deserialize, Serialize};
+use cordon_sdk::settings::{self, Upstream};
 
 /// Where requests go when the configuration names no base URL.
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
@@ -27,21 +27,6 @@ pub const API_KEY_SECRET: &str = "api-key";
 
 /// The provider.
 pub struct Gemini;
-
-/// What this provider keeps in its host-owned state.
-#[derive(Debug, Serialize, Deserialize)]
-struct Settings {
-    base_url: String,
-    default_model: Option<String>,
-}
-
-impl Settings {
-    fn from_state(state: &State) -> Result<Self, ProviderError> {
-        serde_json::from_slice(&state.data).map_err(|err| {
-            ProviderError::config(format!("the provider state is unreadable ({err}); re-run init"))
-        })
-    }
-}
 
 /// The streaming endpoint for `model` under `base_url`. A base URL that already
 /// ends in an API version (`.../v1beta`, `.../v1`) is used as is.
@@ -116,12 +101,7 @@ impl Provider for Gemini {
     }
 
     fn init(config: ProviderConfig) -> Result<State, ProviderError> {
-        let base_url = config.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.into());
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(ProviderError::config(format!(
-                "base URL `{base_url}` must start with http:// or https://"
-            )));
-        }
+        let base_url = settings::base_url(config.base_url, DEFAULT_BASE_URL)?;
         if let Some(text) = config.options.as_deref() {
             let options: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
                 .map_err(|err| ProviderError::config(format!("invalid gemini options: {err}")))?;
@@ -134,26 +114,12 @@ impl Provider for Gemini {
         if let Some(model) = config.default_model.as_deref() {
             model_id(model).map_err(|err| ProviderError::config(err.message))?;
         }
-        let settings = Settings {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            default_model: config.default_model,
-        };
-        let data = serde_json::to_vec(&settings)
-            .map_err(|err| ProviderError::config(format!("cannot store settings: {err}")))?;
-        Ok(State { producer_version: env!("CARGO_PKG_VERSION").into(), data })
+        settings::save(&Upstream { base_url, default_model: config.default_model }, env!("CARGO_PKG_VERSION"))
     }
 
     fn to_native(state: &State, request: Request) -> Result<NativeRequest, ProviderError> {
-        let settings = Settings::from_state(state)?;
-        let model = if !request.model.is_empty() {
-            request.model.clone()
-        } else if let Some(model) = settings.default_model.clone() {
-            model
-        } else {
-            return Err(ProviderError::config(
-                "the request names no model and the provider has no default model: pass a model",
-            ));
-        };
+        let kept: Upstream = settings::load(state)?;
+        let model = settings::model(&request.model, kept.default_model.as_deref())?;
         let model = model_id(&model)?;
         let (body, warnings) = request::build_body(request, model)?;
         let body = serde_json::to_vec(&body)
@@ -161,7 +127,7 @@ impl Provider for Gemini {
         Ok(NativeRequest {
             http: OutgoingRequest {
                 method: "POST".into(),
-                url: endpoint(&settings.base_url, model),
+                url: endpoint(&kept.base_url, model),
                 headers: vec![
                     Header { name: "content-type".into(), value: "application/json".into() },
                     Header { name: "accept".into(), value: "text/event-stream".into() },
@@ -182,7 +148,7 @@ impl Provider for Gemini {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cordon_sdk::{Message, Part, Role, Sampling};
+    use cordon_sdk::{Message, Part, Role};
 
     fn config(base_url: Option<&str>, options: Option<&str>) -> ProviderConfig {
         ProviderConfig {
@@ -196,22 +162,7 @@ mod tests {
         Request {
             model: model.into(),
             messages: vec![Message { role: Role::User, parts: vec![Part::Text("Hi".into())] }],
-            sampling: Sampling {
-                max_output_tokens: None,
-                temperature: None,
-                top_p: None,
-                top_k: None,
-                presence_penalty: None,
-                frequency_penalty: None,
-                stop_sequences: Vec::new(),
-                seed: None,
-            },
-            reasoning: None,
-            response_format: None,
-            tools: Vec::new(),
-            tool_choice: None,
-            parallel_tool_calls: None,
-            provider_options: None,
+            ..Request::default()
         }
     }
 

@@ -451,31 +451,8 @@ mod tests {
     use super::*;
     use cordon_sdk::{JsonFormat, ReasoningPart};
 
-    fn sampling() -> Sampling {
-        Sampling {
-            max_output_tokens: None,
-            temperature: None,
-            top_p: None,
-            top_k: None,
-            presence_penalty: None,
-            frequency_penalty: None,
-            stop_sequences: Vec::new(),
-            seed: None,
-        }
-    }
-
     fn request(messages: Vec<Message>) -> Request {
-        Request {
-            model: String::new(),
-            messages,
-            sampling: sampling(),
-            reasoning: None,
-            response_format: None,
-            tools: Vec::new(),
-            tool_choice: None,
-            parallel_tool_calls: None,
-            provider_options: None,
-        }
+        Request { messages, ..Request::default() }
     }
 
     fn message(role: Role, parts: Vec<Part>) -> Message {

@@ -199,12 +199,8 @@ impl StreamHandler for GeminiStream {
         if data.trim().is_empty() {
             return Ok(());
         }
-        let chunk: Chunk<'_> = serde_json::from_str(data).map_err(|err| {
-            ProviderError::protocol(format!(
-                "invalid JSON in a stream chunk ({err}): {}",
-                cordon_sdk::errors::excerpt(data.as_bytes())
-            ))
-        })?;
+        let chunk: Chunk<'_> =
+            serde_json::from_str(data).map_err(|err| ProviderError::invalid_json("chunk", &err, data))?;
         if let Some(error) = chunk.error {
             return Err(classify_error_object(error, None));
         }

@@ -13,7 +13,7 @@ use cordon_sdk::{
     Capability, Framing, Header, NativeRequest, OutgoingRequest, Provider, ProviderConfig,
     ProviderError, ProviderInfo, Request, State,
 };
-use serde::{Deserialize, Serialize};
+use cordon_sdk::settings::{self, Upstream};
 
 /// Where requests go when the configuration names no base URL.
 pub const DEFAULT_BASE_URL: &str = "http://localhost:11434";
@@ -26,30 +26,11 @@ pub const API_KEY_SECRET: &str = "api-key";
 /// The provider.
 pub struct Ollama;
 
-/// What this provider keeps in its host-owned state.
-#[derive(Debug, Serialize, Deserialize)]
-struct Settings {
-    base_url: String,
-    default_model: Option<String>,
-}
-
-impl Settings {
-    fn from_state(state: &State) -> Result<Self, ProviderError> {
-        serde_json::from_slice(&state.data).map_err(|err| {
-            ProviderError::config(format!("the provider state is unreadable ({err}); re-run init"))
-        })
-    }
-}
-
 /// The server's root: no trailing `/`, and no `/api` (the paths add it), so
 /// `http://host:11434`, `http://host:11434/` and `http://host:11434/api` all work.
 fn normalize_base_url(base_url: &str) -> Result<String, ProviderError> {
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-        return Err(ProviderError::config(format!(
-            "base URL `{base_url}` must start with http:// or https://"
-        )));
-    }
-    let root = base_url.trim_end_matches('/');
+    let checked = settings::base_url(Some(base_url.to_owned()), DEFAULT_BASE_URL)?;
+    let root = checked.as_str();
     let root = root.strip_suffix("/api").unwrap_or(root).trim_end_matches('/');
     if root.ends_with("/v1") {
         return Err(ProviderError::config(format!(
@@ -119,31 +100,22 @@ impl Provider for Ollama {
     fn init(config: ProviderConfig) -> Result<State, ProviderError> {
         let base_url = normalize_base_url(config.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         check_options(config.options.as_deref())?;
-        let settings = Settings { base_url, default_model: config.default_model };
-        let data = serde_json::to_vec(&settings)
-            .map_err(|err| ProviderError::config(format!("cannot store settings: {err}")))?;
-        Ok(State { producer_version: env!("CARGO_PKG_VERSION").into(), data })
+        settings::save(&Upstream { base_url, default_model: config.default_model }, env!("CARGO_PKG_VERSION"))
     }
 
     fn to_native(state: &State, request: Request) -> Result<NativeRequest, ProviderError> {
-        let settings = Settings::from_state(state)?;
-        let model = if !request.model.is_empty() {
-            request.model.clone()
-        } else if let Some(model) = settings.default_model.clone() {
-            model
-        } else {
-            return Err(ProviderError::config(
-                "the request names no model and the provider has no default model: pass a model \
-                 that the Ollama server has pulled (`ollama list` shows them)",
-            ));
-        };
+        let kept: Upstream = settings::load(state)?;
+        let model = settings::model(&request.model, kept.default_model.as_deref()).map_err(|mut error| {
+            error.message.push_str(" that the Ollama server has pulled (`ollama list` shows them)");
+            error
+        })?;
         let (body, warnings) = request::build_body(request, &model);
         let body = serde_json::to_vec(&body)
             .map_err(|err| ProviderError::config(format!("cannot encode the request: {err}")))?;
         Ok(NativeRequest {
             http: OutgoingRequest {
                 method: "POST".into(),
-                url: format!("{}/api/chat", settings.base_url),
+                url: format!("{}/api/chat", kept.base_url),
                 headers: vec![
                     Header { name: "content-type".into(), value: "application/json".into() },
                     Header { name: "accept".into(), value: "application/x-ndjson".into() },
@@ -164,7 +136,7 @@ impl Provider for Ollama {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cordon_sdk::{ErrorKind, Message, Part, Role, Sampling};
+    use cordon_sdk::{ErrorKind, Message, Part, Role};
 
     fn config(base_url: Option<&str>, default_model: Option<&str>) -> ProviderConfig {
         ProviderConfig {
@@ -178,22 +150,7 @@ mod tests {
         Request {
             model: model.into(),
             messages: vec![Message { role: Role::User, parts: vec![Part::Text("Hi".into())] }],
-            sampling: Sampling {
-                max_output_tokens: None,
-                temperature: None,
-                top_p: None,
-                top_k: None,
-                presence_penalty: None,
-                frequency_penalty: None,
-                stop_sequences: Vec::new(),
-                seed: None,
-            },
-            reasoning: None,
-            response_format: None,
-            tools: Vec::new(),
-            tool_choice: None,
-            parallel_tool_calls: None,
-            provider_options: None,
+            ..Request::default()
         }
     }
 

@@ -106,12 +106,8 @@ impl StreamHandler for ChatStream {
             // Nothing follows `done: true`; a server that sends more is ignored.
             return Ok(());
         }
-        let mut line: Line<'_> = serde_json::from_str(data).map_err(|err| {
-            ProviderError::protocol(format!(
-                "invalid JSON in a stream line ({err}): {}",
-                cordon_sdk::errors::excerpt(data.as_bytes())
-            ))
-        })?;
+        let mut line: Line<'_> =
+            serde_json::from_str(data).map_err(|err| ProviderError::invalid_json("line", &err, data))?;
         if let Some(error) = &line.error {
             return Err(stream_error(error));
         }

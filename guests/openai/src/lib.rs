@@ -9,6 +9,7 @@ pub mod errors;
 pub mod request;
 pub mod stream;
 
+use cordon_sdk::settings;
 use cordon_sdk::{
     Capability, Framing, Header, NativeRequest, OutgoingRequest, Provider, ProviderConfig,
     ProviderError, ProviderInfo, Request, State,
@@ -42,12 +43,6 @@ struct Options {
 }
 
 impl Settings {
-    fn from_state(state: &State) -> Result<Self, ProviderError> {
-        serde_json::from_slice(&state.data).map_err(|err| {
-            ProviderError::config(format!("the provider state is unreadable ({err}); re-run init"))
-        })
-    }
-
     fn max_tokens_field(&self) -> MaxTokensField {
         match self.max_tokens_field.as_deref() {
             Some("max_tokens") => MaxTokensField::MaxTokens,
@@ -98,12 +93,7 @@ impl Provider for OpenAi {
     }
 
     fn init(config: ProviderConfig) -> Result<State, ProviderError> {
-        let base_url = config.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.into());
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(ProviderError::config(format!(
-                "base URL `{base_url}` must start with http:// or https://"
-            )));
-        }
+        let base_url = settings::base_url(config.base_url, DEFAULT_BASE_URL)?;
         let options: Options = match config.options.as_deref() {
             Some(text) => serde_json::from_str(text)
                 .map_err(|err| ProviderError::config(format!("invalid openai options: {err}")))?,
@@ -117,34 +107,20 @@ impl Provider for OpenAi {
                 "max_tokens_field must be `max_tokens` or `max_completion_tokens`, not `{field}`"
             )));
         }
-        let settings = Settings {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            default_model: config.default_model,
-            max_tokens_field: options.max_tokens_field,
-        };
-        let data = serde_json::to_vec(&settings)
-            .map_err(|err| ProviderError::config(format!("cannot store settings: {err}")))?;
-        Ok(State { producer_version: env!("CARGO_PKG_VERSION").into(), data })
+        let kept = Settings { base_url, default_model: config.default_model, max_tokens_field: options.max_tokens_field };
+        settings::save(&kept, env!("CARGO_PKG_VERSION"))
     }
 
     fn to_native(state: &State, request: Request) -> Result<NativeRequest, ProviderError> {
-        let settings = Settings::from_state(state)?;
-        let model = if !request.model.is_empty() {
-            request.model.clone()
-        } else if let Some(model) = settings.default_model.clone() {
-            model
-        } else {
-            return Err(ProviderError::config(
-                "the request names no model and the provider has no default model: pass a model",
-            ));
-        };
-        let (body, warnings) = request::build_body(request, &model, settings.max_tokens_field());
+        let kept: Settings = settings::load(state)?;
+        let model = settings::model(&request.model, kept.default_model.as_deref())?;
+        let (body, warnings) = request::build_body(request, &model, kept.max_tokens_field());
         let body = serde_json::to_vec(&body)
             .map_err(|err| ProviderError::config(format!("cannot encode the request: {err}")))?;
         Ok(NativeRequest {
             http: OutgoingRequest {
                 method: "POST".into(),
-                url: format!("{}/chat/completions", settings.base_url),
+                url: format!("{}/chat/completions", kept.base_url),
                 headers: vec![
                     Header { name: "content-type".into(), value: "application/json".into() },
                     Header { name: "accept".into(), value: "text/event-stream".into() },

@@ -28,6 +28,11 @@ impl ProviderError {
         Self::new(ErrorKind::StreamProtocol, message)
     }
 
+    /// A stream unit (`what`: "chunk", "event", "line") that is not valid JSON.
+    pub fn invalid_json(what: &str, err: &serde_json::Error, data: &str) -> Self {
+        Self::protocol(format!("invalid JSON in a stream {what} ({err}): {}", excerpt(data.as_bytes())))
+    }
+
     /// A configuration problem found by `init` or `to-native`.
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, message)

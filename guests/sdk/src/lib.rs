@@ -15,6 +15,7 @@
 
 pub mod errors;
 pub mod ndjson;
+pub mod settings;
 pub mod sse;
 
 mod emit;
