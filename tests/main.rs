@@ -14,5 +14,6 @@ mod hotswap;
 mod loading;
 mod ollama;
 mod openai_fixtures;
+mod responses;
 mod retries;
 mod upstream_faults;
