@@ -7,6 +7,7 @@ mod support;
 mod anthropic_fixtures;
 mod broker;
 mod cli;
+mod error_bodies;
 mod errors;
 mod gemini_fixtures;
 mod hostile;

@@ -107,3 +107,22 @@ async fn a_non_retryable_failure_moves_on_at_once() {
     assert_eq!(result.expect("the second route serves").tool_calls().len(), 2);
     assert_eq!(first_server.requests().len(), 1, "auth errors are not retried");
 }
+
+#[tokio::test]
+async fn a_chain_from_provider_model_references() {
+    let (first_server, _) = provider_against("openai", vec![Reply::error(500, &own_fixture("openai/500.json"))]).await;
+    let (second_server, _) = provider_against("openai", vec![good_answer()]).await;
+    let registry = cordon::Registry::new(crate::support::runtime().clone());
+    for (name, server) in [("primary", &first_server), ("backup", &second_server)] {
+        let options = cordon::ProviderOptions { base_url: Some(server.url()), ..Default::default() };
+        registry.load(name, "openai", options).await.expect("loads");
+    }
+    let chain = Resilient::from_refs(&registry, &["primary:gpt-a", "backup:gpt-b"], RetryPolicy { attempts: 1, ..quick() })
+        .expect("chain");
+    let (_, result) = run(&chain).await;
+    assert_eq!(result.expect("the backup serves").tool_calls().len(), 2);
+    let body: serde_json::Value = serde_json::from_slice(&second_server.requests()[0].body).expect("JSON");
+    assert_eq!(body["model"], "gpt-b");
+    let err = Resilient::from_refs(&registry, &["missing:x"], quick()).err().expect("unknown name");
+    assert!(err.to_string().contains("no provider named `missing`"), "{err}");
+}

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::provider::{CHANNEL_BATCHES, Message, Provider, TurnStream};
+use crate::registry::Registry;
 use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult};
 
 /// How often and how patiently to retry one route.
@@ -83,6 +84,23 @@ impl Resilient {
             return Err(Error::Config("a fallback chain needs at least one route".into()));
         }
         Ok(Resilient { routes, policy })
+    }
+
+    /// A chain from `provider:model` references (`anthropic:claude-sonnet-4-5`;
+    /// `openai` alone keeps the provider's default model), in order, each naming
+    /// a provider loaded in `registry`.
+    pub fn from_refs(registry: &Registry, refs: &[&str], policy: RetryPolicy) -> Result<Resilient> {
+        let routes = refs
+            .iter()
+            .map(|reference| {
+                let (name, model) = reference.split_once(':').unwrap_or((reference, ""));
+                let provider = registry.get(name).map_err(|_| {
+                    Error::Config(format!("fallback `{reference}`: no provider named `{name}` is loaded"))
+                })?;
+                Ok(Route { provider, model: model.to_owned() })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Resilient::new(routes, policy)
     }
 
     /// Start a turn; events arrive as the serving attempt streams them.
