@@ -11,7 +11,7 @@ pub mod stream;
 
 use cordon_sdk::settings::{self, Upstream};
 use cordon_sdk::{
-    Capability, Framing, Header, NativeRequest, OutgoingRequest, Provider, ProviderConfig, ProviderError,
+    Capability, Framing, Header, NativeRequest, Provider, ProviderConfig, ProviderError,
     ProviderInfo, Request, State,
 };
 
@@ -63,24 +63,9 @@ impl Provider for Anthropic {
         let kept: Upstream = settings::load(state)?;
         let model = settings::model(&request.model, Some(kept.default_model.as_deref().unwrap_or(DEFAULT_MODEL)))?;
         let (body, warnings) = request::build_body(request, &model);
-        let body = serde_json::to_vec(&body)
-            .map_err(|err| ProviderError::config(format!("cannot encode the request: {err}")))?;
-        let header = |name: &str, value: &str| Header { name: name.into(), value: value.into() };
-        Ok(NativeRequest {
-            http: OutgoingRequest {
-                method: "POST".into(),
-                url: format!("{}/v1/messages", kept.base_url),
-                headers: vec![
-                    header("content-type", "application/json"),
-                    header("accept", "text/event-stream"),
-                    header("anthropic-version", API_VERSION),
-                ],
-                body,
-                secrets: vec!["api-key".into()],
-            },
-            framing: Framing::Sse,
-            warnings,
-        })
+        let mut native = settings::post_json(format!("{}/v1/messages", kept.base_url), &body, Framing::Sse, warnings)?;
+        native.http.headers.push(Header { name: "anthropic-version".into(), value: API_VERSION.into() });
+        Ok(native)
     }
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {

@@ -11,7 +11,7 @@ pub mod request;
 pub mod stream;
 
 use cordon_sdk::{
-    Capability, ErrorKind, Framing, Header, NativeRequest, OutgoingRequest, Provider,
+    Capability, ErrorKind, Framing, NativeRequest, Provider,
     ProviderConfig, ProviderError, ProviderInfo, Request, State,
 };
 use cordon_sdk::settings::{self, Upstream};
@@ -22,8 +22,6 @@ pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 /// The API version used when the base URL names none.
 pub const API_VERSION: &str = "v1beta";
 
-/// The secret (declared in the manifest) holding the API key.
-pub const API_KEY_SECRET: &str = "api-key";
 
 /// The provider.
 pub struct Gemini;
@@ -122,22 +120,7 @@ impl Provider for Gemini {
         let model = settings::model(&request.model, kept.default_model.as_deref())?;
         let model = model_id(&model)?;
         let (body, warnings) = request::build_body(request, model)?;
-        let body = serde_json::to_vec(&body)
-            .map_err(|err| ProviderError::config(format!("cannot encode the request: {err}")))?;
-        Ok(NativeRequest {
-            http: OutgoingRequest {
-                method: "POST".into(),
-                url: endpoint(&kept.base_url, model),
-                headers: vec![
-                    Header { name: "content-type".into(), value: "application/json".into() },
-                    Header { name: "accept".into(), value: "text/event-stream".into() },
-                ],
-                body,
-                secrets: vec![API_KEY_SECRET.into()],
-            },
-            framing: Framing::Sse,
-            warnings,
-        })
+        settings::post_json(endpoint(&kept.base_url, model), &body, Framing::Sse, warnings)
     }
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {

@@ -10,7 +10,7 @@ pub mod request;
 pub mod stream;
 
 use cordon_sdk::{
-    Capability, Framing, Header, NativeRequest, OutgoingRequest, Provider, ProviderConfig,
+    Capability, Framing, NativeRequest, Provider, ProviderConfig,
     ProviderError, ProviderInfo, Request, State,
 };
 use cordon_sdk::settings::{self, Upstream};
@@ -18,10 +18,6 @@ use cordon_sdk::settings::{self, Upstream};
 /// Where requests go when the configuration names no base URL.
 pub const DEFAULT_BASE_URL: &str = "http://localhost:11434";
 
-/// The secret (declared in the manifest) holding an optional API key, for
-/// servers behind a proxy that wants one. A local server needs none; the host
-/// sends the request without it when it has no value.
-pub const API_KEY_SECRET: &str = "api-key";
 
 /// The provider.
 pub struct Ollama;
@@ -110,22 +106,7 @@ impl Provider for Ollama {
             error
         })?;
         let (body, warnings) = request::build_body(request, &model);
-        let body = serde_json::to_vec(&body)
-            .map_err(|err| ProviderError::config(format!("cannot encode the request: {err}")))?;
-        Ok(NativeRequest {
-            http: OutgoingRequest {
-                method: "POST".into(),
-                url: format!("{}/api/chat", kept.base_url),
-                headers: vec![
-                    Header { name: "content-type".into(), value: "application/json".into() },
-                    Header { name: "accept".into(), value: "application/x-ndjson".into() },
-                ],
-                body,
-                secrets: vec![API_KEY_SECRET.into()],
-            },
-            framing: Framing::Ndjson,
-            warnings,
-        })
+        settings::post_json(format!("{}/api/chat", kept.base_url), &body, Framing::Ndjson, warnings)
     }
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {

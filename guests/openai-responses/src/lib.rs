@@ -6,13 +6,12 @@
 //! The parsing lives in [`stream`] and compiles natively too, so it is tested
 //! outside the sandbox.
 
-pub mod errors;
 pub mod request;
 pub mod stream;
 
 use cordon_sdk::settings::{self, Upstream};
 use cordon_sdk::{
-    Capability, Framing, Header, NativeRequest, OutgoingRequest, Provider, ProviderConfig, ProviderError,
+    Capability, Framing, NativeRequest, Provider, ProviderConfig, ProviderError,
     ProviderInfo, Request, State,
 };
 
@@ -22,8 +21,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// The model used when neither the request nor the configuration names one.
 pub const DEFAULT_MODEL: &str = "gpt-5-mini";
 
-/// The secret (declared in the manifest) holding the API key.
-pub const API_KEY_SECRET: &str = "api-key";
 
 /// The provider.
 pub struct Responses;
@@ -69,20 +66,7 @@ impl Provider for Responses {
         let kept: Upstream = settings::load(state)?;
         let model = settings::model(&request.model, Some(kept.default_model.as_deref().unwrap_or(DEFAULT_MODEL)))?;
         let (body, warnings) = request::build_body(request, &model);
-        let body = serde_json::to_vec(&body)
-            .map_err(|err| ProviderError::config(format!("cannot encode the request: {err}")))?;
-        let header = |name: &str, value: &str| Header { name: name.into(), value: value.into() };
-        Ok(NativeRequest {
-            http: OutgoingRequest {
-                method: "POST".into(),
-                url: format!("{}/responses", kept.base_url),
-                headers: vec![header("content-type", "application/json"), header("accept", "text/event-stream")],
-                body,
-                secrets: vec![API_KEY_SECRET.into()],
-            },
-            framing: Framing::Sse,
-            warnings,
-        })
+        settings::post_json(format!("{}/responses", kept.base_url), &body, Framing::Sse, warnings)
     }
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {

@@ -23,7 +23,7 @@ use cordon_sdk::{Emitter, FinishReason, Frame, Header, ProviderError, StreamHand
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::errors::{ErrorObject, classify_error_object, classify_http_error};
+use cordon_sdk::openai_errors::{ErrorObject, classify_error_object, classify_http_error};
 
 /// The per-turn stream state.
 #[derive(Debug, Default)]

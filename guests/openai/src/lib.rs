@@ -5,13 +5,12 @@
 //! The parsing lives in [`stream`] and compiles natively too, so the benchmark
 //! can compare the same code in and out of the sandbox.
 
-pub mod errors;
 pub mod request;
 pub mod stream;
 
 use cordon_sdk::settings;
 use cordon_sdk::{
-    Capability, Framing, Header, NativeRequest, OutgoingRequest, Provider, ProviderConfig,
+    Capability, Framing, NativeRequest, Provider, ProviderConfig,
     ProviderError, ProviderInfo, Request, State,
 };
 use serde::{Deserialize, Serialize};
@@ -21,8 +20,6 @@ use request::MaxTokensField;
 /// Where requests go when the configuration names no base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
-/// The secret (declared in the manifest) holding the API key.
-pub const API_KEY_SECRET: &str = "api-key";
 
 /// The provider.
 pub struct OpenAi;
@@ -115,22 +112,7 @@ impl Provider for OpenAi {
         let kept: Settings = settings::load(state)?;
         let model = settings::model(&request.model, kept.default_model.as_deref())?;
         let (body, warnings) = request::build_body(request, &model, kept.max_tokens_field());
-        let body = serde_json::to_vec(&body)
-            .map_err(|err| ProviderError::config(format!("cannot encode the request: {err}")))?;
-        Ok(NativeRequest {
-            http: OutgoingRequest {
-                method: "POST".into(),
-                url: format!("{}/chat/completions", kept.base_url),
-                headers: vec![
-                    Header { name: "content-type".into(), value: "application/json".into() },
-                    Header { name: "accept".into(), value: "text/event-stream".into() },
-                ],
-                body,
-                secrets: vec![API_KEY_SECRET.into()],
-            },
-            framing: Framing::Sse,
-            warnings,
-        })
+        settings::post_json(format!("{}/chat/completions", kept.base_url), &body, Framing::Sse, warnings)
     }
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {

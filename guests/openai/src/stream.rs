@@ -13,7 +13,7 @@ use cordon_sdk::{Emitter, FinishReason, Frame, ProviderError, StreamHandler, Too
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::errors::{classify_error_object, ErrorObject};
+use cordon_sdk::openai_errors::{ErrorObject, classify_error_object, classify_http_error};
 
 /// The per-turn stream state.
 #[derive(Debug, Default)]
@@ -221,7 +221,7 @@ impl StreamHandler for ChatStream {
         headers: &[cordon_sdk::Header],
         body: &[u8],
     ) -> ProviderError {
-        crate::errors::classify_http_error(status, headers, body)
+        classify_http_error(status, headers, body)
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod errors;
 pub mod ndjson;
+pub mod openai_errors;
 pub mod settings;
 pub mod sse;
 

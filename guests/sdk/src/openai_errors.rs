@@ -1,20 +1,25 @@
-//! Classifying OpenAI-style errors: `{"error": {"message", "type", "code"}}`
-//! bodies of HTTP error answers, and the same object sent mid-stream.
+//! OpenAI-shaped errors: `{"error": {"message", "type", "code", "param"}}`
+//! bodies of HTTP error answers and the same object sent mid-stream (Chat
+//! Completions) or in `response.failed` / `error` events (Responses API). Many
+//! OpenAI-compatible servers answer in this shape too, so it lives in the SDK
+//! for every provider that speaks it.
 
-use cordon_sdk::errors::{excerpt, is_retryable, status_error};
-use cordon_sdk::{ErrorKind, Header, ProviderError};
+use crate::errors::{excerpt, is_retryable, kind_for_status, status_error};
+use crate::{ErrorKind, Header, ProviderError};
 use serde::Deserialize;
 
-/// The `error` object of an OpenAI-compatible server.
+/// An OpenAI `error` object.
 #[derive(Debug, Default, Deserialize)]
 pub struct ErrorObject {
+    /// Human-readable message.
     #[serde(default)]
-    message: Option<String>,
+    pub message: Option<String>,
+    /// The error's `type`, e.g. `invalid_request_error`.
     #[serde(default, rename = "type")]
-    kind: Option<String>,
-    /// A string for OpenAI, a number for some compatible servers.
+    pub kind: Option<String>,
+    /// The error's `code`: a string for OpenAI, a number for some compatible servers.
     #[serde(default)]
-    code: Option<serde_json::Value>,
+    pub code: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -23,7 +28,7 @@ struct ErrorBody {
 }
 
 /// The error kind an OpenAI `code` or `type` names, if it is specific.
-fn kind_for_code(code: &str) -> Option<ErrorKind> {
+pub fn kind_for_code(code: &str) -> Option<ErrorKind> {
     Some(match code {
         "context_length_exceeded" | "string_above_max_length" => ErrorKind::ContextLengthExceeded,
         "insufficient_quota" | "billing_hard_limit_reached" => ErrorKind::Quota,
@@ -32,16 +37,19 @@ fn kind_for_code(code: &str) -> Option<ErrorKind> {
         "permission_error" | "unsupported_country_region_territory" => ErrorKind::Permission,
         "model_not_found" | "not_found_error" => ErrorKind::ModelNotFound,
         "content_filter" | "content_policy_violation" => ErrorKind::ContentFilter,
-        "overloaded_error" | "overloaded" => ErrorKind::Overloaded,
+        "overloaded_error" | "overloaded" | "server_is_overloaded" => ErrorKind::Overloaded,
         "server_error" | "api_error" | "internal_error" => ErrorKind::Server,
-        "invalid_request_error" | "unsupported_parameter" | "invalid_value" => {
+        "vector_store_timeout" => ErrorKind::Timeout,
+        "invalid_request_error" | "unsupported_parameter" | "invalid_value" | "invalid_prompt" => {
             ErrorKind::InvalidRequest
         }
+        code if code.starts_with("invalid_image") || code.starts_with("image_") => ErrorKind::InvalidRequest,
         _ => return None,
     })
 }
 
 /// A provider error from an `error` object; `status` when it came with an HTTP error.
+/// Without a specific code or status, a mid-stream error counts as a server error.
 pub fn classify_error_object(error: ErrorObject, status: Option<u16>) -> ProviderError {
     let code = match &error.code {
         Some(serde_json::Value::String(code)) => Some(code.clone()),
@@ -53,7 +61,7 @@ pub fn classify_error_object(error: ErrorObject, status: Option<u16>) -> Provide
         .and_then(kind_for_code)
         .or_else(|| error.kind.as_deref().and_then(kind_for_code));
     let kind = specific.unwrap_or(match status {
-        Some(status) => cordon_sdk::errors::kind_for_status(status),
+        Some(status) => kind_for_status(status),
         None => ErrorKind::Server,
     });
     let message = error.message.unwrap_or_else(|| "the upstream reported an error".to_owned());
@@ -98,22 +106,52 @@ mod tests {
 
     #[test]
     fn quota_429_is_not_retryable_but_rate_limit_is() {
-        let quota = br#"{"error":{"message":"You exceeded your quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        let quota = br#"{"error":{"message":"You exceeded your quota","type":"insufficient_quota","code":"insufficient_quota","param":null}}"#;
         let e = classify_http_error(429, &[], quota);
         assert_eq!(e.kind, ErrorKind::Quota);
         assert!(!e.retryable);
-        let limited = br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#;
+        assert_eq!(e.provider_code.as_deref(), Some("insufficient_quota"));
+        let limited = br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded","param":null}}"#;
         let headers = [Header { name: "retry-after".into(), value: "3".into() }];
         let e = classify_http_error(429, &headers, limited);
         assert_eq!(e.kind, ErrorKind::RateLimited);
         assert!(e.retryable);
         assert_eq!(e.retry_after_ms, Some(3000));
+        assert_eq!(e.status, Some(429));
+    }
+
+    #[test]
+    fn type_refines_when_code_is_null() {
+        let body = br#"{"error":{"message":"Unsupported parameter: 'top_k'","type":"invalid_request_error","param":"top_k","code":null}}"#;
+        let e = classify_http_error(400, &[], body);
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+        assert_eq!(e.provider_code.as_deref(), Some("invalid_request_error"));
+        assert!(e.message.contains("top_k"), "{}", e.message);
+        assert!(e.body_excerpt.is_some());
+    }
+
+    #[test]
+    fn auth_and_unknown_codes_use_the_status() {
+        let e = classify_http_error(401, &[], br#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#);
+        assert_eq!(e.kind, ErrorKind::Auth);
+        assert!(e.message.contains("is the API key set"), "{}", e.message);
+        let e = classify_http_error(404, &[], br#"{"error":{"message":"no such thing","code":"something_new"}}"#);
+        assert_eq!(e.kind, ErrorKind::ModelNotFound);
     }
 
     #[test]
     fn unparseable_body_keeps_status_kind() {
         let e = classify_http_error(502, &[], b"<html>Bad gateway</html>");
         assert_eq!(e.kind, ErrorKind::Server);
+        assert!(e.retryable);
         assert!(e.message.contains("Bad gateway"));
+    }
+
+    #[test]
+    fn mid_stream_objects_default_to_server() {
+        let e = classify_error_object(ErrorObject { message: None, kind: None, code: Some("weird".into()) }, None);
+        assert_eq!(e.kind, ErrorKind::Server);
+        assert!(e.retryable);
+        assert_eq!(e.provider_code.as_deref(), Some("weird"));
     }
 }
