@@ -1,4 +1,7 @@
-//! The Rust guest SDK for Cordon providers.
+//! The Rust guest SDK for Cordon providers and tools.
+//!
+//! Pick what the crate builds with a feature: `provider` or `tool` (one per
+//! component: each brings its own world's bindings).
 //!
 //! A provider crate implements [`Provider`] (describe, configure, translate a
 //! request) and a [`StreamHandler`] (turn decoded frames into events), then calls
@@ -12,20 +15,31 @@
 //! impl cordon_sdk::Provider for MyProvider { /* ... */ }
 //! cordon_sdk::export_provider!(MyProvider);
 //! ```
+//!
+//! A tool crate implements [`tool::Tool`] and calls [`export_tool!`]; see [`tool`].
 
-pub mod errors;
 pub mod ndjson;
-pub mod openai_errors;
-pub mod settings;
 pub mod sse;
 
+#[cfg(feature = "provider")]
+pub mod errors;
+#[cfg(feature = "provider")]
+pub mod openai_errors;
+#[cfg(feature = "provider")]
+pub mod settings;
+#[cfg(feature = "tool")]
+pub mod tool;
+
+#[cfg(feature = "provider")]
 mod emit;
+#[cfg(feature = "provider")]
 mod turn;
 
 /// The generated bindings for the `provider-component` world.
 ///
 /// Provider crates normally need only the re-exported types below; the raw
 /// bindings are public for components that want to drive `http` themselves.
+#[cfg(feature = "provider")]
 #[allow(missing_docs, unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
@@ -37,14 +51,21 @@ pub mod bindings {
     });
 }
 
+#[cfg(feature = "provider")]
 pub use bindings::cordon::provider::http;
+#[cfg(feature = "provider")]
 pub use bindings::cordon::provider::log;
+#[cfg(feature = "provider")]
 pub use bindings::cordon::provider::types::*;
+#[cfg(feature = "provider")]
 pub use bindings::exports::cordon::provider::provider::{Capability, ProviderInfo};
 
+#[cfg(feature = "provider")]
 pub use emit::{Emitter, empty_usage};
+#[cfg(feature = "provider")]
 pub use turn::{Frame, Provider, StreamHandler, TurnRunner};
 
+#[cfg(feature = "provider")]
 /// Export `$provider` (a type implementing [`Provider`]) as the component's
 /// `cordon:provider/provider` interface.
 #[macro_export]
