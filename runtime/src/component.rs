@@ -1,11 +1,11 @@
 //! Loading a component: read the file and its manifest, check that it is a
 //! component (not a core module or something else), compile it through the
-//! cache, check its exports and imports against the contract this host serves,
-//! and pre-instantiate it.
+//! cache, tell a provider from a tool by what it exports, check its imports
+//! against the contract this host serves, and pre-instantiate it.
 
 use std::path::{Path, PathBuf};
 
-use crate::bindings::ProviderComponentPre;
+use crate::bindings::{ProviderComponentPre, ToolComponentPre};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::host::HostState;
@@ -14,19 +14,39 @@ use crate::manifest::{CONTRACT_VERSION, Manifest};
 
 /// The export every provider has.
 const PROVIDER_EXPORT: &str = "cordon:provider/provider";
+/// The export every tool has.
+const TOOL_EXPORT: &str = "cordon:provider/tool";
 
-/// A compiled, checked, pre-instantiated provider component.
+/// A compiled, checked, pre-instantiated component.
 pub struct LoadedComponent {
     /// Its manifest.
     pub manifest: Manifest,
     /// Where it was loaded from.
     pub path: PathBuf,
-    /// Ready to instantiate, once per turn.
-    pub pre: ProviderComponentPre<HostState>,
+    /// Ready to instantiate, once per turn or tool call.
+    pub prepared: Prepared,
     /// The interfaces it imports.
     pub imports: Vec<String>,
     /// The interfaces it exports.
     pub exports: Vec<String>,
+}
+
+/// A component ready to instantiate, by what it is.
+pub enum Prepared {
+    /// A provider (exports `cordon:provider/provider`).
+    Provider(ProviderComponentPre<HostState>),
+    /// A tool (exports `cordon:provider/tool`).
+    Tool(ToolComponentPre<HostState>),
+}
+
+impl LoadedComponent {
+    /// `provider` or `tool`.
+    pub fn kind(&self) -> &'static str {
+        match self.prepared {
+            Prepared::Provider(_) => "provider",
+            Prepared::Tool(_) => "tool",
+        }
+    }
 }
 
 /// The manifest path for a component path: `x.wasm` -> `x.toml`.
@@ -51,11 +71,21 @@ pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponen
     let exports: Vec<String> = ty.exports(wasmtime).map(|(name, _)| name.to_owned()).collect();
     let imports: Vec<String> = ty.imports(wasmtime).map(|(name, _)| name.to_owned()).collect();
 
-    let Some(export) = exports.iter().find(|name| name_without_version(name) == PROVIDER_EXPORT) else {
-        return Err(invalid(format!(
-            "does not export `{PROVIDER_EXPORT}` (its exports: {}); is it a provider built against wit/?",
-            if exports.is_empty() { "none".to_owned() } else { exports.join(", ") }
-        )));
+    let find = |wanted: &str| exports.iter().find(|name| name_without_version(name) == wanted);
+    let (export, is_tool) = match (find(PROVIDER_EXPORT), find(TOOL_EXPORT)) {
+        (Some(export), None) => (export, false),
+        (None, Some(export)) => (export, true),
+        (Some(_), Some(_)) => {
+            return Err(invalid(format!(
+                "exports both `{PROVIDER_EXPORT}` and `{TOOL_EXPORT}`; a component is a provider or a tool, build them apart"
+            )));
+        }
+        (None, None) => {
+            return Err(invalid(format!(
+                "exports neither `{PROVIDER_EXPORT}` nor `{TOOL_EXPORT}` (its exports: {}); is it a provider or tool built against wit/?",
+                if exports.is_empty() { "none".to_owned() } else { exports.join(", ") }
+            )));
+        }
     };
     check_version(path, export)?;
     for name in imports.iter().filter(|name| name.starts_with("cordon:")) {
@@ -76,12 +106,21 @@ pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponen
             ))
         }
     })?;
-    let pre = ProviderComponentPre::new(instance_pre)
-        .map_err(|err| invalid(format!("does not match the provider world: {err:#}")))?;
+    let prepared = if is_tool {
+        Prepared::Tool(
+            ToolComponentPre::new(instance_pre)
+                .map_err(|err| invalid(format!("does not match the tool world: {err:#}")))?,
+        )
+    } else {
+        Prepared::Provider(
+            ProviderComponentPre::new(instance_pre)
+                .map_err(|err| invalid(format!("does not match the provider world: {err:#}")))?,
+        )
+    };
     Ok(LoadedComponent {
         manifest,
         path: path.to_owned(),
-        pre,
+        prepared,
         imports,
         exports,
     })

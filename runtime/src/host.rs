@@ -14,6 +14,7 @@ use crate::bindings::{log, wit};
 use crate::broker::{Broker, IncomingBody};
 use crate::engine::{Engine, EPOCH_TICK};
 use crate::limits::{Breach, Limits, StoreLimiter};
+use crate::types::{ErrorKind, TurnError};
 
 /// Bytes of guest stdout/stderr kept per turn (a Rust guest's panic message lands here).
 const STDIO_CAPTURE_BYTES: usize = 16 * 1024;
@@ -111,6 +112,30 @@ pub fn new_store(engine: &Engine, broker: Arc<Broker>, component: Arc<str>, limi
         Ok(UpdateDeadline::Yield(1))
     });
     store
+}
+
+/// Classify an error from a call into the guest: a limit breach, a trap (with
+/// what the guest printed, e.g. its panic message), or an engine failure.
+pub fn trap_error(store: &Store<HostState>, err: wasmtime::Error) -> TurnError {
+    if let Some(breach) = err.downcast_ref::<Breach>() {
+        return TurnError::new(ErrorKind::LimitExceeded, breach.to_string());
+    }
+    let printed = store.data().captured_output();
+    let detail = if printed.is_empty() { String::new() } else { format!("; the guest printed: {printed}") };
+    if let (Some(wasmtime::Trap::OutOfFuel), Some(limit)) = (err.downcast_ref::<wasmtime::Trap>(), store.data().fuel_limit()) {
+        return TurnError::new(ErrorKind::LimitExceeded, Breach::Fuel { limit }.to_string());
+    }
+    let message = match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::StackOverflow) => "the guest overflowed its stack".to_owned(),
+        Some(wasmtime::Trap::MemoryOutOfBounds) => {
+            "the guest accessed memory out of bounds (a guest whose own stack in linear memory overflows fails this way)"
+                .to_owned()
+        }
+        Some(wasmtime::Trap::UnreachableCodeReached) if !printed.is_empty() => "the guest panicked".to_owned(),
+        Some(trap) => format!("the guest trapped: {trap}"),
+        None => format!("the guest failed: {err:#}"),
+    };
+    TurnError::new(ErrorKind::Trap, format!("{message}{detail}"))
 }
 
 impl WasiView for HostState {

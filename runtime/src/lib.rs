@@ -1,6 +1,6 @@
 //! Cordon: a WebAssembly component sandbox runtime for LLM providers and agent tools.
 //!
-//! A provider is a WASM component built against the contract in `wit/`
+//! A provider or a tool is a WASM component built against the contract in `wit/`
 //! (`cordon:provider@0.1.0`). The host loads it with its manifest, brokers every
 //! outbound request (allowlist, secrets, limits) and runs each turn in a fresh,
 //! pooled instance. A guest can fail; the host keeps serving.
@@ -28,7 +28,9 @@
 //! Modules, one concern each: [`engine`] (wasmtime, epochs, compiled cache),
 //! [`component`] (loading and checking), [`manifest`], [`policy`] (allowlist),
 //! [`broker`] (outbound HTTP), [`limits`], [`provider`] (turns), [`replay`] (a
-//! local upstream that serves recorded streams), [`registry`] (versions and
+//! local upstream that serves recorded streams), [`tool`] (tool components),
+//! [`toolbox`] (tools by the names models call them), [`tool_loop`] (the
+//! conversation between a model and its tools), [`registry`] (versions and
 //! hot-swap), [`watch`] (reload on file change), [`admin`] (the admin endpoint),
 //! and the public [`types`].
 
@@ -49,6 +51,9 @@ pub mod provider;
 pub mod registry;
 pub mod replay;
 pub mod retry;
+pub mod tool;
+pub mod tool_loop;
+pub mod toolbox;
 pub mod types;
 pub mod watch;
 
@@ -58,5 +63,8 @@ pub use policy::Origin;
 pub use provider::{Provider, TurnStream};
 pub use registry::Registry;
 pub use retry::{Resilient, RetryPolicy, Route};
-pub use runtime::{ProviderOptions, Runtime, RuntimeConfig};
+pub use runtime::{ProviderOptions, Runtime, RuntimeConfig, ToolOptions};
+pub use tool::{Tool, ToolError, ToolErrorKind};
+pub use tool_loop::{LoopEvent, LoopResult, LoopStop, LoopStream, StepEvent, ToolLoop, ToolOutcome};
+pub use toolbox::Toolbox;
 pub use types::*;

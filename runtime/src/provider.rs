@@ -16,15 +16,14 @@ use std::time::{Duration, SystemTime};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use wasmtime::Store;
 
-use crate::bindings::{ProviderInfo, wit};
+use crate::bindings::{ProviderComponentPre, ProviderInfo, wit};
 use crate::broker::Broker;
-use crate::component::LoadedComponent;
+use crate::component::{LoadedComponent, Prepared};
 use crate::convert;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::host::{HostState, begin_call, new_store};
+use crate::host::{HostState, begin_call, new_store, trap_error};
 use crate::limits::{Breach, Limits};
 use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult};
 
@@ -40,6 +39,7 @@ pub struct Provider {
 struct Inner {
     engine: Engine,
     component: LoadedComponent,
+    pre: ProviderComponentPre<HostState>,
     broker: Arc<Broker>,
     info: ProviderInfo,
     name: Arc<str>,
@@ -110,11 +110,17 @@ impl Provider {
 
     async fn launch(engine: Engine, component: LoadedComponent, broker: Broker, launch: Launch) -> Result<Provider> {
         let name: Arc<str> = component.manifest.name.as_str().into();
+        let Prepared::Provider(pre) = &component.prepared else {
+            return Err(Error::InvalidComponent {
+                path: component.path.clone(),
+                reason: "is a tool, not a provider; load it as a tool (`Runtime::load_tool`, `cordon chat --tool`)".to_owned(),
+            });
+        };
+        let pre = pre.clone();
         let broker = Arc::new(broker);
         let mut store = new_store(&engine, Arc::clone(&broker), Arc::clone(&name), &component.manifest.limits);
         let init_error = |error: TurnError| Error::Init { provider: name.to_string(), error };
-        let instance = component
-            .pre
+        let instance = pre
             .instantiate_async(&mut store)
             .await
             .map_err(|err| init_error(trap_error(&store, err)))?;
@@ -139,6 +145,7 @@ impl Provider {
             inner: Arc::new(Inner {
                 engine,
                 component,
+                pre,
                 broker,
                 info,
                 name,
@@ -327,7 +334,7 @@ impl From<TurnError> for Failure {
 async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message>) -> Result<TurnResult, Failure> {
     let limits = &inner.component.manifest.limits;
     let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
-    let instance = inner.component.pre.instantiate_async(&mut store).await.map_err(|e| trap_error(&store, e))?;
+    let instance = inner.pre.instantiate_async(&mut store).await.map_err(|e| trap_error(&store, e))?;
     let api = instance.cordon_provider_provider();
     let state = inner.state.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone());
 
@@ -389,30 +396,6 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
 
 fn cancelled() -> Failure {
     Failure { error: TurnError::new(ErrorKind::Other, "the caller stopped reading the turn"), reported: true }
-}
-
-/// Classify an error from a call into the guest: a limit breach, a trap (with
-/// what the guest printed, e.g. its panic message), or an engine failure.
-fn trap_error(store: &Store<HostState>, err: wasmtime::Error) -> TurnError {
-    if let Some(breach) = err.downcast_ref::<Breach>() {
-        return TurnError::new(ErrorKind::LimitExceeded, breach.to_string());
-    }
-    let printed = store.data().captured_output();
-    let detail = if printed.is_empty() { String::new() } else { format!("; the guest printed: {printed}") };
-    if let (Some(wasmtime::Trap::OutOfFuel), Some(limit)) = (err.downcast_ref::<wasmtime::Trap>(), store.data().fuel_limit()) {
-        return TurnError::new(ErrorKind::LimitExceeded, Breach::Fuel { limit }.to_string());
-    }
-    let message = match err.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::StackOverflow) => "the guest overflowed its stack".to_owned(),
-        Some(wasmtime::Trap::MemoryOutOfBounds) => {
-            "the guest accessed memory out of bounds (a guest whose own stack in linear memory overflows fails this way)"
-                .to_owned()
-        }
-        Some(wasmtime::Trap::UnreachableCodeReached) if !printed.is_empty() => "the guest panicked".to_owned(),
-        Some(trap) => format!("the guest trapped: {trap}"),
-        None => format!("the guest failed: {err:#}"),
-    };
-    TurnError::new(ErrorKind::Trap, format!("{message}{detail}"))
 }
 
 /// The events of one turn, in order, then its result. Reading it drives the

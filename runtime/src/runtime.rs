@@ -1,5 +1,5 @@
 //! The entry point of the library: a [`Runtime`] owns the engine and knows where
-//! components live; it loads providers by name or path.
+//! components live; it loads providers and tools by name or path.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::limits::{LimitOverrides, Limits};
 use crate::policy::Origin;
 use crate::provider::Provider;
+use crate::tool::Tool;
 
 /// Host-wide configuration.
 #[derive(Debug, Clone)]
@@ -61,6 +62,18 @@ pub struct ProviderOptions {
     pub limits: Option<LimitOverrides>,
 }
 
+/// How the operator configures one tool.
+#[derive(Debug, Clone, Default)]
+pub struct ToolOptions {
+    /// Extra origins the tool may reach, beyond its manifest.
+    pub grants: Vec<HostGrant>,
+    /// Secret values by manifest name; these win over the environment.
+    pub secrets: HashMap<String, String>,
+    /// The operator's limits for this tool, over the manifest's (still capped
+    /// by the host's maxima).
+    pub limits: Option<LimitOverrides>,
+}
+
 /// Loads and runs components.
 #[derive(Clone)]
 pub struct Runtime {
@@ -75,6 +88,11 @@ impl Runtime {
         let engine = Engine::new(&config.pool, config.cache_dir.clone(), config.fuel)?;
         let dns = Arc::new(config.dns_overrides.clone());
         Ok(Runtime { engine, config, dns })
+    }
+
+    /// Where components are looked up by name.
+    pub fn components_dir(&self) -> &Path {
+        &self.config.components_dir
     }
 
     /// The path of a component given by name (`openai`) or by path (`x/y.wasm`).
@@ -102,7 +120,7 @@ impl Runtime {
 
     /// Load a provider and run its `init` with `options`.
     pub async fn load_provider(&self, name_or_path: &str, options: ProviderOptions) -> Result<Provider> {
-        let (loaded, broker) = self.prepare(name_or_path, &options).await?;
+        let (loaded, broker) = self.prepare_provider(name_or_path, &options).await?;
         let config = wit::ProviderConfig {
             base_url: options.base_url,
             default_model: options.default_model,
@@ -119,7 +137,7 @@ impl Runtime {
         name_or_path: &str,
         options: &ProviderOptions,
     ) -> Result<Provider> {
-        let (loaded, broker) = self.prepare(name_or_path, options).await?;
+        let (loaded, broker) = self.prepare_provider(name_or_path, options).await?;
         let expected = &current.component().manifest.name;
         if &loaded.manifest.name != expected {
             return Err(Error::Manifest {
@@ -133,28 +151,49 @@ impl Runtime {
         Provider::take_over(self.engine.clone(), loaded, broker, current.shared_state()).await
     }
 
-    /// Compile and check a component, apply the operator's options, build its broker.
-    async fn prepare(&self, name_or_path: &str, options: &ProviderOptions) -> Result<(component::LoadedComponent, Broker)> {
-        let mut loaded = self.inspect(name_or_path).await?;
-        if let Some(overrides) = &options.limits {
-            loaded.manifest.limits = overrides
-                .resolve(&loaded.manifest.limits, &self.config.max_limits)
-                .map_err(|why| Error::Config(format!("provider `{name_or_path}`: {why}")))?;
-        }
-        if loaded.manifest.limits.fuel_per_call > 0 && !self.config.fuel {
-            return Err(Error::Config(format!(
-                "provider `{name_or_path}` sets limits.fuel-per-call, but this host does not meter fuel; \
-                 start it with fuel metering (RuntimeConfig::fuel) or remove the limit"
-            )));
-        }
+    /// Load a tool and check its actions.
+    pub async fn load_tool(&self, name_or_path: &str, options: ToolOptions) -> Result<Tool> {
+        let (loaded, broker) =
+            self.prepare(name_or_path, options.limits.as_ref(), options.grants, &options.secrets).await?;
+        Tool::start(self.engine.clone(), loaded, broker).await
+    }
+
+    /// [`Runtime::prepare`] for a provider: its base URL's origin is granted too.
+    async fn prepare_provider(
+        &self,
+        name_or_path: &str,
+        options: &ProviderOptions,
+    ) -> Result<(component::LoadedComponent, Broker)> {
         let mut grants = options.grants.clone();
         if let Some(base) = &options.base_url {
             let url = url::Url::parse(base).map_err(|err| Error::Config(format!("base URL `{base}`: {err}")))?;
             let origin = Origin::of(&url).map_err(|why| Error::Config(format!("base URL `{base}`: {why}")))?;
             grants.push(HostGrant { origin, with_secrets: true });
         }
-        let broker =
-            Broker::new(&loaded.manifest, &grants, &options.secrets, Arc::clone(&self.dns)).map_err(Error::Config)?;
+        self.prepare(name_or_path, options.limits.as_ref(), grants, &options.secrets).await
+    }
+
+    /// Compile and check a component, apply the operator's limits, build its broker.
+    async fn prepare(
+        &self,
+        name_or_path: &str,
+        limits: Option<&LimitOverrides>,
+        grants: Vec<HostGrant>,
+        secrets: &HashMap<String, String>,
+    ) -> Result<(component::LoadedComponent, Broker)> {
+        let mut loaded = self.inspect(name_or_path).await?;
+        if let Some(overrides) = limits {
+            loaded.manifest.limits = overrides
+                .resolve(&loaded.manifest.limits, &self.config.max_limits)
+                .map_err(|why| Error::Config(format!("component `{name_or_path}`: {why}")))?;
+        }
+        if loaded.manifest.limits.fuel_per_call > 0 && !self.config.fuel {
+            return Err(Error::Config(format!(
+                "component `{name_or_path}` sets limits.fuel-per-call, but this host does not meter fuel; \
+                 start it with fuel metering (RuntimeConfig::fuel) or remove the limit"
+            )));
+        }
+        let broker = Broker::new(&loaded.manifest, &grants, secrets, Arc::clone(&self.dns)).map_err(Error::Config)?;
         Ok((loaded, broker))
     }
 }

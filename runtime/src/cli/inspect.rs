@@ -14,6 +14,7 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     let component = runtime.inspect(&args.file).await?;
     let m = &component.manifest;
     println!("component  {}", component.path.display());
+    println!("kind       {}", component.kind());
     println!("name       {}", m.name);
     println!("version    {}", m.version);
     println!("contract   {}", m.contract);

@@ -8,6 +8,7 @@ mod manage;
 mod render;
 mod replay;
 mod run;
+mod tools;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,11 +34,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Chat with a provider, streaming the answer as it arrives.
+    /// Chat with a provider, streaming the answer as it arrives; with `--tool`, the model may call tools.
     Chat(chat::Args),
     /// Serve a recorded stream locally, run one turn against it, print normalized events as JSON lines.
     Replay(replay::Args),
-    /// Show a component's name, version, contract, exports, allowed hosts, secrets and limits.
+    /// List the actions of tool components with their argument schemas.
+    Tools(tools::Args),
+    /// Show a component's kind, name, version, contract, exports, allowed hosts, secrets and limits.
     Inspect(inspect::Args),
     /// Stream a built-in recorded conversation (text and a tool call) through the OpenAI-compatible provider.
     Demo,
@@ -85,6 +88,7 @@ async fn run(cli: Cli) -> cordon::Result<ExitCode> {
     match cli.command {
         Command::Chat(args) => chat::run(&Runtime::new(config)?, args).await,
         Command::Replay(args) => replay::run(&Runtime::new(config)?, args).await,
+        Command::Tools(args) => tools::run(&Runtime::new(config)?, args).await,
         Command::Inspect(args) => inspect::run(&Runtime::new(config)?, args).await,
         Command::Demo => demo::run(&Runtime::new(config)?).await,
         Command::Run(args) => run::run(config, args).await,

@@ -4,7 +4,8 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use cordon::{Event, FinishReason, TurnResult, Usage};
+use cordon::{Event, FinishReason, ToolOutcome, TurnResult, Usage};
+use serde::Serialize;
 use serde_json::json;
 
 /// Writes events for a person: text to stdout as it arrives, the rest to stderr.
@@ -59,6 +60,22 @@ impl Terminal {
         let _ = out.flush();
     }
 
+    /// Show a tool's result in the loop.
+    pub fn show_tool_result(&mut self, outcome: &ToolOutcome) {
+        const SHOWN: usize = 300;
+        let mut shown = outcome.output.replace('\n', " ");
+        if shown.len() > SHOWN {
+            let mut end = SHOWN;
+            while !shown.is_char_boundary(end) {
+                end -= 1;
+            }
+            shown.truncate(end);
+            shown.push('…');
+        }
+        let colour = if outcome.error.is_some() { "31" } else { "32" };
+        eprintln!("\x1b[{colour}m← {} [id {}, {} ms]: {shown}\x1b[0m", outcome.name, outcome.call_id, outcome.duration_ms);
+    }
+
     fn end_reasoning(&mut self, out: &mut impl std::io::Write) {
         if self.in_reasoning {
             self.in_reasoning = false;
@@ -83,10 +100,11 @@ fn describe_usage(usage: &Usage) -> String {
     )
 }
 
-/// One event as a JSON line.
-pub fn json_line(event: &Event) -> String {
+/// One event (of a turn or of a tool loop) as a JSON line; a usage event
+/// leaves out the provider's raw usage object.
+pub fn json_line(event: &impl Serialize) -> String {
     let mut value = json!(event);
-    if let Event::Usage(_) = event
+    if value["type"] == "usage"
         && let Some(map) = value.as_object_mut()
     {
         map.remove("raw");

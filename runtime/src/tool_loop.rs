@@ -1,0 +1,345 @@
+//! The tool loop: the host runs the conversation between a model and its tools.
+//! A step is one provider turn; when the model calls tools, the host checks each
+//! call's arguments against the action's schema, runs the calls concurrently,
+//! appends the assistant's message and the tool results to the conversation and
+//! calls the provider again, until the model stops calling tools or the step
+//! limit is reached. A tool that fails, or is called wrongly, gives the model an
+//! error result; only a failing provider turn ends the loop with an error.
+//!
+//! ```no_run
+//! # async fn demo(runtime: cordon::Runtime) -> cordon::Result<()> {
+//! use cordon::{ProviderOptions, Request, ToolLoop, ToolOptions, Toolbox};
+//!
+//! let provider = runtime.load_provider("openai", ProviderOptions::default()).await?;
+//! let calculator = runtime.load_tool("calculator", ToolOptions::default()).await?;
+//! let agent = ToolLoop::new(provider, Toolbox::with([calculator])?).max_steps(4);
+//! let mut run = agent.run(Request::user("gpt-4.1-mini", "What is 2^64 / 3?"));
+//! while let Some(step_event) = run.next().await {
+//!     println!("{}", serde_json::to_string(&step_event).unwrap_or_default());
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+use crate::provider::Provider;
+use crate::tool::ToolErrorKind;
+use crate::toolbox::Toolbox;
+use crate::types::{ContentPart, ErrorKind, Event, Message, Part, Request, Role, ToolCall, ToolResult, TurnError, TurnResult, Usage};
+
+/// Steps (provider turns) a loop takes unless told otherwise.
+pub const DEFAULT_MAX_STEPS: u32 = 8;
+
+/// Events buffered between the loop and its reader.
+const CHANNEL_EVENTS: usize = 64;
+
+/// A provider and the tools its model may call.
+#[derive(Clone)]
+pub struct ToolLoop {
+    provider: Provider,
+    toolbox: Arc<Toolbox>,
+    max_steps: u32,
+}
+
+/// One event of a loop, tagged with its step (from 1). Serializes flat:
+/// `{"step": 1, "type": "text-delta", "text": ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepEvent {
+    /// The step the event belongs to.
+    pub step: u32,
+    /// The event.
+    #[serde(flatten)]
+    pub event: LoopEvent,
+}
+
+/// What happens in a loop.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum LoopEvent {
+    /// An event of the step's provider turn.
+    Model(Event),
+    /// A tool call finished, successfully or not; its result goes back to the model.
+    ToolResult(ToolOutcome),
+}
+
+/// The outcome of one tool call. Serializes with `"type": "tool-result"`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename = "tool-result")]
+pub struct ToolOutcome {
+    /// The model's call id.
+    pub call_id: String,
+    /// The name the model called (`{plugin}__{action}`).
+    pub name: String,
+    /// The output, or the error message the model is shown.
+    pub output: String,
+    /// Why the call failed, if it did.
+    pub error: Option<ToolErrorKind>,
+    /// How long the call took, in milliseconds (schema check included).
+    pub duration_ms: u64,
+}
+
+/// Why a loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "reason")]
+pub enum LoopStop {
+    /// The model answered without calling tools.
+    Done,
+    /// The model was still calling tools when the step limit was reached; the
+    /// last step's tool results are in the conversation, so it can be resumed.
+    StepLimit {
+        /// The limit.
+        max_steps: u32,
+    },
+}
+
+/// The whole of a finished loop.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoopResult {
+    /// Each step's provider result, in order.
+    pub steps: Vec<TurnResult>,
+    /// The messages the loop added to the conversation: the assistant's turns
+    /// and the tool results, in order.
+    pub messages: Vec<Message>,
+    /// Why it ended.
+    pub stop: LoopStop,
+    /// Token usage summed over the steps.
+    pub usage: Usage,
+}
+
+impl LoopResult {
+    /// The text of the last step: the model's final answer.
+    pub fn text(&self) -> String {
+        self.steps.last().map(TurnResult::text).unwrap_or_default()
+    }
+}
+
+/// What the loop's task sends its [`LoopStream`].
+enum LoopMessage {
+    Event(StepEvent),
+    Done(Box<Result<LoopResult>>),
+}
+
+impl ToolLoop {
+    /// A loop of `provider` with `toolbox`, at most [`DEFAULT_MAX_STEPS`] steps.
+    pub fn new(provider: Provider, toolbox: Toolbox) -> ToolLoop {
+        ToolLoop { provider, toolbox: Arc::new(toolbox), max_steps: DEFAULT_MAX_STEPS }
+    }
+
+    /// At most `steps` provider turns (at least 1).
+    pub fn max_steps(mut self, steps: u32) -> ToolLoop {
+        self.max_steps = steps.max(1);
+        self
+    }
+
+    /// The tools.
+    pub fn toolbox(&self) -> &Toolbox {
+        &self.toolbox
+    }
+
+    /// Run the loop on `request` (its tools are kept; the toolbox's are added).
+    /// Events stream as they happen; dropping the stream stops the loop.
+    pub fn run(&self, request: Request) -> LoopStream {
+        let (sender, receiver) = mpsc::channel(CHANNEL_EVENTS);
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            let outcome = this.drive(request, &sender).await;
+            let _ = sender.send(LoopMessage::Done(Box::new(outcome))).await;
+        });
+        LoopStream { receiver, task, result: None }
+    }
+
+    /// Run the loop to its end.
+    pub async fn complete(&self, request: Request) -> Result<LoopResult> {
+        self.run(request).into_result().await
+    }
+
+    async fn drive(&self, mut request: Request, sender: &mpsc::Sender<LoopMessage>) -> Result<LoopResult> {
+        let send = |step: u32, event: LoopEvent| async move {
+            sender.send(LoopMessage::Event(StepEvent { step, event })).await.map_err(|_| stopped())
+        };
+        request.tools.extend(self.toolbox.definitions());
+        let mut result =
+            LoopResult { steps: Vec::new(), messages: Vec::new(), stop: LoopStop::Done, usage: Usage::default() };
+        for step in 1..=self.max_steps {
+            let mut turn = self.provider.stream(request.clone());
+            while let Some(event) = turn.next().await {
+                send(step, LoopEvent::Model(event)).await?;
+            }
+            let turn = turn.into_result().await?;
+            add_usage(&mut result.usage, &turn.usage);
+            let calls: Vec<ToolCall> = turn.tool_calls().into_iter().cloned().collect();
+            let assistant = assistant_message(&turn);
+            result.steps.push(turn);
+            request.messages.push(assistant.clone());
+            result.messages.push(assistant);
+            if calls.is_empty() {
+                return Ok(result);
+            }
+
+            let mut outcomes: Vec<Option<ToolOutcome>> = vec![None; calls.len()];
+            let mut running: FuturesUnordered<_> =
+                calls.iter().enumerate().map(|(index, call)| self.run_call(index, call)).collect();
+            while let Some((index, outcome)) = running.next().await {
+                send(step, LoopEvent::ToolResult(outcome.clone())).await?;
+                outcomes[index] = Some(outcome);
+            }
+            let tool_message = Message {
+                role: Role::Tool,
+                parts: outcomes
+                    .into_iter()
+                    .flatten()
+                    .map(|outcome| {
+                        Part::ToolResult(ToolResult {
+                            call_id: outcome.call_id,
+                            name: outcome.name,
+                            is_error: outcome.error.is_some(),
+                            output: outcome.output,
+                        })
+                    })
+                    .collect(),
+            };
+            request.messages.push(tool_message.clone());
+            result.messages.push(tool_message);
+        }
+        result.stop = LoopStop::StepLimit { max_steps: self.max_steps };
+        Ok(result)
+    }
+
+    /// Run one call; a failure becomes an error outcome.
+    async fn run_call(&self, index: usize, call: &ToolCall) -> (usize, ToolOutcome) {
+        let started = Instant::now();
+        let (output, error) = match self.toolbox.call(&call.name, &call.arguments).await {
+            Ok(output) => (output, None),
+            Err(error) => {
+                tracing::debug!(tool = %call.name, kind = ?error.kind, "tool call failed: {}", error.message);
+                (format!("Error ({}): {}", kind_name(error.kind), error.message), Some(error.kind))
+            }
+        };
+        let outcome = ToolOutcome {
+            call_id: call.id.clone(),
+            name: call.name.clone(),
+            output,
+            error,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        (index, outcome)
+    }
+}
+
+/// The events of a running loop, then its result. Dropping it stops the loop.
+pub struct LoopStream {
+    receiver: mpsc::Receiver<LoopMessage>,
+    task: JoinHandle<()>,
+    result: Option<Result<LoopResult>>,
+}
+
+impl LoopStream {
+    /// The next event, or `None` when the loop is over.
+    pub async fn next(&mut self) -> Option<StepEvent> {
+        if self.result.is_some() {
+            return None;
+        }
+        match self.receiver.recv().await {
+            Some(LoopMessage::Event(event)) => Some(event),
+            Some(LoopMessage::Done(result)) => {
+                self.result = Some(*result);
+                None
+            }
+            None => {
+                self.result = Some(Err(Error::Turn(TurnError::new(ErrorKind::Other, "the tool loop ended without a result"))));
+                None
+            }
+        }
+    }
+
+    /// Read the remaining events and return the loop's result.
+    pub async fn into_result(mut self) -> Result<LoopResult> {
+        while self.next().await.is_some() {}
+        self.result
+            .take()
+            .unwrap_or_else(|| Err(Error::Turn(TurnError::new(ErrorKind::Other, "the tool loop ended without a result"))))
+    }
+}
+
+impl Drop for LoopStream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn stopped() -> Error {
+    Error::Turn(TurnError::new(ErrorKind::Other, "the caller stopped reading the tool loop"))
+}
+
+/// The assistant's turn as a message: its text, reasoning and tool calls.
+fn assistant_message(turn: &TurnResult) -> Message {
+    let parts = turn
+        .content
+        .iter()
+        .map(|part| match part {
+            ContentPart::Text { text } => Part::Text { text: text.clone() },
+            ContentPart::Reasoning(reasoning) => Part::Reasoning(reasoning.clone()),
+            ContentPart::ToolCall(call) => Part::ToolCall(call.clone()),
+        })
+        .collect();
+    Message { role: Role::Assistant, parts }
+}
+
+fn add_usage(total: &mut Usage, step: &Usage) {
+    let add = |total: &mut Option<u64>, step: Option<u64>| {
+        if let Some(step) = step {
+            *total = Some(total.unwrap_or(0) + step);
+        }
+    };
+    add(&mut total.input_tokens, step.input_tokens);
+    add(&mut total.output_tokens, step.output_tokens);
+    add(&mut total.cache_read_tokens, step.cache_read_tokens);
+    add(&mut total.cache_write_tokens, step.cache_write_tokens);
+    add(&mut total.reasoning_tokens, step.reasoning_tokens);
+}
+
+fn kind_name(kind: ToolErrorKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{kind:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_events_serialize_flat() {
+        let model = StepEvent { step: 2, event: LoopEvent::Model(Event::TextDelta { text: "hi".into() }) };
+        assert_eq!(serde_json::to_value(&model).ok(), Some(serde_json::json!({"step": 2, "type": "text-delta", "text": "hi"})));
+        let tool = StepEvent {
+            step: 1,
+            event: LoopEvent::ToolResult(ToolOutcome {
+                call_id: "c1".into(),
+                name: "calculator__evaluate".into(),
+                output: "Error (invalid-arguments): nope".into(),
+                error: Some(ToolErrorKind::InvalidArguments),
+                duration_ms: 3,
+            }),
+        };
+        let json = serde_json::to_value(&tool).unwrap_or_default();
+        assert_eq!(json["type"], "tool-result");
+        assert_eq!(json["step"], 1);
+        assert_eq!(json["error"], "invalid-arguments");
+    }
+
+    #[test]
+    fn usage_adds_up_where_known() {
+        let mut total = Usage::default();
+        add_usage(&mut total, &Usage { input_tokens: Some(10), output_tokens: Some(2), ..Usage::default() });
+        add_usage(&mut total, &Usage { input_tokens: Some(15), reasoning_tokens: Some(1), ..Usage::default() });
+        assert_eq!((total.input_tokens, total.output_tokens, total.reasoning_tokens), (Some(25), Some(2), Some(1)));
+        assert_eq!(total.cache_read_tokens, None);
+    }
+}
