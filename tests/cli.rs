@@ -124,3 +124,51 @@ fn run_serves_turns_and_answers_the_admin_commands() {
     let _ = host.wait();
     assert!(turn.starts_with("turn 1: openai@0.1.0, "), "{turn}");
 }
+
+#[test]
+fn tools_lists_every_action_with_its_schema() {
+    let (ok, lines, output) = cordon(&["tools", "--json"]);
+    assert!(ok, "{output}");
+    let names: Vec<&str> = lines.iter().filter_map(|l| l["name"].as_str()).collect();
+    for name in ["calculator__evaluate", "json__query", "json__pointer", "fetch__get"] {
+        assert!(names.contains(&name), "{name} listed: {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.starts_with("openai")), "providers are not tools: {names:?}");
+    assert!(output.contains("skipping") && output.contains("hostile-tool-bad-schema"), "broken tools are named: {output}");
+    let calculator = lines.iter().find(|l| l["name"] == "calculator__evaluate").expect("calculator");
+    assert_eq!(calculator["tool"], "calculator");
+    assert_eq!(calculator["parameters"]["required"], serde_json::json!(["expression"]));
+}
+
+#[test]
+fn inspect_tells_a_tool_from_a_provider() {
+    let (ok, _, output) = cordon(&["inspect", "calculator"]);
+    assert!(ok, "{output}");
+    assert!(output.contains("kind       tool") && output.contains("cordon:provider/tool@0.1.0"), "{output}");
+}
+
+/// `cordon chat --tool` runs the loop: the model's call, the tool's result and
+/// the final answer, each line tagged with its step.
+#[tokio::test]
+async fn chat_with_a_tool_runs_the_loop() {
+    use cordon::replay::{Framing, Reply, ReplayServer, frame};
+
+    let call = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"calculator__evaluate","arguments":"{\"expression\":\"12*12\"}"}}]},"finish_reason":"tool_calls"}]}"#;
+    let answer = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"144."},"finish_reason":"stop"}]}"#;
+    let replies = [call, answer].map(|line| Reply::stream(frame(line, Framing::OpenAiSse).expect("framed")));
+    let server = ReplayServer::start(replies.to_vec()).await.expect("server");
+    let base = server.url();
+    let (ok, lines, output) = tokio::task::spawn_blocking(move || {
+        cordon(&["chat", "--provider", "openai", "--base-url", &base, "--model", "m", "--tool", "calculator", "--json", "What is 12*12?"])
+    })
+    .await
+    .expect("cordon ran");
+    assert!(ok, "{output}");
+    let result = lines.iter().find(|l| l["type"] == "tool-result").expect("a tool result line");
+    assert_eq!(result["step"], 1);
+    assert_eq!(result["name"], "calculator__evaluate");
+    assert!(result["output"].as_str().unwrap_or_default().contains(r#""value":"144""#), "{result}");
+    let text = lines.iter().find(|l| l["type"] == "text-delta").expect("the answer");
+    assert_eq!((text["step"].as_u64(), text["text"].as_str()), (Some(2), Some("144.")));
+    assert_eq!(server.requests().len(), 2);
+}

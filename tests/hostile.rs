@@ -143,8 +143,18 @@ async fn huge_log_lines_are_capped_not_fatal() {
 }
 
 // Malformed output breaks the contract.
-case!(tool_call_arguments_not_json: "bad-tool-args" => ContractViolation, "not JSON");
 case!(tool_call_delta_for_a_call_never_started: "orphan-tool-delta" => ContractViolation, "never started");
+
+/// Malformed tool-call arguments are the model's words, passed on unchanged:
+/// the tool loop, not the turn, deals with them.
+#[tokio::test]
+async fn tool_call_arguments_that_are_not_json_pass_through() {
+    let server = ReplayServer::start(vec![three_events()]).await.expect("server");
+    let provider = load_hostile("hostile", &server, true, json!({})).await.expect("loads");
+    let (_, result) = run_turn(&provider, hostile_request("bad-tool-args", None)).await;
+    let result = result.expect("the turn completes");
+    assert_eq!(result.tool_calls()[0].arguments, "{not json");
+}
 
 // The network: nothing outside the allowlist, nothing internal by a side door.
 #[tokio::test]

@@ -17,4 +17,6 @@ mod ollama;
 mod openai_fixtures;
 mod responses;
 mod retries;
+mod tool_loop;
+mod tools;
 mod upstream_faults;

@@ -13,6 +13,9 @@
 //! - `swap/warm-cache`, `swap/cold-cache`: from the rename of a new component
 //!   file into a watched folder to the first turn served by the new version.
 //!
+//! - `tools/calculator-call`: one tool call (schema check, fresh pooled instance,
+//!   the calculator's exact arithmetic); `tools/schema-check` alone.
+//!
 //! Run with `cargo xtask bench` (it builds the components first). The turn
 //! benchmarks need `../shared/fixtures`; without it they say so and are skipped.
 
@@ -225,5 +228,23 @@ fn swap_benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(turn, benches, swap_benches);
+/// One tool call through the host, and the schema check it starts with.
+fn tool_benches(c: &mut Criterion) {
+    let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/components");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    let runtime = Runtime::new(RuntimeConfig::new(&components)).expect("runtime");
+    let calculator = rt
+        .block_on(runtime.load_tool("calculator", cordon::ToolOptions::default()))
+        .expect("calculator (run `cargo xtask build`)");
+    let arguments = r#"{"expression": "(2^64 - 1) / 3 + 0.25"}"#;
+    let mut group = c.benchmark_group("tools");
+    group.bench_function("calculator-call", |b| {
+        b.iter(|| rt.block_on(calculator.call("evaluate", std::hint::black_box(arguments))).expect("evaluates"))
+    });
+    let action = &calculator.actions()[0];
+    group.bench_function("schema-check", |b| b.iter(|| action.check_arguments(std::hint::black_box(arguments))));
+    group.finish();
+}
+
+criterion_group!(turn, benches, swap_benches, tool_benches);
 criterion_main!(turn);
