@@ -172,3 +172,14 @@ async fn chat_with_a_tool_runs_the_loop() {
     assert_eq!((text["step"].as_u64(), text["text"].as_str()), (Some(2), Some("144.")));
     assert_eq!(server.requests().len(), 2);
 }
+
+/// The README's first command: the recorded conversation, with the real
+/// calculator run by the host between the two answers.
+#[test]
+fn demo_runs_the_tool_loop_with_the_real_calculator() {
+    let (ok, _, output) = cordon(&["demo"]);
+    assert!(ok, "{output}");
+    for needle in ["calculator__evaluate", r#""value":"21551/300""#, "Each of you pays €71.84", "finish: stop"] {
+        assert!(output.contains(needle), "`{needle}` missing from:\n{output}");
+    }
+}

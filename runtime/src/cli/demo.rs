@@ -1,28 +1,24 @@
 //! `cordon demo`: a built-in recorded two-step conversation, served by a local
-//! replay upstream and streamed through the OpenAI-compatible provider. The
-//! first answer streams text and a tool call; the demo answers the call with a
-//! recorded tool result (tools as components come later) and the second answer
-//! streams the final text.
+//! replay upstream and streamed through the OpenAI-compatible provider, with
+//! the host running the tool loop. The model's first answer streams text and a
+//! call to the `calculator` tool component; the host checks the arguments, runs
+//! the real calculator in its sandbox and sends the result back; the recorded
+//! second answer streams the final text.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
 use cordon::replay::{Reply, ReplayServer};
-use cordon::{
-    ContentPart, Error, Message, Part, ProviderOptions, Request, Role, Runtime, ToolDefinition, ToolResult,
-};
-use serde_json::json;
+use cordon::{Error, LoopEvent, Message, ProviderOptions, Request, Runtime, ToolLoop, ToolOptions, Toolbox};
 
 use super::render::Terminal;
 
 /// The recorded first answer (text and a tool call); `cordon run` serves it too.
 pub const FIRST_ANSWER: &str = include_str!("demo/turn1.sse");
 const SECOND_ANSWER: &str = include_str!("demo/turn2.sse");
-/// The recorded result of the demo's `get_weather` call.
-const RECORDED_WEATHER: &str = r#"{"city":"Paris","temperature_c":14,"conditions":"light rain","rain_chance":0.8}"#;
 /// Pause between streamed chunks, so the stream is visible.
-const CHUNK_DELAY: Duration = Duration::from_millis(40);
+const CHUNK_DELAY: Duration = Duration::from_millis(30);
 
 pub async fn run(runtime: &Runtime) -> cordon::Result<ExitCode> {
     let replies = [FIRST_ANSWER, SECOND_ANSWER]
@@ -39,67 +35,32 @@ pub async fn run(runtime: &Runtime) -> cordon::Result<ExitCode> {
         .map_err(|err| Error::Config(format!("cannot start the local replay upstream: {err}")))?;
     let options = ProviderOptions { base_url: Some(format!("{}/v1", server.url())), ..ProviderOptions::default() };
     let provider = runtime.load_provider("openai", options).await?;
+    let calculator = runtime.load_tool("calculator", ToolOptions::default()).await?;
     eprintln!(
-        "cordon demo: provider `{}` {} in the sandbox, upstream: recorded replay at {}\n",
+        "cordon demo: provider `{}` {} and tool `{}` in the sandbox, upstream: recorded replay at {}\n",
         provider.info().name,
         provider.info().version,
+        calculator.name(),
         server.url()
     );
 
-    let question = "What's the weather in Paris right now? Should I bring an umbrella?";
+    let question = "Dinner came to €187.40 and we're adding a 15% tip. Split three ways, what does each of us pay?";
     println!("\x1b[1muser:\x1b[0m {question}\n");
-    let mut request = Request {
-        model: "demo-model".into(),
-        messages: vec![Message::user(question)],
-        tools: vec![ToolDefinition {
-            name: "get_weather".into(),
-            description: "Current weather for a city".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": { "city": { "type": "string" }, "unit": { "enum": ["celsius", "fahrenheit"] } },
-                "required": ["city"]
-            }),
-        }],
-        ..Request::default()
-    };
-
-    print!("\x1b[1massistant:\x1b[0m ");
-    let first = stream_turn(provider.stream(request.clone())).await?;
-    let Some(call) = first.tool_calls().first().map(|c| (*c).clone()) else {
-        return Err(Error::Config("the recorded first answer has no tool call".into()));
-    };
-    println!("\x1b[2m(tool result, recorded: {RECORDED_WEATHER})\x1b[0m\n");
-
-    request.messages.push(Message {
-        role: Role::Assistant,
-        parts: first
-            .content
-            .iter()
-            .map(|part| match part {
-                ContentPart::Text { text } => Part::Text { text: text.clone() },
-                ContentPart::Reasoning(r) => Part::Reasoning(r.clone()),
-                ContentPart::ToolCall(c) => Part::ToolCall(c.clone()),
-            })
-            .collect(),
-    });
-    request.messages.push(Message {
-        role: Role::Tool,
-        parts: vec![Part::ToolResult(ToolResult {
-            call_id: call.id,
-            name: call.name,
-            output: RECORDED_WEATHER.into(),
-            is_error: false,
-        })],
-    });
-    print!("\x1b[1massistant:\x1b[0m ");
-    stream_turn(provider.stream(request)).await?;
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn stream_turn(mut turn: cordon::TurnStream) -> cordon::Result<cordon::TurnResult> {
+    let request = Request { model: "demo-model".into(), messages: vec![Message::user(question)], ..Request::default() };
+    let agent = ToolLoop::new(provider, Toolbox::with([calculator])?).max_steps(4);
+    let mut run = agent.run(request);
     let mut terminal = Terminal::default();
-    while let Some(event) = turn.next().await {
-        terminal.show(&event);
+    let mut step = 0;
+    while let Some(step_event) = run.next().await {
+        if step_event.step != step {
+            step = step_event.step;
+            print!("{}\x1b[1massistant:\x1b[0m ", if step > 1 { "\n" } else { "" });
+        }
+        match &step_event.event {
+            LoopEvent::Model(event) => terminal.show(event),
+            LoopEvent::ToolResult(outcome) => terminal.show_tool_result(outcome),
+        }
     }
-    turn.into_result().await
+    run.into_result().await?;
+    Ok(terminal.finish())
 }

@@ -42,7 +42,7 @@ enum Command {
     Tools(tools::Args),
     /// Show a component's kind, name, version, contract, exports, allowed hosts, secrets and limits.
     Inspect(inspect::Args),
-    /// Stream a built-in recorded conversation (text and a tool call) through the OpenAI-compatible provider.
+    /// Stream a built-in recorded conversation through the OpenAI-compatible provider, the host running the calculator tool.
     Demo,
     /// Keep turns flowing against a local upstream while a watched folder swaps the provider.
     Run(run::Args),
