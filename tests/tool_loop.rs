@@ -87,6 +87,13 @@ fn outcome<'a>(events: &'a [StepEvent], call_id: &str) -> &'a ToolOutcome {
         .unwrap_or_else(|| panic!("a result for {call_id}"))
 }
 
+/// The call `call_id` failed with `kind`, and the model is told `needle`.
+fn expect_error(events: &[StepEvent], call_id: &str, kind: ToolErrorKind, needle: &str) {
+    let o = outcome(events, call_id);
+    assert_eq!(o.error, Some(kind), "{call_id}: {}", o.output);
+    assert!(o.output.contains(needle), "{call_id}: expected `{needle}` in: {}", o.output);
+}
+
 fn body(request: &RecordedRequest) -> Value {
     serde_json::from_slice(&request.body).expect("the provider sent JSON")
 }
@@ -217,11 +224,7 @@ async fn bad_calls_and_failing_tools_become_error_results() {
 
     assert_eq!(result.stop, LoopStop::Done);
     assert_eq!(result.text(), "Some of that went wrong.");
-    let expect = |id: &str, kind: ToolErrorKind, needle: &str| {
-        let o = outcome(&events, id);
-        assert_eq!(o.error, Some(kind), "{id}: {}", o.output);
-        assert!(o.output.contains(needle), "{id}: expected `{needle}` in: {}", o.output);
-    };
+    let expect = |id: &str, kind: ToolErrorKind, needle: &str| expect_error(&events, id, kind, needle);
     expect("c_schema", ToolErrorKind::InvalidArguments, "do not match its schema");
     expect("c_schema", ToolErrorKind::InvalidArguments, "expression");
     expect("c_json", ToolErrorKind::InvalidArguments, "not JSON");
@@ -275,11 +278,7 @@ async fn a_tool_breaching_its_limits_costs_only_an_error_result() {
 
     assert_eq!(result.stop, LoopStop::Done);
     assert_eq!(result.text(), "The tools misbehaved.");
-    let expect = |id: &str, kind: ToolErrorKind, needle: &str| {
-        let o = outcome(&events, id);
-        assert_eq!(o.error, Some(kind), "{id}: {}", o.output);
-        assert!(o.output.contains(needle), "{id}: expected `{needle}` in: {}", o.output);
-    };
+    let expect = |id: &str, kind: ToolErrorKind, needle: &str| expect_error(&events, id, kind, needle);
     expect("spin", ToolErrorKind::LimitExceeded, "limits.call-cpu-ms");
     expect("allocate", ToolErrorKind::LimitExceeded, "limits.memory-mib");
     expect("panic", ToolErrorKind::Crashed, "hostile tool panicked on purpose");
