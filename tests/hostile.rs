@@ -142,6 +142,14 @@ async fn huge_log_lines_are_capped_not_fatal() {
     assert_eq!(result.expect("log lines past the budget are dropped, the turn goes on").text(), "firstsecondthird");
 }
 
+#[tokio::test]
+async fn printing_without_end_is_capped_not_fatal() {
+    let server = ReplayServer::start(vec![three_events()]).await.expect("server");
+    let provider = load_hostile("hostile", &server, true, json!({})).await.expect("loads");
+    let (_, result) = run_turn(&provider, hostile_request("print-flood", None)).await;
+    assert_eq!(result.expect("stdout and stderr past the cap are dropped, the turn goes on").text(), "firstsecondthird");
+}
+
 // Malformed output breaks the contract.
 case!(tool_call_delta_for_a_call_never_started: "orphan-tool-delta" => ContractViolation, "never started");
 

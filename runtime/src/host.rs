@@ -1,12 +1,11 @@
 //! The store's data and the host side of the guest's imports: `http` (through
 //! the [`Broker`]), `log`, and an empty WASI (no environment, arguments, files
-//! or sockets; stdout and stderr are captured, capped, and logged).
+//! or sockets; stdout and stderr go to the host's log, capped: see [`crate::stdio`]).
 
 use std::sync::Arc;
 
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{Store, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::http::{self, HttpError, HttpErrorKind};
@@ -14,9 +13,11 @@ use crate::bindings::{log, wit};
 use crate::broker::{Broker, IncomingBody};
 use crate::engine::{Engine, EPOCH_TICK};
 use crate::limits::{Breach, Limits, StoreLimiter};
+use crate::stdio::GuestOutput;
 use crate::types::{ErrorKind, TurnError};
 
-/// Bytes of guest stdout/stderr kept per turn (a Rust guest's panic message lands here).
+/// Bytes of guest stdout/stderr kept and logged per instance (a Rust guest's
+/// panic message, a Python traceback); the rest is dropped.
 const STDIO_CAPTURE_BYTES: usize = 16 * 1024;
 
 /// Bytes of one log line; longer lines are cut.
@@ -39,7 +40,7 @@ pub struct HostState {
     fuel_per_call: Option<u64>,
     open_bodies: u64,
     max_open_bodies: u64,
-    stdio: MemoryOutputPipe,
+    stdio: GuestOutput,
 }
 
 /// Start a new exported call: its CPU time and fuel are counted afresh.
@@ -59,16 +60,16 @@ impl HostState {
 
     /// What the guest printed (stdout and stderr), e.g. a panic message.
     pub fn captured_output(&self) -> String {
-        String::from_utf8_lossy(&self.stdio.contents()).trim().to_owned()
+        self.stdio.printed()
     }
 }
 
 /// A new store for one instance of `component`, with its limits applied.
 pub fn new_store(engine: &Engine, broker: Arc<Broker>, component: Arc<str>, limits: &Limits) -> Store<HostState> {
-    let stdio = MemoryOutputPipe::new(STDIO_CAPTURE_BYTES);
+    let stdio = GuestOutput::new(Arc::clone(&component), STDIO_CAPTURE_BYTES);
     let wasi = WasiCtx::builder()
-        .stdout(stdio.clone())
-        .stderr(stdio.clone())
+        .stdout(stdio.stdout())
+        .stderr(stdio.stderr())
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)

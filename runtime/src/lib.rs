@@ -38,6 +38,7 @@ mod bindings;
 mod convert;
 mod host;
 mod runtime;
+mod stdio;
 
 pub mod admin;
 pub mod broker;

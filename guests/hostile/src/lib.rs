@@ -13,7 +13,7 @@
 //! requests); `huge-request`, `request-storm`, `open-many` (HTTP limits);
 //! `spin-in-*` / `trap-in-*` for `to-native`, `ctor`, `next`, `finalize`;
 //! `recursion`; `memory-bomb`, `memory-creep`; `event-flood`, `huge-event`,
-//! `bulky-output`, `huge-log`; `bad-tool-args`, `orphan-tool-delta`; `tagged`
+//! `bulky-output`, `huge-log`, `print-flood` (stdout and stderr); `bad-tool-args`, `orphan-tool-delta`; `tagged`
 //! (each text says which build made it: `v1`, or `v2` with `version-two`).
 
 use std::sync::Mutex;
@@ -190,6 +190,13 @@ impl StreamHandler for Handler {
                 let line = "log flood ".repeat(100_000);
                 for _ in 0..100 {
                     log(Level::Info, &line);
+                }
+            }
+            "print-flood" => {
+                let line = "print flood ".repeat(1_000);
+                for _ in 0..100 {
+                    println!("{line}");
+                    eprintln!("{line}");
                 }
             }
             "bad-tool-args" => out.tool_call(ToolCall {
