@@ -13,6 +13,11 @@
 //! - `swap/warm-cache`, `swap/cold-cache`: from the rename of a new component
 //!   file into a watched folder to the first turn served by the new version.
 //!
+//! - `languages/<component>/{turn-start,first-event,whole-turn}`: the same small
+//!   hand-written answer through the same provider written in Rust and in
+//!   Python (`openai`, `openai-py`) or JavaScript (`anthropic`, `anthropic-js`):
+//!   what a large interpreter-based component costs per turn once it is compiled
+//!   and pooled. Components that are not built are skipped.
 //! - `tools/calculator-call`: one tool call (schema check, fresh pooled instance,
 //!   the calculator's exact arithmetic); `tools/schema-check` alone.
 //!
@@ -228,6 +233,47 @@ fn swap_benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// Turn start, first event and a whole turn, per guest language.
+fn language_benches(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let components = root.join("dist/components");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    let runtime = Runtime::new(RuntimeConfig::new(&components)).expect("runtime");
+    let cases = [
+        ("openai", "openai-answer.jsonl", Framing::OpenAiSse),
+        ("openai-py", "openai-answer.jsonl", Framing::OpenAiSse),
+        ("anthropic", "anthropic-answer.jsonl", Framing::AnthropicSse),
+        ("anthropic-js", "anthropic-answer.jsonl", Framing::AnthropicSse),
+    ];
+    let mut group = c.benchmark_group("languages");
+    for (name, fixture, framing) in cases {
+        if !components.join(format!("{name}.wasm")).exists() {
+            eprintln!("skipping languages/{name}: not built (run `cargo xtask build`)");
+            continue;
+        }
+        let text = std::fs::read_to_string(root.join("tests/fixtures/tool-loop").join(fixture)).expect("fixture");
+        let chunks = frame(&text, framing).expect("fixture frames");
+        let (_server, provider) = rt.block_on(async {
+            let server = ReplayServer::start(vec![Reply::stream(chunks)]).await.expect("server");
+            let options = ProviderOptions { base_url: Some(server.url()), ..ProviderOptions::default() };
+            let started = Instant::now();
+            let provider = runtime.load_provider(name, options).await.expect("provider loads");
+            eprintln!("languages/{name}: loaded in {:?} (compiled code from the cache when warm)", started.elapsed());
+            (server, provider)
+        });
+        group.bench_function(format!("{name}/turn-start"), |b| {
+            b.iter_custom(|iters| time_to(&rt, &provider, iters, |e| matches!(e, Event::StreamStart { .. })))
+        });
+        group.bench_function(format!("{name}/first-event"), |b| {
+            b.iter_custom(|iters| {
+                time_to(&rt, &provider, iters, |e| matches!(e, Event::TextDelta { .. } | Event::ResponseMetadata { .. }))
+            })
+        });
+        group.bench_function(format!("{name}/whole-turn"), |b| b.iter_custom(|iters| whole_turns(&rt, &provider, iters)));
+    }
+    group.finish();
+}
+
 /// One tool call through the host, and the schema check it starts with.
 fn tool_benches(c: &mut Criterion) {
     let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/components");
@@ -246,5 +292,5 @@ fn tool_benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(turn, benches, swap_benches, tool_benches);
+criterion_group!(turn, benches, swap_benches, tool_benches, language_benches);
 criterion_main!(turn);
