@@ -183,3 +183,26 @@ fn demo_runs_the_tool_loop_with_the_real_calculator() {
         assert!(output.contains(needle), "`{needle}` missing from:\n{output}");
     }
 }
+
+/// `replay --expect` passes on its own output and names the first line that differs.
+#[test]
+fn replay_compares_with_expected_output() {
+    let fixture = root().join("tests/fixtures/openai/parallel-tool-calls.sse");
+    let fixture = fixture.to_str().unwrap_or_default();
+    let (ok, lines, output) = cordon(&["replay", "--provider", "openai", "--fixture", fixture, "--framing", "raw"]);
+    assert!(ok, "{output}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let expected = dir.path().join("expected.jsonl");
+    let golden: Vec<String> = lines.iter().map(Value::to_string).collect();
+    std::fs::write(&expected, golden.join("\n")).expect("write");
+    let expected = expected.to_str().unwrap_or_default();
+    let (ok, _, output) = cordon(&["replay", "--provider", "openai", "--fixture", fixture, "--framing", "raw", "--expect", expected]);
+    assert!(ok && output.contains("matches"), "{output}");
+
+    let changed = golden.join("\n").replace(r#"{\"city\":\"Oslo\"}"#, r#"{\"city\":\"Bergen\"}"#);
+    assert_ne!(changed, golden.join("\n"), "the golden output names Oslo");
+    std::fs::write(expected, changed).expect("write");
+    let (ok, _, output) = cordon(&["replay", "--provider", "openai", "--fixture", fixture, "--framing", "raw", "--expect", expected]);
+    assert!(!ok, "a difference fails");
+    assert!(output.contains("differs") && output.contains("Bergen"), "{output}");
+}

@@ -1,6 +1,8 @@
 //! `cordon replay`: the conformance tool. Serves a recorded stream from a local
 //! HTTP server in the provider's framing, runs one turn against it, and prints
-//! every normalized event as a JSON line, then a `{"type":"result"}` line.
+//! every normalized event as a JSON line, then a `{"type":"result"}` line. With
+//! `--expect FILE` it also compares those lines with the ones in `FILE` (a
+//! provider's golden output) and fails on the first difference.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +35,10 @@ pub struct Args {
     /// The prompt sent.
     #[arg(long, default_value = "Hello")]
     prompt: String,
+    /// Expected output (JSON lines, as this command prints them): exit non-zero
+    /// at the first line that differs. `served_by` is not compared.
+    #[arg(long)]
+    expect: Option<PathBuf>,
 }
 
 pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
@@ -54,18 +60,54 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     let provider = runtime.load_provider(&args.provider, options).await?;
 
     let mut turn = provider.stream(Request::user(args.model, args.prompt));
+    let mut lines = Vec::new();
     while let Some(event) = turn.next().await {
-        println!("{}", json_line(&event));
+        lines.push(json_line(&event));
     }
-    match turn.into_result().await {
-        Ok(result) => {
-            println!("{}", result_line(&result));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(Error::Turn(error)) => {
-            println!("{}", serde_json::json!({ "type": "result", "error": error }));
-            Ok(ExitCode::FAILURE)
-        }
-        Err(other) => Err(other),
+    let (last, ok) = match turn.into_result().await {
+        Ok(result) => (result_line(&result), true),
+        Err(Error::Turn(error)) => (serde_json::json!({ "type": "result", "error": error }).to_string(), false),
+        Err(other) => return Err(other),
+    };
+    lines.push(last);
+    for line in &lines {
+        println!("{line}");
     }
+    if let Some(expected) = &args.expect {
+        if let Err(difference) = compare(expected, &lines) {
+            eprintln!("replay: the output differs from {}: {difference}", expected.display());
+            return Ok(ExitCode::FAILURE);
+        }
+        eprintln!("replay: the output matches {}", expected.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Compare `lines` with the JSON lines in `expected`, `served_by` left out.
+fn compare(expected: &std::path::Path, lines: &[String]) -> Result<(), String> {
+    let text = std::fs::read_to_string(expected).map_err(|err| format!("cannot read it: {err}"))?;
+    let wanted: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    for (number, (want, got)) in wanted.iter().zip(lines).enumerate() {
+        let parse = |line: &str| serde_json::from_str::<serde_json::Value>(line).map(without_served_by);
+        let want_value = parse(want).map_err(|err| format!("line {} of the file is not JSON: {err}", number + 1))?;
+        let got_value = parse(got).map_err(|err| format!("output line {} is not JSON: {err}", number + 1))?;
+        if want_value != got_value {
+            return Err(format!("line {}:\n  expected {want}\n  got      {got}", number + 1));
+        }
+    }
+    if wanted.len() != lines.len() {
+        return Err(format!("expected {} lines, got {}", wanted.len(), lines.len()));
+    }
+    Ok(())
+}
+
+fn without_served_by(mut value: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = value.as_object_mut() {
+        map.remove("served_by");
+        for (_, inner) in map.iter_mut() {
+            *inner = without_served_by(inner.take());
+        }
+    }
+    value
 }
