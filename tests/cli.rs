@@ -206,3 +206,41 @@ fn replay_compares_with_expected_output() {
     assert!(!ok, "a difference fails");
     assert!(output.contains("differs") && output.contains("Bergen"), "{output}");
 }
+
+/// `cordon new` writes guests that build and pass their own tests at once:
+/// `cargo xtask test-guest` builds each and runs its test through the host.
+#[test]
+fn new_rust_guests_build_and_pass_their_own_tests() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let components = dir.path().join("components");
+    for (kind, name) in [("provider", "hello-rs"), ("tool", "count-rs")] {
+        let (ok, _, output) = cordon(&["new", kind, name, "--lang", "rust", "--dir", dir.path().to_str().unwrap_or_default()]);
+        assert!(ok, "{output}");
+        let guest = dir.path().join(name);
+        assert!(guest.join("cordon.toml").is_file() && guest.join("README.md").is_file(), "{output}");
+        let test = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .args(["xtask", "test-guest"])
+            .arg(&guest)
+            .arg("--out")
+            .arg(&components)
+            .current_dir(root())
+            .env("CORDON_LOG", "off")
+            .output()
+            .expect("cargo runs");
+        let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
+        assert!(test.status.success(), "{name}: {printed}");
+        assert!(printed.contains("matches") || printed.contains("answered as expected"), "{name}: {printed}");
+    }
+    let (again, _, output) = cordon(&["new", "tool", "count-rs", "--dir", dir.path().to_str().unwrap_or_default()]);
+    assert!(!again && output.contains("already exists"), "{output}");
+
+    // The tool's check fails when an answer differs.
+    let wasm = components.join("count-rs.wasm");
+    let calls = dir.path().join("wrong.jsonl");
+    std::fs::write(&calls, r#"{"action": "count", "arguments": {"text": "a b"}, "output": {"characters": 3, "words": 3, "lines": 1}}"#).expect("write");
+    let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "--expect", calls.to_str().unwrap_or_default()]);
+    assert!(!ok && output.contains("expected output"), "{output}");
+    let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "count", r#"{"text": "a b"}"#]);
+    assert!(ok, "{output}");
+    assert_eq!(serde_json::from_str::<Value>(output.trim()).ok(), Some(serde_json::json!({"characters": 3, "words": 2, "lines": 1})));
+}

@@ -1,10 +1,12 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own file and
 //! stays thin: the work is done by the library.
 
+mod call;
 mod chat;
 mod demo;
 mod inspect;
 mod manage;
+mod new;
 mod render;
 mod replay;
 mod run;
@@ -38,6 +40,10 @@ enum Command {
     Chat(chat::Args),
     /// Serve a recorded stream locally, run one turn against it, print normalized events as JSON lines.
     Replay(replay::Args),
+    /// Run one action of a tool component and print its output (or check a file of calls).
+    Call(call::Args),
+    /// Write a new provider or tool from a template, ready to build and test.
+    New(new::Args),
     /// List the actions of tool components with their argument schemas.
     Tools(tools::Args),
     /// Show a component's kind, name, version, contract, exports, allowed hosts, secrets and limits.
@@ -88,6 +94,8 @@ async fn run(cli: Cli) -> cordon::Result<ExitCode> {
     match cli.command {
         Command::Chat(args) => chat::run(&Runtime::new(config)?, args).await,
         Command::Replay(args) => replay::run(&Runtime::new(config)?, args).await,
+        Command::Call(args) => call::run(&Runtime::new(config)?, args).await,
+        Command::New(args) => new::run(args),
         Command::Tools(args) => tools::run(&Runtime::new(config)?, args).await,
         Command::Inspect(args) => inspect::run(&Runtime::new(config)?, args).await,
         Command::Demo => demo::run(&Runtime::new(config)?).await,

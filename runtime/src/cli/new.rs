@@ -1,0 +1,104 @@
+//! `cordon new provider|tool --lang LANG NAME`: write a ready-to-build guest
+//! from a template compiled into the binary: its code, its manifest, a README,
+//! and a test (`test/`) that `cargo xtask test-guest` runs through the host.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cordon::Error;
+
+/// What a template makes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// A provider (an adapter for a model API).
+    Provider,
+    /// A tool (actions a model can call).
+    Tool,
+}
+
+/// The language a template is written in.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Rust, with the guest SDK.
+    Rust,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A provider or a tool.
+    kind: Kind,
+    /// Its name: 1-64 characters of a-z, 0-9 and `-`, starting with a letter.
+    name: String,
+    /// The language.
+    #[arg(long, value_enum, default_value = "rust")]
+    lang: Lang,
+    /// The folder the guest's folder is made in.
+    #[arg(long, default_value = "guests")]
+    dir: PathBuf,
+}
+
+/// A template: its files, by path, with `{{name}}`, `{{env}}`, `{{dir}}` and
+/// `{{sdk}}` to fill in.
+type Template = &'static [(&'static str, &'static str)];
+
+const RUST_PROVIDER: Template = &[
+    ("Cargo.toml", include_str!("templates/rust-provider/Cargo.toml.tmpl")),
+    ("cordon.toml", include_str!("templates/rust-provider/cordon.toml")),
+    ("README.md", include_str!("templates/rust-provider/README.md")),
+    ("src/lib.rs", include_str!("templates/rust-provider/src/lib.rs")),
+    ("test/sample.sse", include_str!("templates/rust-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("templates/rust-provider/test/expected.jsonl")),
+];
+
+const RUST_TOOL: Template = &[
+    ("Cargo.toml", include_str!("templates/rust-tool/Cargo.toml.tmpl")),
+    ("cordon.toml", include_str!("templates/rust-tool/cordon.toml")),
+    ("README.md", include_str!("templates/rust-tool/README.md")),
+    ("src/lib.rs", include_str!("templates/rust-tool/src/lib.rs")),
+    ("test/calls.jsonl", include_str!("templates/rust-tool/test/calls.jsonl")),
+];
+
+/// The Rust guest SDK, where this binary was built (Rust templates depend on it by path).
+const SDK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/sdk");
+
+pub fn run(args: Args) -> cordon::Result<ExitCode> {
+    let valid = args.name.len() <= 64
+        && args.name.starts_with(|c: char| c.is_ascii_lowercase())
+        && args.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !args.name.contains("--");
+    if !valid {
+        return Err(Error::Config(format!(
+            "`{}` cannot name a guest: use 1-64 characters of a-z, 0-9 and `-`, starting with a letter",
+            args.name
+        )));
+    }
+    let template = match (args.kind, args.lang) {
+        (Kind::Provider, Lang::Rust) => RUST_PROVIDER,
+        (Kind::Tool, Lang::Rust) => RUST_TOOL,
+    };
+    let target = args.dir.join(&args.name);
+    if target.exists() {
+        return Err(Error::Config(format!("{} already exists; pick another name or folder", target.display())));
+    }
+    let sdk = std::fs::canonicalize(SDK_DIR).unwrap_or_else(|_| PathBuf::from(SDK_DIR));
+    let fill = |text: &str| {
+        text.replace("{{name}}", &args.name)
+            .replace("{{env}}", &args.name.to_uppercase().replace('-', "_"))
+            .replace("{{dir}}", &target.display().to_string())
+            .replace("{{sdk}}", &sdk.display().to_string())
+    };
+    for (path, text) in template {
+        write(&target.join(path), &fill(text))?;
+    }
+    println!("created {}", target.display());
+    println!("next: cargo xtask test-guest {}   (build it, then run its test in the host)", target.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write(path: &Path, text: &str) -> cordon::Result<()> {
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    std::fs::write(path, text).map_err(io)
+}

@@ -1,0 +1,8 @@
+//! JavaScript guests (being written).
+
+use std::path::Path;
+
+/// Build the JavaScript guest in `dir` into `out`.
+pub fn build(_root: &Path, dir: &Path, _out: &Path) -> Result<(), String> {
+    Err(format!("{}: JavaScript guests are not built yet", dir.display()))
+}
