@@ -15,6 +15,7 @@ mod hotswap;
 mod loading;
 mod ollama;
 mod openai_fixtures;
+mod python_guest;
 mod responses;
 mod retries;
 mod tool_loop;
