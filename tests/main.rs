@@ -6,6 +6,7 @@ mod support;
 
 mod anthropic_fixtures;
 mod broker;
+mod c_guest;
 mod cli;
 mod error_bodies;
 mod errors;

@@ -3,6 +3,8 @@
 //! component with the pinned toolchain (see [`crate::toolchain`]). A build is
 //! skipped while the folder, `wit/` and the pins are unchanged.
 
+mod c;
+mod go;
 mod js;
 mod python;
 
@@ -17,6 +19,10 @@ pub enum Lang {
     Python,
     /// `app.js`, built with jco (componentize-js).
     JavaScript,
+    /// `*.c`, built with clang and wasi-libc, bindings from wit-bindgen's C generator.
+    C,
+    /// `go.mod`, built with mainline Go, bindings from wit-bindgen's Go generator.
+    Go,
 }
 
 impl Lang {
@@ -26,20 +32,30 @@ impl Lang {
             Ok(Lang::Python)
         } else if dir.join("app.js").is_file() {
             Ok(Lang::JavaScript)
+        } else if dir.join("go.mod").is_file() {
+            Ok(Lang::Go)
+        } else if has_c_sources(dir) {
+            Ok(Lang::C)
         } else {
             Err(format!(
-                "{}: cannot tell the guest's language: expected Cargo.toml (Rust), app.py (Python) or app.js (JavaScript)",
+                "{}: cannot tell the guest's language: expected Cargo.toml (Rust), app.py (Python), app.js (JavaScript), go.mod (Go) or *.c (C)",
                 dir.display()
             ))
         }
     }
 
-    /// The pinned toolchain files a build depends on.
+    /// The pinned toolchain files and the builder a build depends on.
     fn pins(self, root: &Path) -> Vec<PathBuf> {
-        match self {
-            Lang::Python => vec![root.join("tools/requirements.txt")],
-            Lang::JavaScript => vec![root.join("tools/package-lock.json")],
-        }
+        // xtask's own dependencies pin the bindings generators and the adapter.
+        let (builder, tools) = match self {
+            Lang::Python => ("python.rs", Some("tools/requirements.txt")),
+            Lang::JavaScript => ("js.rs", Some("tools/package-lock.json")),
+            Lang::C => ("c.rs", None),
+            Lang::Go => ("go.rs", Some("tools/requirements.txt")),
+        };
+        let mut pins = vec![root.join("xtask/src/lang").join(builder), root.join("xtask/Cargo.toml")];
+        pins.extend(tools.map(|file| root.join(file)));
+        pins
     }
 }
 
@@ -59,7 +75,15 @@ pub fn build(root: &Path, dir: &Path, name: &str) -> Result<PathBuf, String> {
     match lang {
         Lang::Python => python::build(root, dir, &out)?,
         Lang::JavaScript => js::build(root, dir, &out)?,
+        Lang::C => c::build(root, dir, &out)?,
+        Lang::Go => go::build(root, dir, &out)?,
     }
     stamp::write(&stamp_file, &wanted)?;
     Ok(out)
+}
+
+fn has_c_sources(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|entry| entry.path().extension().is_some_and(|ext| ext == "c"))
+    })
 }
