@@ -11,6 +11,7 @@ mod cli;
 mod error_bodies;
 mod errors;
 mod gemini_fixtures;
+mod go_guest;
 mod hostile;
 mod hotswap;
 mod loading;
