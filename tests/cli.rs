@@ -244,3 +244,32 @@ fn new_rust_guests_build_and_pass_their_own_tests() {
     assert!(ok, "{output}");
     assert_eq!(serde_json::from_str::<Value>(output.trim()).ok(), Some(serde_json::json!({"characters": 3, "words": 2, "lines": 1})));
 }
+
+#[test]
+fn new_python_guests_build_and_pass_their_own_tests() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let components = dir.path().join("components");
+    for (kind, name) in [("provider", "hello-py"), ("tool", "count-py")] {
+        let (ok, _, output) = cordon(&["new", kind, name, "--lang", "python", "--dir", dir.path().to_str().unwrap_or_default()]);
+        assert!(ok, "{output}");
+        let guest = dir.path().join(name);
+        assert!(guest.join("app.py").is_file() && guest.join("cordon.toml").is_file() && guest.join("README.md").is_file(), "{output}");
+        // componentize-py builds it (the world told by `class Provider` / `class Tool`), then its own test runs.
+        let test = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .args(["xtask", "test-guest"])
+            .arg(&guest)
+            .arg("--out")
+            .arg(&components)
+            .current_dir(root())
+            .env("CORDON_LOG", "off")
+            .output()
+            .expect("cargo runs");
+        let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
+        assert!(test.status.success(), "{name}: {printed}");
+        assert!(printed.contains("matches") || printed.contains("answered as expected"), "{name}: {printed}");
+    }
+    let wasm = components.join("count-py.wasm");
+    let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "count", r#"{"text": "a b"}"#]);
+    assert!(ok, "{output}");
+    assert_eq!(serde_json::from_str::<Value>(output.trim()).ok(), Some(serde_json::json!({"characters": 3, "words": 2, "lines": 1})));
+}

@@ -18,8 +18,9 @@
 //!   Python (`openai`, `openai-py`) or JavaScript (`anthropic`, `anthropic-js`):
 //!   what a large interpreter-based component costs per turn once it is compiled
 //!   and pooled. Components that are not built are skipped.
-//! - `tools/calculator-call`: one tool call (schema check, fresh pooled instance,
-//!   the calculator's exact arithmetic); `tools/schema-check` alone.
+//! - `tools/<tool>-call`: one tool call (schema check, fresh pooled instance, the
+//!   work) for a Rust (`calculator`), a C (`hash-c`) and a Go (`regex-go`) tool;
+//!   `tools/schema-check` alone.
 //!
 //! Run with `cargo xtask bench` (it builds the components first). The turn
 //! benchmarks need `../shared/fixtures`; without it they say so and are skipped.
@@ -274,21 +275,31 @@ fn language_benches(c: &mut Criterion) {
     group.finish();
 }
 
-/// One tool call through the host, and the schema check it starts with.
+/// One tool call through the host per guest language, and the schema check a call starts with.
 fn tool_benches(c: &mut Criterion) {
     let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/components");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
     let runtime = Runtime::new(RuntimeConfig::new(&components)).expect("runtime");
-    let calculator = rt
-        .block_on(runtime.load_tool("calculator", cordon::ToolOptions::default()))
-        .expect("calculator (run `cargo xtask build`)");
-    let arguments = r#"{"expression": "(2^64 - 1) / 3 + 0.25"}"#;
+    let cases = [
+        ("calculator", "evaluate", r#"{"expression": "(2^64 - 1) / 3 + 0.25"}"#),
+        ("hash-c", "sha256", r#"{"text": "The quick brown fox jumps over the lazy dog"}"#),
+        ("regex-go", "find", r#"{"pattern": "o(\\w)", "text": "The quick brown fox jumps over the lazy dog"}"#),
+    ];
     let mut group = c.benchmark_group("tools");
-    group.bench_function("calculator-call", |b| {
-        b.iter(|| rt.block_on(calculator.call("evaluate", std::hint::black_box(arguments))).expect("evaluates"))
-    });
-    let action = &calculator.actions()[0];
-    group.bench_function("schema-check", |b| b.iter(|| action.check_arguments(std::hint::black_box(arguments))));
+    for (name, action, arguments) in cases {
+        if !components.join(format!("{name}.wasm")).exists() {
+            eprintln!("skipping tools/{name}-call: not built (run `cargo xtask build`)");
+            continue;
+        }
+        let tool = rt.block_on(runtime.load_tool(name, cordon::ToolOptions::default())).expect("tool loads");
+        group.bench_function(format!("{name}-call"), |b| {
+            b.iter(|| rt.block_on(tool.call(action, std::hint::black_box(arguments))).expect("answers"))
+        });
+        if name == "calculator" {
+            let action = &tool.actions()[0];
+            group.bench_function("schema-check", |b| b.iter(|| action.check_arguments(std::hint::black_box(arguments))));
+        }
+    }
     group.finish();
 }
 

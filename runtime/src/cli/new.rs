@@ -21,6 +21,8 @@ pub enum Kind {
 pub enum Lang {
     /// Rust, with the guest SDK.
     Rust,
+    /// Python, built with componentize-py.
+    Python,
 }
 
 #[derive(clap::Args)]
@@ -58,6 +60,23 @@ const RUST_TOOL: Template = &[
     ("test/calls.jsonl", include_str!("templates/rust-tool/test/calls.jsonl")),
 ];
 
+const PYTHON_PROVIDER: Template = &[
+    ("app.py", include_str!("templates/python-provider/app.py")),
+    ("provider.py", include_str!("templates/python-provider/provider.py")),
+    ("chat.py", include_str!("templates/python-provider/chat.py")),
+    ("cordon.toml", include_str!("templates/python-provider/cordon.toml")),
+    ("README.md", include_str!("templates/python-provider/README.md")),
+    ("test/sample.sse", include_str!("templates/python-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("templates/python-provider/test/expected.jsonl")),
+];
+
+const PYTHON_TOOL: Template = &[
+    ("app.py", include_str!("templates/python-tool/app.py")),
+    ("cordon.toml", include_str!("templates/python-tool/cordon.toml")),
+    ("README.md", include_str!("templates/python-tool/README.md")),
+    ("test/calls.jsonl", include_str!("templates/python-tool/test/calls.jsonl")),
+];
+
 /// The Rust guest SDK, where this binary was built (Rust templates depend on it by path).
 const SDK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/sdk");
 
@@ -75,6 +94,8 @@ pub fn run(args: Args) -> cordon::Result<ExitCode> {
     let template = match (args.kind, args.lang) {
         (Kind::Provider, Lang::Rust) => RUST_PROVIDER,
         (Kind::Tool, Lang::Rust) => RUST_TOOL,
+        (Kind::Provider, Lang::Python) => PYTHON_PROVIDER,
+        (Kind::Tool, Lang::Python) => PYTHON_TOOL,
     };
     let target = args.dir.join(&args.name);
     if target.exists() {
