@@ -14,6 +14,7 @@ mod gemini_fixtures;
 mod go_guest;
 mod hostile;
 mod hotswap;
+mod js_guest;
 mod loading;
 mod ollama;
 mod openai_fixtures;

@@ -55,6 +55,9 @@ impl Lang {
         };
         let mut pins = vec![root.join("xtask/src/lang").join(builder), root.join("xtask/Cargo.toml")];
         pins.extend(tools.map(|file| root.join(file)));
+        if self == Lang::JavaScript {
+            pins.push(root.join("tools/jco.mjs"));
+        }
         pins
     }
 }
