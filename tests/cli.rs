@@ -273,3 +273,45 @@ fn new_python_guests_build_and_pass_their_own_tests() {
     assert!(ok, "{output}");
     assert_eq!(serde_json::from_str::<Value>(output.trim()).ok(), Some(serde_json::json!({"characters": 3, "words": 2, "lines": 1})));
 }
+
+#[test]
+fn new_c_and_go_guests_build_and_pass_their_own_tests() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let components = dir.path().join("components");
+    // The builders pick the world: C from the generated header a source
+    // includes, Go from the export package's folder.
+    let guests = [
+        ("provider", "hello-c", "c", "provider.c"),
+        ("tool", "count-c", "c", "tool.c"),
+        ("provider", "hello-go", "go", "export_cordon_provider_provider/provider.go"),
+        ("tool", "count-go", "go", "export_cordon_provider_tool/tool.go"),
+    ];
+    for (kind, name, lang, code) in guests {
+        let (ok, _, output) = cordon(&["new", kind, name, "--lang", lang, "--dir", dir.path().to_str().unwrap_or_default()]);
+        assert!(ok, "{output}");
+        let guest = dir.path().join(name);
+        assert!(guest.join(code).is_file() && guest.join("cordon.toml").is_file() && guest.join("README.md").is_file(), "{output}");
+        let test = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .args(["xtask", "test-guest"])
+            .arg(&guest)
+            .arg("--out")
+            .arg(&components)
+            .current_dir(root())
+            .env("CORDON_LOG", "off")
+            .output()
+            .expect("cargo runs");
+        let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
+        assert!(test.status.success(), "{name}: {printed}");
+        assert!(printed.contains("matches") || printed.contains("answered as expected"), "{name}: {printed}");
+    }
+    for tool in ["count-c", "count-go"] {
+        let wasm = components.join(format!("{tool}.wasm"));
+        let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "count", r#"{"text": "a b\u00a0c\n"}"#]);
+        assert!(ok, "{tool}: {output}");
+        assert_eq!(
+            serde_json::from_str::<Value>(output.trim()).ok(),
+            Some(serde_json::json!({"characters": 6, "words": 3, "lines": 1})),
+            "{tool}"
+        );
+    }
+}

@@ -23,6 +23,10 @@ pub enum Lang {
     Rust,
     /// Python, built with componentize-py.
     Python,
+    /// C, built with clang and wasi-libc.
+    C,
+    /// Go, built with mainline Go for wasip1.
+    Go,
 }
 
 #[derive(clap::Args)]
@@ -77,6 +81,48 @@ const PYTHON_TOOL: Template = &[
     ("test/calls.jsonl", include_str!("templates/python-tool/test/calls.jsonl")),
 ];
 
+const C_PROVIDER: Template = &[
+    ("provider.c", include_str!("templates/c-provider/provider.c")),
+    ("turn.c", include_str!("templates/c-provider/turn.c")),
+    ("chat.c", include_str!("templates/c-provider/chat.c")),
+    ("provider.h", include_str!("templates/c-provider/provider.h")),
+    ("json.c", include_str!("templates/c-provider/json.c")),
+    ("json.h", include_str!("templates/c-provider/json.h")),
+    ("cordon.toml", include_str!("templates/c-provider/cordon.toml")),
+    ("README.md", include_str!("templates/c-provider/README.md")),
+    ("test/sample.sse", include_str!("templates/c-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("templates/c-provider/test/expected.jsonl")),
+];
+
+const C_TOOL: Template = &[
+    ("tool.c", include_str!("templates/c-tool/tool.c")),
+    ("json.c", include_str!("templates/c-tool/json.c")),
+    ("json.h", include_str!("templates/c-tool/json.h")),
+    ("cordon.toml", include_str!("templates/c-tool/cordon.toml")),
+    ("README.md", include_str!("templates/c-tool/README.md")),
+    ("test/calls.jsonl", include_str!("templates/c-tool/test/calls.jsonl")),
+];
+
+const GO_PROVIDER: Template = &[
+    ("go.mod", include_str!("templates/go-provider/go.mod")),
+    ("export_cordon_provider_provider/provider.go", include_str!("templates/go-provider/export_cordon_provider_provider/provider.go")),
+    ("export_cordon_provider_provider/turn.go", include_str!("templates/go-provider/export_cordon_provider_provider/turn.go")),
+    ("export_cordon_provider_provider/sse.go", include_str!("templates/go-provider/export_cordon_provider_provider/sse.go")),
+    ("export_cordon_provider_provider/chat.go", include_str!("templates/go-provider/export_cordon_provider_provider/chat.go")),
+    ("cordon.toml", include_str!("templates/go-provider/cordon.toml")),
+    ("README.md", include_str!("templates/go-provider/README.md")),
+    ("test/sample.sse", include_str!("templates/go-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("templates/go-provider/test/expected.jsonl")),
+];
+
+const GO_TOOL: Template = &[
+    ("go.mod", include_str!("templates/go-tool/go.mod")),
+    ("export_cordon_provider_tool/tool.go", include_str!("templates/go-tool/export_cordon_provider_tool/tool.go")),
+    ("cordon.toml", include_str!("templates/go-tool/cordon.toml")),
+    ("README.md", include_str!("templates/go-tool/README.md")),
+    ("test/calls.jsonl", include_str!("templates/go-tool/test/calls.jsonl")),
+];
+
 /// The Rust guest SDK, where this binary was built (Rust templates depend on it by path).
 const SDK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/sdk");
 
@@ -96,6 +142,10 @@ pub fn run(args: Args) -> cordon::Result<ExitCode> {
         (Kind::Tool, Lang::Rust) => RUST_TOOL,
         (Kind::Provider, Lang::Python) => PYTHON_PROVIDER,
         (Kind::Tool, Lang::Python) => PYTHON_TOOL,
+        (Kind::Provider, Lang::C) => C_PROVIDER,
+        (Kind::Tool, Lang::C) => C_TOOL,
+        (Kind::Provider, Lang::Go) => GO_PROVIDER,
+        (Kind::Tool, Lang::Go) => GO_TOOL,
     };
     let target = args.dir.join(&args.name);
     if target.exists() {

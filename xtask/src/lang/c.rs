@@ -1,6 +1,15 @@
 //! C guests: a folder of `*.c` (and `*.h`) files implementing the
-//! `cordon:provider/tool-component` world, built into a component in four steps
-//! (for `guests/hash-c`, ~1.5 s in all once the toolchain is there):
+//! `cordon:provider/provider-component` or the `cordon:provider/tool-component`
+//! world, built into a component in four steps (for `guests/hash-c`, ~1.5 s in
+//! all once the toolchain is there).
+//!
+//! The world is told by the generated header the guest includes, which it
+//! needs anyway: a guest whose `.c` or `.h` files have a line
+//! `#include "provider_component.h"` is built against the provider world, one
+//! with `#include "tool_component.h"` against the tool world. Only preprocessor
+//! lines count (`#`, optional spaces, `include`, then the name in `"..."` or
+//! `<...>`); a guest including both headers or neither is refused with a message
+//! saying which to include.
 //!
 //! 1. **Toolchain.** Debian 12's `clang-19`, `lld-19` (`wasm-ld`),
 //!    `libclang-rt-19-dev-wasm32` (the wasm32 compiler runtime) and `wasi-libc`
@@ -12,10 +21,11 @@
 //!    holds it. Where that fails the error names the packages and the command.
 //! 2. **Bindings.** wit-bindgen's C generator (the `wit-bindgen-c` crate, pinned
 //!    to 0.63.0 in `xtask/Cargo.toml`, used as a library: no CLI install) writes
-//!    `tool_component.h`, `tool_component.c` and `tool_component_component_type.o`
-//!    (the world's type, as a custom section) from `<root>/wit` into
+//!    `<world>.h`, `<world>.c` and `<world>_component_type.o` (the world's type,
+//!    as a custom section; `<world>` is `provider_component` or
+//!    `tool_component`) from `<root>/wit` into
 //!    `target/guests/<name>-c/bindings`: nothing generated lands in the guest's
-//!    folder. The guest includes `"tool_component.h"`.
+//!    folder.
 //! 3. **Compile and link.** Every `.c` of the guest (with `-Wall -Wextra
 //!    -Werror -Wshadow -Wvla`) and the generated `.c` are compiled by `clang-19
 //!    --target=wasm32-wasi -O2 -std=c11` into `target/guests/<name>-c/obj`,
@@ -43,8 +53,15 @@ use wit_bindgen_core::Files;
 
 use crate::toolchain;
 
-/// The world every C guest here targets: a tool.
-const WORLD: &str = "cordon:provider/tool-component";
+/// The world of a provider (its sources include `"provider_component.h"`).
+const PROVIDER_WORLD: &str = "cordon:provider/provider-component";
+
+/// The world of a tool (its sources include `"tool_component.h"`).
+const TOOL_WORLD: &str = "cordon:provider/tool-component";
+
+/// The headers wit-bindgen's C generator writes for each world.
+const PROVIDER_HEADER: &str = "provider_component.h";
+const TOOL_HEADER: &str = "tool_component.h";
 
 /// The Debian packages of the toolchain.
 const PACKAGES: [&str; 4] = ["clang-19", "lld-19", "libclang-rt-19-dev-wasm32", "wasi-libc"];
@@ -69,6 +86,7 @@ struct Toolchain {
 
 /// Build the guest in `dir` into the component `out`.
 pub fn build(root: &Path, dir: &Path, out: &Path) -> Result<(), String> {
+    let world = world(&guest_texts(dir)?).map_err(|why| format!("{}: {why}", dir.display()))?;
     let tools = ensure_toolchain()?;
     let name = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "guest".into());
     let work = out.with_file_name(format!("{name}-c"));
@@ -80,9 +98,9 @@ pub fn build(root: &Path, dir: &Path, out: &Path) -> Result<(), String> {
     for folder in [&bindings, &objects_dir] {
         std::fs::create_dir_all(folder).map_err(|err| format!("cannot create {}: {err}", folder.display()))?;
     }
-    eprintln!("xtask: building the C guest {} with clang-19 and wasi-libc", dir.display());
+    eprintln!("xtask: building the C guest {} ({world}) with clang-19 and wasi-libc", dir.display());
 
-    let generated = generate_bindings(root, &bindings)?;
+    let generated = generate_bindings(root, world, &bindings)?;
     let mut objects = Vec::new();
     for source in c_sources(dir)? {
         objects.push(compile(&tools, &source, dir, &bindings, &objects_dir, true)?);
@@ -124,13 +142,53 @@ fn componentize(module: &[u8]) -> Result<Vec<u8>, String> {
     encoder.encode().map_err(|err| format!("{err:#}"))
 }
 
-/// Write the C bindings of [`WORLD`] from `<root>/wit` into `into`; return the files written.
-fn generate_bindings(root: &Path, into: &Path) -> Result<Vec<PathBuf>, String> {
+/// The world the guest's sources `texts` implement: see the module doc.
+fn world(texts: &[String]) -> Result<&'static str, String> {
+    let includes = |header: &str| {
+        texts.iter().flat_map(|text| text.lines()).any(|line| {
+            line.trim_start()
+                .strip_prefix('#')
+                .and_then(|rest| rest.trim_start().strip_prefix("include"))
+                .map(str::trim_start)
+                .and_then(|rest| rest.strip_prefix(['"', '<']))
+                .and_then(|rest| rest.strip_prefix(header))
+                .is_some_and(|rest| rest.starts_with(['"', '>']))
+        })
+    };
+    match (includes(PROVIDER_HEADER), includes(TOOL_HEADER)) {
+        (true, false) => Ok(PROVIDER_WORLD),
+        (false, true) => Ok(TOOL_WORLD),
+        (true, true) => Err(format!(
+            "includes both \"{PROVIDER_HEADER}\" and \"{TOOL_HEADER}\": a guest is a provider or a tool, not both"
+        )),
+        (false, false) => Err(format!(
+            "no source includes \"{PROVIDER_HEADER}\" (a provider) or \"{TOOL_HEADER}\" (a tool): include the \
+             generated header of the world the guest implements"
+        )),
+    }
+}
+
+/// The text of the guest's `.c` and `.h` files (not read as UTF-8 strictly:
+/// only the `#include` lines matter).
+fn guest_texts(dir: &Path) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|err| format!("cannot list {}: {err}", dir.display()))?;
+    let mut texts = Vec::new();
+    for path in entries.flatten().map(|entry| entry.path()) {
+        if path.is_file() && path.extension().is_some_and(|ext| ext == "c" || ext == "h") {
+            let bytes = std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+            texts.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    Ok(texts)
+}
+
+/// Write the C bindings of `world` from `<root>/wit` into `into`; return the files written.
+fn generate_bindings(root: &Path, world: &str, into: &Path) -> Result<Vec<PathBuf>, String> {
     let wit = root.join("wit");
-    let failed = |err: &dyn std::fmt::Display| format!("generating the C bindings of {WORLD} from {}: {err}", wit.display());
+    let failed = |err: &dyn std::fmt::Display| format!("generating the C bindings of {world} from {}: {err}", wit.display());
     let mut resolve = Resolve::default();
     let (package, _) = resolve.push_path(&wit).map_err(|err| failed(&format_args!("{err:#}")))?;
-    let world = resolve.select_world(&[package], Some(WORLD)).map_err(|err| failed(&format_args!("{err:#}")))?;
+    let world = resolve.select_world(&[package], Some(world)).map_err(|err| failed(&format_args!("{err:#}")))?;
     let mut files = Files::default();
     wit_bindgen_c::Opts::default()
         .build()
@@ -263,4 +321,25 @@ fn find_toolchain() -> Result<Toolchain, String> {
 fn on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sources: &[&str]) -> Vec<String> {
+        sources.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_included_header_picks_the_world() {
+        assert_eq!(world(&texts(&["#include <stdlib.h>\n#include \"provider_component.h\"\n"])), Ok(PROVIDER_WORLD));
+        assert_eq!(world(&texts(&["int x;\n", "  #  include   \"tool_component.h\"  // the bindings\n"])), Ok(TOOL_WORLD));
+        assert_eq!(world(&texts(&["#include <tool_component.h>\n"])), Ok(TOOL_WORLD));
+        // Comments, longer names and other headers do not count.
+        assert!(world(&texts(&["// #include \"tool_component.h\"\n#include \"my_tool_component.h\"\n"])).is_err());
+        assert!(world(&texts(&["#include \"tool_component.hpp\"\n"])).is_err());
+        assert!(world(&texts(&["#include \"provider_component.h\"\n", "#include \"tool_component.h\"\n"])).is_err());
+        assert!(world(&[]).is_err());
+    }
 }

