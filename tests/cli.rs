@@ -315,3 +315,33 @@ fn new_c_and_go_guests_build_and_pass_their_own_tests() {
         );
     }
 }
+
+#[test]
+fn new_js_guests_build_and_pass_their_own_tests() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let components = dir.path().join("components");
+    for (kind, name) in [("provider", "hello-js"), ("tool", "count-js")] {
+        let (ok, _, output) = cordon(&["new", kind, name, "--lang", "js", "--dir", dir.path().to_str().unwrap_or_default()]);
+        assert!(ok, "{output}");
+        let guest = dir.path().join(name);
+        assert!(guest.join("app.js").is_file() && guest.join("cordon.toml").is_file() && guest.join("README.md").is_file(), "{output}");
+        // jco builds it (the world told by `export const provider` / `export const tool`), then its own test runs.
+        let test = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .args(["xtask", "test-guest"])
+            .arg(&guest)
+            .arg("--out")
+            .arg(&components)
+            .current_dir(root())
+            .env("CORDON_LOG", "off")
+            .output()
+            .expect("cargo runs");
+        let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
+        assert!(test.status.success(), "{name}: {printed}");
+        assert!(printed.contains("matches") || printed.contains("answered as expected"), "{name}: {printed}");
+    }
+    // Characters are Unicode scalar values and words split on Rust's whitespace, as in the other languages.
+    let wasm = components.join("count-js.wasm");
+    let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "count", r#"{"text": "a b\u00a0c\n\ud83d\ude00"}"#]);
+    assert!(ok, "{output}");
+    assert_eq!(serde_json::from_str::<Value>(output.trim()).ok(), Some(serde_json::json!({"characters": 7, "words": 4, "lines": 2})));
+}

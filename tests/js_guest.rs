@@ -461,7 +461,7 @@ async fn retry_after_dates_are_read_with_the_real_clock() {
 }
 
 /// A long answer (about 1 MiB of events, a large tool input) streams through
-/// both within the manifests' limits (CPU per call, memory) and gives the same events.
+/// both within the manifests' memory limits and gives the same events.
 #[tokio::test]
 async fn long_streams_are_the_same_and_stay_within_the_limits() {
     let mut lines = vec![START.to_owned(), r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.to_owned()];

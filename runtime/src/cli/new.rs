@@ -27,6 +27,8 @@ pub enum Lang {
     C,
     /// Go, built with mainline Go for wasip1.
     Go,
+    /// JavaScript, built with jco (componentize-js, SpiderMonkey).
+    Js,
 }
 
 #[derive(clap::Args)]
@@ -123,6 +125,25 @@ const GO_TOOL: Template = &[
     ("test/calls.jsonl", include_str!("templates/go-tool/test/calls.jsonl")),
 ];
 
+const JS_PROVIDER: Template = &[
+    ("app.js", include_str!("templates/js-provider/app.js")),
+    ("turn.js", include_str!("templates/js-provider/turn.js")),
+    ("chat.js", include_str!("templates/js-provider/chat.js")),
+    ("errors.js", include_str!("templates/js-provider/errors.js")),
+    ("rolldown.config.mjs", include_str!("templates/js-provider/rolldown.config.mjs")),
+    ("cordon.toml", include_str!("templates/js-provider/cordon.toml")),
+    ("README.md", include_str!("templates/js-provider/README.md")),
+    ("test/sample.sse", include_str!("templates/js-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("templates/js-provider/test/expected.jsonl")),
+];
+
+const JS_TOOL: Template = &[
+    ("app.js", include_str!("templates/js-tool/app.js")),
+    ("cordon.toml", include_str!("templates/js-tool/cordon.toml")),
+    ("README.md", include_str!("templates/js-tool/README.md")),
+    ("test/calls.jsonl", include_str!("templates/js-tool/test/calls.jsonl")),
+];
+
 /// The Rust guest SDK, where this binary was built (Rust templates depend on it by path).
 const SDK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/sdk");
 
@@ -146,6 +167,8 @@ pub fn run(args: Args) -> cordon::Result<ExitCode> {
         (Kind::Tool, Lang::C) => C_TOOL,
         (Kind::Provider, Lang::Go) => GO_PROVIDER,
         (Kind::Tool, Lang::Go) => GO_TOOL,
+        (Kind::Provider, Lang::Js) => JS_PROVIDER,
+        (Kind::Tool, Lang::Js) => JS_TOOL,
     };
     let target = args.dir.join(&args.name);
     if target.exists() {
