@@ -13,7 +13,8 @@
 //! - `swap/warm-cache`, `swap/cold-cache`: from the rename of a new component
 //!   file into a watched folder to the first turn served by the new version.
 //!
-//! - `languages/<component>/{turn-start,first-event,whole-turn}`: the same small
+//! - `languages/<component>/{instantiate,turn-start,first-event,whole-turn}`: a
+//!   fresh pooled instance alone, then the same small
 //!   hand-written answer through the same provider written in Rust and in
 //!   Python (`openai`, `openai-py`) or JavaScript (`anthropic`, `anthropic-js`):
 //!   what a large interpreter-based component costs per turn once it is compiled
@@ -261,6 +262,9 @@ fn language_benches(c: &mut Criterion) {
             let provider = runtime.load_provider(name, options).await.expect("provider loads");
             eprintln!("languages/{name}: loaded in {:?} (compiled code from the cache when warm)", started.elapsed());
             (server, provider)
+        });
+        group.bench_function(format!("{name}/instantiate"), |b| {
+            b.iter(|| rt.block_on(provider.instantiate_once()).expect("instantiates"))
         });
         group.bench_function(format!("{name}/turn-start"), |b| {
             b.iter_custom(|iters| time_to(&rt, &provider, iters, |e| matches!(e, Event::StreamStart { .. })))

@@ -164,6 +164,17 @@ impl Provider {
         &self.inner.served_by
     }
 
+    /// Make one fresh instance, as a turn does first, and drop it: what the
+    /// benchmarks time as a component's instantiation.
+    #[doc(hidden)]
+    pub async fn instantiate_once(&self) -> Result<()> {
+        let inner = &self.inner;
+        let limits = &inner.component.manifest.limits;
+        let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
+        inner.pre.instantiate_async(&mut store).await.map_err(|err| Error::Turn(trap_error(&store, err)))?;
+        Ok(())
+    }
+
     /// Turns running on it now.
     pub fn in_flight(&self) -> u64 {
         self.inner.in_flight.load(Ordering::SeqCst)

@@ -181,6 +181,10 @@ impl ReplayServer {
         let accept_shared = Arc::clone(&shared);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                // Each event goes out as it is written, as a streaming server's
+                // should: with Nagle's algorithm a small write waits for the
+                // client's delayed ACK (~40 ms) behind the one before it.
+                let _ = stream.set_nodelay(true);
                 let shared = Arc::clone(&accept_shared);
                 tokio::spawn(async move {
                     let service = service_fn(move |request| answer(Arc::clone(&shared), request));
