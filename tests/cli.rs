@@ -207,141 +207,87 @@ fn replay_compares_with_expected_output() {
     assert!(output.contains("differs") && output.contains("Bergen"), "{output}");
 }
 
-/// `cordon new` writes guests that build and pass their own tests at once:
-/// `cargo xtask test-guest` builds each and runs its test through the host.
+/// `cordon new KIND NAME --lang LANG` into `dir`, then `cargo xtask test-guest`
+/// on it: the guest must build and pass its own test through the host.
+fn new_guest_passes_its_test(dir: &std::path::Path, kind: &str, name: &str, lang: &str, code: &str) {
+    let (ok, _, output) = cordon(&["new", kind, name, "--lang", lang, "--dir", dir.to_str().unwrap_or_default()]);
+    assert!(ok, "{output}");
+    let guest = dir.join(name);
+    for file in [code, "cordon.toml", "README.md"] {
+        assert!(guest.join(file).is_file(), "{name}: {file} written: {output}");
+    }
+    let test = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+        .args(["xtask", "test-guest"])
+        .arg(&guest)
+        .arg("--out")
+        .arg(dir.join("components"))
+        .current_dir(root())
+        .env("CORDON_LOG", "off")
+        .output()
+        .expect("cargo runs");
+    let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
+    assert!(test.status.success(), "{name}: {printed}");
+    assert!(printed.contains("matches") || printed.contains("answered as expected"), "{name}: {printed}");
+}
+
+/// What the generated tool `name` in `dir` counts in `text`.
+fn counted(dir: &std::path::Path, name: &str, text: &str) -> Option<Value> {
+    let wasm = dir.join("components").join(format!("{name}.wasm"));
+    let arguments = serde_json::json!({ "text": text }).to_string();
+    let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "count", &arguments]);
+    assert!(ok, "{name}: {output}");
+    serde_json::from_str(output.trim()).ok()
+}
+
+/// `cordon new` writes guests that build and pass their own tests at once.
 #[test]
 fn new_rust_guests_build_and_pass_their_own_tests() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let components = dir.path().join("components");
-    for (kind, name) in [("provider", "hello-rs"), ("tool", "count-rs")] {
-        let (ok, _, output) = cordon(&["new", kind, name, "--lang", "rust", "--dir", dir.path().to_str().unwrap_or_default()]);
-        assert!(ok, "{output}");
-        let guest = dir.path().join(name);
-        assert!(guest.join("cordon.toml").is_file() && guest.join("README.md").is_file(), "{output}");
-        let test = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-            .args(["xtask", "test-guest"])
-            .arg(&guest)
-            .arg("--out")
-            .arg(&components)
-            .current_dir(root())
-            .env("CORDON_LOG", "off")
-            .output()
-            .expect("cargo runs");
-        let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
-        assert!(test.status.success(), "{name}: {printed}");
-        assert!(printed.contains("matches") || printed.contains("answered as expected"), "{name}: {printed}");
-    }
+    new_guest_passes_its_test(dir.path(), "provider", "hello-rs", "rust", "src/lib.rs");
+    new_guest_passes_its_test(dir.path(), "tool", "count-rs", "rust", "src/lib.rs");
     let (again, _, output) = cordon(&["new", "tool", "count-rs", "--dir", dir.path().to_str().unwrap_or_default()]);
     assert!(!again && output.contains("already exists"), "{output}");
 
     // The tool's check fails when an answer differs.
-    let wasm = components.join("count-rs.wasm");
+    let wasm = dir.path().join("components/count-rs.wasm");
     let calls = dir.path().join("wrong.jsonl");
     std::fs::write(&calls, r#"{"action": "count", "arguments": {"text": "a b"}, "output": {"characters": 3, "words": 3, "lines": 1}}"#).expect("write");
     let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "--expect", calls.to_str().unwrap_or_default()]);
     assert!(!ok && output.contains("expected output"), "{output}");
-    let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "count", r#"{"text": "a b"}"#]);
-    assert!(ok, "{output}");
-    assert_eq!(serde_json::from_str::<Value>(output.trim()).ok(), Some(serde_json::json!({"characters": 3, "words": 2, "lines": 1})));
+    assert_eq!(counted(dir.path(), "count-rs", "a b"), Some(serde_json::json!({"characters": 3, "words": 2, "lines": 1})));
 }
 
+/// componentize-py builds them (the world told by `class Provider` / `class Tool`).
 #[test]
 fn new_python_guests_build_and_pass_their_own_tests() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let components = dir.path().join("components");
-    for (kind, name) in [("provider", "hello-py"), ("tool", "count-py")] {
-        let (ok, _, output) = cordon(&["new", kind, name, "--lang", "python", "--dir", dir.path().to_str().unwrap_or_default()]);
-        assert!(ok, "{output}");
-        let guest = dir.path().join(name);
-        assert!(guest.join("app.py").is_file() && guest.join("cordon.toml").is_file() && guest.join("README.md").is_file(), "{output}");
-        // componentize-py builds it (the world told by `class Provider` / `class Tool`), then its own test runs.
-        let test = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-            .args(["xtask", "test-guest"])
-            .arg(&guest)
-            .arg("--out")
-            .arg(&components)
-            .current_dir(root())
-            .env("CORDON_LOG", "off")
-            .output()
-            .expect("cargo runs");
-        let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
-        assert!(test.status.success(), "{name}: {printed}");
-        assert!(printed.contains("matches") || printed.contains("answered as expected"), "{name}: {printed}");
-    }
-    let wasm = components.join("count-py.wasm");
-    let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "count", r#"{"text": "a b"}"#]);
-    assert!(ok, "{output}");
-    assert_eq!(serde_json::from_str::<Value>(output.trim()).ok(), Some(serde_json::json!({"characters": 3, "words": 2, "lines": 1})));
+    new_guest_passes_its_test(dir.path(), "provider", "hello-py", "python", "app.py");
+    new_guest_passes_its_test(dir.path(), "tool", "count-py", "python", "app.py");
+    assert_eq!(counted(dir.path(), "count-py", "a b"), Some(serde_json::json!({"characters": 3, "words": 2, "lines": 1})));
 }
 
+/// The builders pick the world: C from the generated header a source
+/// includes, Go from the export package's folder.
 #[test]
 fn new_c_and_go_guests_build_and_pass_their_own_tests() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let components = dir.path().join("components");
-    // The builders pick the world: C from the generated header a source
-    // includes, Go from the export package's folder.
-    let guests = [
-        ("provider", "hello-c", "c", "provider.c"),
-        ("tool", "count-c", "c", "tool.c"),
-        ("provider", "hello-go", "go", "export_cordon_provider_provider/provider.go"),
-        ("tool", "count-go", "go", "export_cordon_provider_tool/tool.go"),
-    ];
-    for (kind, name, lang, code) in guests {
-        let (ok, _, output) = cordon(&["new", kind, name, "--lang", lang, "--dir", dir.path().to_str().unwrap_or_default()]);
-        assert!(ok, "{output}");
-        let guest = dir.path().join(name);
-        assert!(guest.join(code).is_file() && guest.join("cordon.toml").is_file() && guest.join("README.md").is_file(), "{output}");
-        let test = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-            .args(["xtask", "test-guest"])
-            .arg(&guest)
-            .arg("--out")
-            .arg(&components)
-            .current_dir(root())
-            .env("CORDON_LOG", "off")
-            .output()
-            .expect("cargo runs");
-        let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
-        assert!(test.status.success(), "{name}: {printed}");
-        assert!(printed.contains("matches") || printed.contains("answered as expected"), "{name}: {printed}");
-    }
+    new_guest_passes_its_test(dir.path(), "provider", "hello-c", "c", "provider.c");
+    new_guest_passes_its_test(dir.path(), "tool", "count-c", "c", "tool.c");
+    new_guest_passes_its_test(dir.path(), "provider", "hello-go", "go", "export_cordon_provider_provider/provider.go");
+    new_guest_passes_its_test(dir.path(), "tool", "count-go", "go", "export_cordon_provider_tool/tool.go");
     for tool in ["count-c", "count-go"] {
-        let wasm = components.join(format!("{tool}.wasm"));
-        let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "count", r#"{"text": "a b\u00a0c\n"}"#]);
-        assert!(ok, "{tool}: {output}");
-        assert_eq!(
-            serde_json::from_str::<Value>(output.trim()).ok(),
-            Some(serde_json::json!({"characters": 6, "words": 3, "lines": 1})),
-            "{tool}"
-        );
+        let counts = counted(dir.path(), tool, "a b\u{a0}c\n");
+        assert_eq!(counts, Some(serde_json::json!({"characters": 6, "words": 3, "lines": 1})), "{tool}");
     }
 }
 
+/// jco builds them (the world told by `export const provider` / `export const tool`).
 #[test]
 fn new_js_guests_build_and_pass_their_own_tests() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let components = dir.path().join("components");
-    for (kind, name) in [("provider", "hello-js"), ("tool", "count-js")] {
-        let (ok, _, output) = cordon(&["new", kind, name, "--lang", "js", "--dir", dir.path().to_str().unwrap_or_default()]);
-        assert!(ok, "{output}");
-        let guest = dir.path().join(name);
-        assert!(guest.join("app.js").is_file() && guest.join("cordon.toml").is_file() && guest.join("README.md").is_file(), "{output}");
-        // jco builds it (the world told by `export const provider` / `export const tool`), then its own test runs.
-        let test = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-            .args(["xtask", "test-guest"])
-            .arg(&guest)
-            .arg("--out")
-            .arg(&components)
-            .current_dir(root())
-            .env("CORDON_LOG", "off")
-            .output()
-            .expect("cargo runs");
-        let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
-        assert!(test.status.success(), "{name}: {printed}");
-        assert!(printed.contains("matches") || printed.contains("answered as expected"), "{name}: {printed}");
-    }
+    new_guest_passes_its_test(dir.path(), "provider", "hello-js", "js", "app.js");
+    new_guest_passes_its_test(dir.path(), "tool", "count-js", "js", "app.js");
     // Characters are Unicode scalar values and words split on Rust's whitespace, as in the other languages.
-    let wasm = components.join("count-js.wasm");
-    let (ok, _, output) = cordon(&["call", wasm.to_str().unwrap_or_default(), "count", r#"{"text": "a b\u00a0c\n\ud83d\ude00"}"#]);
-    assert!(ok, "{output}");
-    assert_eq!(serde_json::from_str::<Value>(output.trim()).ok(), Some(serde_json::json!({"characters": 7, "words": 4, "lines": 2})));
+    let counts = counted(dir.path(), "count-js", "a b\u{a0}c\n\u{1F600}");
+    assert_eq!(counts, Some(serde_json::json!({"characters": 7, "words": 4, "lines": 2})));
 }

@@ -88,8 +88,8 @@ const C_PROVIDER: Template = &[
     ("turn.c", include_str!("templates/c-provider/turn.c")),
     ("chat.c", include_str!("templates/c-provider/chat.c")),
     ("provider.h", include_str!("templates/c-provider/provider.h")),
-    ("json.c", include_str!("templates/c-provider/json.c")),
-    ("json.h", include_str!("templates/c-provider/json.h")),
+    ("json.c", include_str!("templates/c-common/json.c")),
+    ("json.h", include_str!("templates/c-common/json.h")),
     ("cordon.toml", include_str!("templates/c-provider/cordon.toml")),
     ("README.md", include_str!("templates/c-provider/README.md")),
     ("test/sample.sse", include_str!("templates/c-provider/test/sample.sse")),
@@ -98,8 +98,8 @@ const C_PROVIDER: Template = &[
 
 const C_TOOL: Template = &[
     ("tool.c", include_str!("templates/c-tool/tool.c")),
-    ("json.c", include_str!("templates/c-tool/json.c")),
-    ("json.h", include_str!("templates/c-tool/json.h")),
+    ("json.c", include_str!("templates/c-common/json.c")),
+    ("json.h", include_str!("templates/c-common/json.h")),
     ("cordon.toml", include_str!("templates/c-tool/cordon.toml")),
     ("README.md", include_str!("templates/c-tool/README.md")),
     ("test/calls.jsonl", include_str!("templates/c-tool/test/calls.jsonl")),
