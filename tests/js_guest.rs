@@ -17,7 +17,7 @@ use cordon::{
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::support::{run_turn, runtime, shared_fixtures, text_of};
+use crate::support::{normalized, normalized_result, run_turn, runtime, shared_fixtures, text_of};
 
 const RUST: &str = "anthropic";
 const JS: &str = "anthropic-js";
@@ -58,25 +58,6 @@ async fn run(provider: &str, replies: Vec<Reply>, request: Request) -> Run {
     let (server, loaded) = load(provider, replies).await;
     let (events, result) = run_turn(&loaded, request).await;
     Run { events, result, requests: server.requests() }
-}
-
-/// The events with the one field that must differ (`served_by`) blanked.
-fn normalized(events: &[Event]) -> Vec<Event> {
-    events
-        .iter()
-        .cloned()
-        .map(|event| match event {
-            Event::StreamStart { warnings, .. } => Event::StreamStart { warnings, served_by: String::new() },
-            other => other,
-        })
-        .collect()
-}
-
-fn normalized_result(result: &Result<TurnResult, TurnError>) -> Result<TurnResult, TurnError> {
-    result.clone().map(|mut ok| {
-        ok.served_by.clear();
-        ok
-    })
 }
 
 /// Run both providers on the same replies and request and assert they agree

@@ -114,3 +114,23 @@ pub fn hostile_request(mode: &str, url: Option<&str>) -> Request {
     request.provider_options = Some(json!({ "hostile": { "mode": mode, "url": url } }));
     request
 }
+
+/// The events with the one field that must differ (`served_by`) blanked.
+pub fn normalized(events: &[Event]) -> Vec<Event> {
+    events
+        .iter()
+        .cloned()
+        .map(|event| match event {
+            Event::StreamStart { warnings, .. } => Event::StreamStart { warnings, served_by: String::new() },
+            other => other,
+        })
+        .collect()
+}
+
+/// A turn's result with `served_by` blanked, to compare two providers.
+pub fn normalized_result(result: &Result<TurnResult, TurnError>) -> Result<TurnResult, TurnError> {
+    result.clone().map(|mut ok| {
+        ok.served_by.clear();
+        ok
+    })
+}
