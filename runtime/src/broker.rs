@@ -1,9 +1,13 @@
 //! The HTTP broker: every request a guest makes goes through here. It enforces
-//! the component's allowlist (on the first hop and on every redirect), adds the
-//! secrets the manifest declares (only to the origins each secret names, never
-//! a value the guest can read), caps request and response sizes and the number
-//! of requests per turn, applies connect and read timeouts, streams response
-//! bodies with back-pressure, and scrubs secret values from what comes back.
+//! the origins the operator granted (on the first hop and on every redirect),
+//! adds the granted secrets (only to the origins each secret is granted for,
+//! never a value the guest can read), caps request and response sizes and the
+//! number of requests per turn, applies connect and read timeouts, streams
+//! response bodies with back-pressure, and scrubs secret values (and their
+//! common encodings, see [`crate::scrub`]) from everything that comes back:
+//! bodies, headers and its own error messages. It owns content coding: it asks
+//! for uncompressed bodies and refuses compressed ones, so that nothing reaches
+//! a guest unscrubbed.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -12,39 +16,33 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt as _;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::bindings::http::{HttpError, HttpErrorKind};
 use crate::bindings::wit::{Header, OutgoingRequest};
 use crate::limits::Limits;
-use crate::manifest::{Manifest, SecretSpec};
 use crate::policy::{AllowList, Origin, is_internal};
+use crate::scrub::{Needles, Scrubber};
+use crate::trust::{Granted, GrantedSecret};
 
 /// Redirect hops followed before giving up.
 const MAX_REDIRECTS: usize = 5;
 
-/// Headers the HTTP client owns; a guest setting them would desynchronise framing.
-const CLIENT_OWNED_HEADERS: [&str; 5] = ["host", "content-length", "transfer-encoding", "connection", "upgrade"];
-
-/// What replaces a secret value found in a response.
-const REDACTED: &[u8] = b"[REDACTED]";
-
-/// A secret's value. Never printed.
-#[derive(Clone)]
-pub struct SecretValue(String);
-
-impl std::fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretValue(..)")
-    }
-}
-
-struct Secret {
-    spec: SecretSpec,
-    value: Option<SecretValue>,
-}
+/// Headers the host sets, or keeps unset, and why a guest may not.
+const HOST_OWNED_HEADERS: [(&str, &str); 10] = [
+    ("host", "the HTTP client sets it from the URL"),
+    ("content-length", "the HTTP client frames the body"),
+    ("transfer-encoding", "the HTTP client frames the body"),
+    ("connection", "the HTTP client manages connections"),
+    ("upgrade", "the HTTP client manages connections"),
+    ("te", "the HTTP client manages transfer codings"),
+    ("accept-encoding", "the host asks for uncompressed bodies, so that it can scrub secrets from what comes back"),
+    ("range", "a part of a reflected secret would pass the host's scrubber"),
+    ("if-range", "a part of a reflected secret would pass the host's scrubber"),
+    ("proxy-authorization", "the host sends through no proxy"),
+];
 
 /// Fixed name-to-address answers (like curl's `--resolve`), consulted before DNS.
 pub type DnsOverrides = HashMap<String, Vec<IpAddr>>;
@@ -89,21 +87,13 @@ impl reqwest::dns::Resolve for GuardedResolver {
     }
 }
 
-/// An operator's grant: an extra origin a component may reach.
-#[derive(Debug, Clone)]
-pub struct HostGrant {
-    /// The origin.
-    pub origin: Origin,
-    /// Whether the component's secrets may also go there.
-    pub with_secrets: bool,
-}
-
 /// The broker of one loaded component.
 pub struct Broker {
     component: String,
     client: reqwest::Client,
     allowed: AllowList,
-    secrets: Vec<Secret>,
+    secrets: Vec<GrantedSecret>,
+    needles: Arc<Needles>,
     limits: Limits,
 }
 
@@ -112,58 +102,47 @@ fn error(kind: HttpErrorKind, message: impl Into<String>) -> HttpError {
 }
 
 impl Broker {
-    /// A broker for the component described by `manifest`, with the operator's
-    /// `grants` and secret values (`overrides` win over the environment).
-    pub fn new(
-        manifest: &Manifest,
-        grants: &[HostGrant],
-        overrides: &HashMap<String, String>,
-        dns: Arc<DnsOverrides>,
-    ) -> Result<Broker, String> {
-        let mut allowed = manifest.allowed_hosts.clone();
-        let mut secrets: Vec<Secret> = manifest
-            .secrets
-            .iter()
-            .map(|spec| {
-                let value = overrides
-                    .get(&spec.name)
-                    .cloned()
-                    .or_else(|| std::env::var(&spec.env).ok())
-                    .filter(|v| !v.is_empty())
-                    .map(SecretValue);
-                Secret { spec: spec.clone(), value }
-            })
-            .collect();
-        for grant in grants {
-            allowed.grant(grant.origin.clone());
-            if grant.with_secrets {
-                for secret in &mut secrets {
-                    secret.spec.hosts.grant(grant.origin.clone());
-                }
-            }
-        }
-        for name in overrides.keys() {
-            if !secrets.iter().any(|s| &s.spec.name == name) {
-                return Err(format!("secret `{name}` is not declared in the manifest of `{}`", manifest.name));
-            }
-        }
+    /// A broker for `component` with what the operator `granted` it.
+    pub fn new(component: &str, granted: Granted, limits: &Limits, dns: Arc<DnsOverrides>) -> Result<Broker, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(GuardedResolver { overrides: dns })
-            .connect_timeout(Duration::from_millis(manifest.limits.connect_timeout_ms))
+            .connect_timeout(Duration::from_millis(limits.connect_timeout_ms))
+            .tcp_nodelay(true)
             .no_proxy()
             .build()
             .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
-        Ok(Broker { component: manifest.name.clone(), client, allowed, secrets, limits: manifest.limits.clone() })
+        let needles = Needles::new(granted.secrets.iter().filter_map(|s| s.value.as_ref().map(|v| v.expose())));
+        Ok(Broker {
+            component: component.to_owned(),
+            client,
+            allowed: granted.hosts,
+            secrets: granted.secrets,
+            needles,
+            limits: limits.clone(),
+        })
     }
 
-    /// The origins the component may reach (manifest plus grants).
+    /// The origins the component may reach (what the operator granted).
     pub fn allowed(&self) -> &AllowList {
         &self.allowed
     }
 
     /// Send a guest's request. `requests_made` counts this turn's requests.
+    /// Every error message is scrubbed too: a redirect target or a host name
+    /// could quote a secret back.
     pub async fn send(
+        &self,
+        request: OutgoingRequest,
+        requests_made: &mut u32,
+    ) -> Result<(u16, Vec<Header>, IncomingBody), HttpError> {
+        self.send_unscrubbed(request, requests_made).await.map_err(|mut error| {
+            error.message = self.needles.scrub_text(&error.message);
+            error
+        })
+    }
+
+    async fn send_unscrubbed(
         &self,
         request: OutgoingRequest,
         requests_made: &mut u32,
@@ -187,13 +166,22 @@ impl Broker {
         let mut body = Bytes::from(request.body);
 
         for hop in 0..=MAX_REDIRECTS {
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(error(
+                    HttpErrorKind::Denied,
+                    format!(
+                        "{} carries a user name or password; credentials come from the operator's secrets, never from a URL",
+                        if hop > 0 { "a redirect target" } else { "the URL" }
+                    ),
+                ));
+            }
             let origin = Origin::of(&url).map_err(|why| error(HttpErrorKind::Denied, why))?;
             if !self.allowed.allows(&origin) {
                 return Err(error(
                     HttpErrorKind::Denied,
                     format!(
-                        "component `{}` may not reach {origin}{}: allowed hosts are {}; add it to the \
-                         manifest's allowed-hosts, or grant it when loading the provider",
+                        "component `{}` may not reach {origin}{}: it is granted {}; the operator grants \
+                         origins (`cordon trust`, or a base URL when loading it)",
                         self.component,
                         if hop > 0 { " (a redirect target)" } else { "" },
                         self.allowed.describe()
@@ -211,16 +199,17 @@ impl Broker {
                 ));
             }
             let mut headers = guest_headers.clone();
-            let mut injected = Vec::new();
+            headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
             for secret in &secrets {
-                if !secret.spec.hosts.allows(&origin) {
+                let ask = &secret.request;
+                if !secret.hosts.allows(&origin) {
                     if hop == 0 {
                         return Err(error(
                             HttpErrorKind::Denied,
                             format!(
-                                "secret `{}` may not be sent to {origin}: its manifest entry allows {}",
-                                secret.spec.name,
-                                secret.spec.hosts.describe()
+                                "secret `{}` may not be sent to {origin}: it is granted for {}",
+                                ask.name,
+                                secret.hosts.describe()
                             ),
                         ));
                     }
@@ -229,19 +218,18 @@ impl Broker {
                 let Some(value) = &secret.value else {
                     tracing::debug!(
                         component = %self.component,
-                        "secret `{}` has no value (set {}); sending without it",
-                        secret.spec.name,
-                        secret.spec.env
+                        "secret `{}` has no value (it is bound to {}); sending without it",
+                        ask.name,
+                        secret.source
                     );
                     continue;
                 };
-                let text = secret.spec.format.replace("{value}", &value.0);
+                let text = ask.format.replace("{value}", value.expose());
                 let mut header = HeaderValue::from_str(&text).map_err(|_| {
-                    error(HttpErrorKind::InvalidRequest, format!("the value of secret `{}` is not a valid header value", secret.spec.name))
+                    error(HttpErrorKind::InvalidRequest, format!("the value of secret `{}` is not a valid header value", ask.name))
                 })?;
                 header.set_sensitive(true);
-                headers.insert(secret.spec.header.clone(), header);
-                injected.push(value.0.as_bytes().to_vec());
+                headers.insert(ask.header.clone(), header);
             }
 
             let sent = self
@@ -269,13 +257,24 @@ impl Broker {
                 }
                 continue;
             }
-            let scrubber = Scrubber::new(injected);
+            if let Some(coding) = response.headers().get(CONTENT_ENCODING)
+                && !coding.as_bytes().trim_ascii().eq_ignore_ascii_case(b"identity")
+            {
+                return Err(error(
+                    HttpErrorKind::Protocol,
+                    format!(
+                        "the upstream answered with content-encoding `{}`, which the host did not ask for (it asks for \
+                         identity) and does not decode: compressed bytes would pass its secret scrubber",
+                        String::from_utf8_lossy(coding.as_bytes())
+                    ),
+                ));
+            }
             let headers = response
                 .headers()
                 .iter()
                 .map(|(name, value)| Header {
-                    name: name.as_str().to_owned(),
-                    value: scrubber.scrub_text(&String::from_utf8_lossy(value.as_bytes())),
+                    name: self.needles.scrub_text(name.as_str()),
+                    value: self.needles.scrub_text(&String::from_utf8_lossy(value.as_bytes())),
                 })
                 .collect();
             let body = IncomingBody {
@@ -285,7 +284,7 @@ impl Broker {
                 received: 0,
                 cap: self.limits.response_bytes(),
                 read_timeout: self.read_timeout(),
-                scrubber,
+                scrubber: Scrubber::new(Arc::clone(&self.needles)),
                 ended: false,
             };
             return Ok((status.as_u16(), headers, body));
@@ -336,19 +335,19 @@ impl Broker {
             let name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| {
                 error(HttpErrorKind::InvalidRequest, format!("`{}` is not a valid header name", header.name))
             })?;
-            if CLIENT_OWNED_HEADERS.contains(&name.as_str()) {
+            if let Some((_, why)) = HOST_OWNED_HEADERS.iter().find(|(owned, _)| *owned == name.as_str()) {
                 return Err(error(
                     HttpErrorKind::InvalidRequest,
-                    format!("header `{name}` is set by the host's HTTP client; do not set it"),
+                    format!("header `{name}` is the host's to set ({why}); do not set it"),
                 ));
             }
-            if let Some(secret) = self.secrets.iter().find(|s| s.spec.header == name) {
+            if let Some(secret) = self.secrets.iter().find(|s| s.request.header == name) {
                 return Err(error(
                     HttpErrorKind::Denied,
                     format!(
                         "header `{name}` is reserved for secret `{}`; name the secret in the request's \
                          `secrets` instead of setting the header",
-                        secret.spec.name
+                        secret.request.name
                     ),
                 ));
             }
@@ -363,11 +362,11 @@ impl Broker {
         Ok(map)
     }
 
-    fn named_secrets(&self, names: &[String]) -> Result<Vec<&Secret>, HttpError> {
+    fn named_secrets(&self, names: &[String]) -> Result<Vec<&GrantedSecret>, HttpError> {
         names
             .iter()
             .map(|name| {
-                self.secrets.iter().find(|s| &s.spec.name == name).ok_or_else(|| {
+                self.secrets.iter().find(|s| &s.request.name == name).ok_or_else(|| {
                     error(
                         HttpErrorKind::Denied,
                         format!("no secret named `{name}` in the manifest of `{}`", self.component),
@@ -428,7 +427,7 @@ impl IncomingBody {
     fn accept(&mut self, next: reqwest::Result<Option<Bytes>>) -> Result<(), HttpError> {
         match next {
             Ok(Some(chunk)) => {
-                self.received += chunk.len() as u64;
+                self.received = self.received.saturating_add(chunk.len() as u64);
                 if self.received > self.cap {
                     return Err(error(
                         HttpErrorKind::TooLarge,
@@ -447,110 +446,5 @@ impl IncomingBody {
             }
         }
         Ok(())
-    }
-}
-
-/// Replaces secret values in a byte stream, even when a value is split across
-/// chunks. Holds back only a tail that could still become a secret, so streams
-/// without secrets are never delayed.
-struct Scrubber {
-    secrets: Vec<Vec<u8>>,
-    held: Vec<u8>,
-}
-
-impl Scrubber {
-    fn new(secrets: Vec<Vec<u8>>) -> Self {
-        Scrubber { secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(), held: Vec::new() }
-    }
-
-    fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        if self.secrets.is_empty() {
-            out.extend_from_slice(chunk);
-            return;
-        }
-        let mut data = std::mem::take(&mut self.held);
-        data.extend_from_slice(chunk);
-        let mut data = self.replace(data);
-        let keep = self.partial_tail(&data);
-        self.held = data.split_off(data.len() - keep);
-        out.extend_from_slice(&data);
-    }
-
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        out.append(&mut self.held);
-    }
-
-    fn scrub_text(&self, text: &str) -> String {
-        if self.secrets.is_empty() {
-            return text.to_owned();
-        }
-        String::from_utf8_lossy(&self.replace(text.as_bytes().to_vec())).into_owned()
-    }
-
-    fn replace(&self, mut data: Vec<u8>) -> Vec<u8> {
-        for secret in &self.secrets {
-            if memchr::memmem::find(&data, secret).is_none() {
-                continue;
-            }
-            let mut replaced = Vec::with_capacity(data.len());
-            let mut last = 0;
-            for at in memchr::memmem::find_iter(&data, secret) {
-                if at < last {
-                    continue;
-                }
-                replaced.extend_from_slice(&data[last..at]);
-                replaced.extend_from_slice(REDACTED);
-                last = at + secret.len();
-            }
-            replaced.extend_from_slice(&data[last..]);
-            data = replaced;
-        }
-        data
-    }
-
-    /// Length of the longest suffix of `data` that is a proper prefix of a secret.
-    fn partial_tail(&self, data: &[u8]) -> usize {
-        let mut keep = 0;
-        for secret in &self.secrets {
-            let longest = (secret.len() - 1).min(data.len());
-            for len in (keep + 1..=longest).rev() {
-                if data[data.len() - len..] == secret[..len] {
-                    keep = len;
-                    break;
-                }
-            }
-        }
-        keep
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scrub_in_pieces(input: &[u8], cut: usize) -> Vec<u8> {
-        let mut scrubber = Scrubber::new(vec![b"sk-secret-123".to_vec()]);
-        let mut out = Vec::new();
-        scrubber.push(&input[..cut], &mut out);
-        scrubber.push(&input[cut..], &mut out);
-        scrubber.finish(&mut out);
-        out
-    }
-
-    #[test]
-    fn secret_is_scrubbed_wherever_the_stream_splits() {
-        let input = b"{\"echo\":\"Bearer sk-secret-123\",\"again\":\"sk-secret-123\"} sk-sec";
-        let expected = b"{\"echo\":\"Bearer [REDACTED]\",\"again\":\"[REDACTED]\"} sk-sec".to_vec();
-        for cut in 0..=input.len() {
-            assert_eq!(scrub_in_pieces(input, cut), expected, "split at {cut}");
-        }
-    }
-
-    #[test]
-    fn streams_without_secrets_are_not_held_back() {
-        let mut scrubber = Scrubber::new(vec![b"sk-secret-123".to_vec()]);
-        let mut out = Vec::new();
-        scrubber.push(b"data: {}\n\n", &mut out);
-        assert_eq!(out, b"data: {}\n\n", "nothing that could start a secret is held");
     }
 }

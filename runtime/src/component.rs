@@ -23,6 +23,8 @@ pub struct LoadedComponent {
     pub manifest: Manifest,
     /// Where it was loaded from.
     pub path: PathBuf,
+    /// `sha256:<hex>` of the file.
+    pub digest: String,
     /// Ready to instantiate, once per turn or tool call.
     pub prepared: Prepared,
     /// The interfaces it imports.
@@ -63,8 +65,9 @@ pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponen
     let manifest = Manifest::load(&manifest_file, max)
         .map_err(|reason| Error::Manifest { path: manifest_file.clone(), reason })?;
 
+    let digest = crate::asks::hex_digest(&bytes);
     let component = engine
-        .compile(&bytes)
+        .compile(&bytes, &digest)
         .map_err(|err| invalid(format!("does not compile: {err:#}")))?;
     let ty = component.component_type();
     let wasmtime = engine.wasmtime();
@@ -120,6 +123,7 @@ pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponen
     Ok(LoadedComponent {
         manifest,
         path: path.to_owned(),
+        digest,
         prepared,
         imports,
         exports,

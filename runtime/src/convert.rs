@@ -104,7 +104,8 @@ pub fn warning(w: wit::Warning) -> Warning {
     }
 }
 
-fn usage(u: wit::Usage) -> Usage {
+/// Contract usage as public usage.
+pub fn usage(u: wit::Usage) -> Usage {
     Usage {
         input_tokens: u.input_tokens,
         output_tokens: u.output_tokens,
@@ -115,7 +116,8 @@ fn usage(u: wit::Usage) -> Usage {
     }
 }
 
-fn finish(f: wit::Finish) -> Finish {
+/// A contract finish as a public one.
+pub fn finish(f: wit::Finish) -> Finish {
     Finish {
         reason: match f.reason {
             wit::FinishReason::Stop => FinishReason::Stop,
@@ -178,45 +180,34 @@ pub fn event(e: wit::Event) -> Event {
     }
 }
 
-/// A contract result as a public one.
-pub fn result(r: wit::TurnResult, warnings: Vec<Warning>, served_by: String) -> TurnResult {
-    TurnResult {
-        content: r
-            .content
-            .into_iter()
-            .map(|p| match p {
-                wit::ContentPart::Text(text) => ContentPart::Text { text },
-                wit::ContentPart::Reasoning(r) => {
-                    ContentPart::Reasoning(ReasoningPart { text: r.text, signature: r.signature, redacted: r.redacted })
-                }
-                wit::ContentPart::ToolCall(c) => {
-                    ContentPart::ToolCall(ToolCall { id: c.id, name: c.name, arguments: c.arguments })
-                }
-            })
-            .collect(),
-        usage: usage(r.usage),
-        finish: finish(r.finish),
-        warnings,
-        response_id: r.response_id,
-        model: r.model,
-        provider_metadata: r.provider_metadata.and_then(|t| serde_json::from_str(&t).ok()),
-        served_by,
-    }
+/// A guest's assembled content as public content parts.
+pub fn content(parts: Vec<wit::ContentPart>) -> Vec<ContentPart> {
+    parts
+        .into_iter()
+        .map(|p| match p {
+            wit::ContentPart::Text(text) => ContentPart::Text { text },
+            wit::ContentPart::Reasoning(r) => {
+                ContentPart::Reasoning(ReasoningPart { text: r.text, signature: r.signature, redacted: r.redacted })
+            }
+            wit::ContentPart::ToolCall(c) => ContentPart::ToolCall(ToolCall { id: c.id, name: c.name, arguments: c.arguments }),
+        })
+        .collect()
 }
 
 /// The bytes an event carries (its text fields), for the output limits.
 pub fn event_size(event: &wit::Event) -> u64 {
     let len = |s: &str| s.len() as u64;
     let opt = |s: &Option<String>| s.as_deref().map_or(0, len);
+    let sum = |sizes: &[u64]| sizes.iter().fold(0u64, |total, size| total.saturating_add(*size));
     match event {
-        wit::Event::ResponseMetadata(m) => opt(&m.id) + opt(&m.model),
+        wit::Event::ResponseMetadata(m) => sum(&[opt(&m.id), opt(&m.model)]),
         wit::Event::TextDelta(text) | wit::Event::Raw(text) => len(text),
-        wit::Event::ReasoningDelta(r) => len(&r.text) + opt(&r.signature) + opt(&r.redacted),
-        wit::Event::ToolCallStart(s) => len(&s.id) + len(&s.name),
-        wit::Event::ToolCallDelta(d) => len(&d.id) + len(&d.arguments),
-        wit::Event::ToolCall(c) => len(&c.id) + len(&c.name) + len(&c.arguments),
+        wit::Event::ReasoningDelta(r) => sum(&[len(&r.text), opt(&r.signature), opt(&r.redacted)]),
+        wit::Event::ToolCallStart(s) => sum(&[len(&s.id), len(&s.name)]),
+        wit::Event::ToolCallDelta(d) => sum(&[len(&d.id), len(&d.arguments)]),
+        wit::Event::ToolCall(c) => sum(&[len(&c.id), len(&c.name), len(&c.arguments)]),
         wit::Event::Usage(u) => opt(&u.raw),
         wit::Event::Finish(f) => opt(&f.raw),
-        wit::Event::Error(e) => len(&e.message) + opt(&e.body_excerpt) + opt(&e.provider_code),
+        wit::Event::Error(e) => sum(&[len(&e.message), opt(&e.body_excerpt), opt(&e.provider_code)]),
     }
 }

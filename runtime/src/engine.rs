@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
@@ -113,13 +112,13 @@ impl Engine {
         &self.linker
     }
 
-    /// Compile `bytes`, or load the compiled form from the on-disk cache. Blocking:
-    /// call it off the async runtime.
-    pub fn compile(&self, bytes: &[u8]) -> anyhow::Result<Component> {
+    /// Compile `bytes` (whose `sha256:` digest is `digest`), or load the
+    /// compiled form from the on-disk cache. Blocking: call it off the async runtime.
+    pub fn compile(&self, bytes: &[u8], digest: &str) -> anyhow::Result<Component> {
         let Some(dir) = &self.cache_dir else {
             return Ok(Component::from_binary(&self.engine, bytes)?);
         };
-        let path = self.cache_path(dir, bytes);
+        let path = self.cache_path(dir, digest);
         if path.exists() {
             // SAFETY: the cache folder belongs to the operator (like the binary
             // itself); entries are named by the content hash and the engine's
@@ -137,11 +136,10 @@ impl Engine {
         Ok(component)
     }
 
-    fn cache_path(&self, dir: &Path, bytes: &[u8]) -> PathBuf {
-        let content = Sha256::digest(bytes);
+    fn cache_path(&self, dir: &Path, digest: &str) -> PathBuf {
         let mut hasher = DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut hasher);
-        let content: String = content.iter().map(|b| format!("{b:02x}")).collect();
+        let content = digest.trim_start_matches("sha256:");
         dir.join(format!("{content}-{:016x}.cwasm", hasher.finish()))
     }
 }

@@ -64,6 +64,10 @@ pub enum Error {
         dir: PathBuf,
     },
 
+    /// The component asks for hosts or secrets the operator has not granted.
+    #[error("{0}")]
+    NotApproved(Box<NotApproved>),
+
     /// The component's `init` refused its configuration, or a call failed at load.
     #[error("provider `{provider}` failed to start: {error}")]
     Init {
@@ -97,6 +101,26 @@ pub enum Error {
     /// The engine failed (a host bug or resource exhaustion).
     #[error("engine error: {0:#}")]
     Engine(#[from] anyhow::Error),
+}
+
+/// What a component asks for and the operator has not granted, and how to grant it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "component `{name}` ({}, {digest}) asks for what the operator has not granted:\n{}\n{how}",
+    path.display(),
+    asks.iter().map(|ask| format!("  - {ask}")).collect::<Vec<_>>().join("\n")
+)]
+pub struct NotApproved {
+    /// The component's name.
+    pub name: String,
+    /// The file.
+    pub path: PathBuf,
+    /// `sha256:` of the file.
+    pub digest: String,
+    /// Each ask that is not granted.
+    pub asks: Vec<String>,
+    /// How to grant them.
+    pub how: String,
 }
 
 /// Result with [`Error`].

@@ -97,6 +97,7 @@ pub fn new_store(engine: &Engine, broker: Arc<Broker>, component: Arc<str>, limi
     let fuel = state.fuel_per_call;
     let mut store = Store::new(engine.wasmtime(), state);
     store.limiter(|s| &mut s.limiter);
+    store.set_hostcall_fuel(limits.hostcall_bytes());
     if let Some(fuel) = fuel {
         // Instantiation runs the component's start code: it gets a call's budget too.
         store.set_fuel(fuel).ok();
@@ -121,6 +122,9 @@ pub fn trap_error(store: &Store<HostState>, err: wasmtime::Error) -> TurnError {
     if let Some(breach) = err.downcast_ref::<Breach>() {
         return TurnError::new(ErrorKind::LimitExceeded, breach.to_string());
     }
+    if is_handover_exhausted(&err) {
+        return TurnError::new(ErrorKind::LimitExceeded, Breach::Handover { limit: store.hostcall_fuel() }.to_string());
+    }
     let printed = store.data().captured_output();
     let detail = if printed.is_empty() { String::new() } else { format!("; the guest printed: {printed}") };
     if let (Some(wasmtime::Trap::OutOfFuel), Some(limit)) = (err.downcast_ref::<wasmtime::Trap>(), store.data().fuel_limit()) {
@@ -137,6 +141,14 @@ pub fn trap_error(store: &Store<HostState>, err: wasmtime::Error) -> TurnError {
         None => format!("the guest failed: {err:#}"),
     };
     TurnError::new(ErrorKind::Trap, format!("{message}{detail}"))
+}
+
+/// Whether `err` is wasmtime refusing to copy more than the store's hostcall
+/// fuel ([`Limits::hostcall_bytes`]) out of guest memory. wasmtime 48 keeps
+/// that error's type private, so this matches its message; the hostile suite's
+/// oversized-result case fails if a wasmtime upgrade changes it.
+fn is_handover_exhausted(err: &wasmtime::Error) -> bool {
+    err.chain().any(|cause| cause.to_string().contains("fuel allocated for hostcalls has been exhausted"))
 }
 
 impl WasiView for HostState {

@@ -1,15 +1,19 @@
 //! Cordon: a WebAssembly component sandbox runtime for LLM providers and agent tools.
 //!
 //! A provider or a tool is a WASM component built against the contract in `wit/`
-//! (`cordon:provider@0.1.0`). The host loads it with its manifest, brokers every
-//! outbound request (allowlist, secrets, limits) and runs each turn in a fresh,
-//! pooled instance. A guest can fail; the host keeps serving.
+//! (`cordon:provider@0.1.0`). The host loads it with its manifest, which only
+//! asks for hosts and secrets; the operator's trust file grants them. The host
+//! brokers every outbound request (granted origins, secrets, limits) and runs
+//! each turn in a fresh, pooled instance. A guest can fail; the host keeps serving.
 //!
 //! ```no_run
 //! # async fn demo() -> cordon::Result<()> {
-//! use cordon::{ProviderOptions, Request, Runtime, RuntimeConfig};
+//! use cordon::{ProviderOptions, Request, Runtime, RuntimeConfig, TrustStore};
 //!
-//! let runtime = Runtime::new(RuntimeConfig::new("dist/components"))?;
+//! let mut config = RuntimeConfig::new("dist/components");
+//! // What the operator approved (`cordon trust openai --secret api-key=env:OPENAI_API_KEY`).
+//! config.trust = TrustStore::load("dist/trust.toml".as_ref()).map_err(cordon::Error::Config)?;
+//! let runtime = Runtime::new(config)?;
 //! let provider = runtime
 //!     .load_provider("openai", ProviderOptions { base_url: Some("http://127.0.0.1:8080/v1".into()), ..Default::default() })
 //!     .await?;
@@ -26,8 +30,9 @@
 //! ```
 //!
 //! Modules, one concern each: [`engine`] (wasmtime, epochs, compiled cache),
-//! [`component`] (loading and checking), [`manifest`], [`policy`] (allowlist),
-//! [`broker`] (outbound HTTP), [`limits`], [`provider`] (turns), [`replay`] (a
+//! [`component`] (loading and checking), [`manifest`] (what a component asks
+//! for), [`asks`] (reviewing those asks), [`trust`] (what the operator grants),
+//! [`policy`] (origins, internal addresses), [`broker`] (outbound HTTP), [`limits`], [`provider`] (turns), [`replay`] (a
 //! local upstream that serves recorded streams), [`tool`] (tool components),
 //! [`toolbox`] (tools by the names models call them), [`tool_loop`] (the
 //! conversation between a model and its tools), [`registry`] (versions and
@@ -36,15 +41,20 @@
 
 mod bindings;
 mod convert;
+mod cpu;
 mod host;
 mod runtime;
+mod scrub;
 mod stdio;
 
 pub mod admin;
+pub mod asks;
 pub mod broker;
 pub mod component;
 pub mod engine;
 pub mod error;
+pub mod fold;
+pub mod grammar;
 pub mod limits;
 pub mod manifest;
 pub mod policy;
@@ -55,10 +65,10 @@ pub mod retry;
 pub mod tool;
 pub mod tool_loop;
 pub mod toolbox;
+pub mod trust;
 pub mod types;
 pub mod watch;
 
-pub use broker::HostGrant;
 pub use error::{Error, Result};
 pub use policy::Origin;
 pub use provider::{Provider, TurnStream};
@@ -68,4 +78,5 @@ pub use runtime::{ProviderOptions, Runtime, RuntimeConfig, ToolOptions};
 pub use tool::{Tool, ToolError, ToolErrorKind};
 pub use tool_loop::{LoopEvent, LoopResult, LoopStop, LoopStream, StepEvent, ToolLoop, ToolOutcome};
 pub use toolbox::Toolbox;
+pub use trust::{Approval, HostGrant, SecretSource, TrustStore};
 pub use types::*;

@@ -41,8 +41,17 @@ macro_rules! limits {
             /// Apply these overrides on top of `base`, refusing any above `max`.
             pub fn resolve(&self, base: &Limits, max: &Limits) -> Result<Limits, String> {
                 let limits = Limits { $( $field: pick($key, self.$field, base.$field, max.$field)?, )+ };
-                if limits.memory_mib == 0 || limits.call_cpu_ms == 0 || limits.turn_ms == 0 || limits.concurrent_turns == 0 {
-                    return Err("limits.memory-mib, call-cpu-ms, turn-ms and concurrent-turns must be greater than zero".to_owned());
+                if limits.memory_mib == 0
+                    || limits.call_cpu_ms == 0
+                    || limits.turn_cpu_ms == 0
+                    || limits.turn_ms == 0
+                    || limits.init_ms == 0
+                    || limits.concurrent_turns == 0
+                {
+                    return Err(
+                        "limits.memory-mib, call-cpu-ms, turn-cpu-ms, turn-ms, init-ms and concurrent-turns must be greater than zero"
+                            .to_owned(),
+                    );
                 }
                 Ok(limits)
             }
@@ -67,8 +76,15 @@ limits! {
     /// Fuel (roughly, wasm instructions) per exported call, for deterministic
     /// budgets; 0 = not counted. Needs a host started with fuel metering.
     fuel_per_call = "fuel-per-call", default 0, max 10_000_000_000;
+    /// CPU for a whole turn (for a tool, one call), in milliseconds: the guest's
+    /// code in all its calls plus the host's work inside its host calls
+    /// (thread CPU time while the turn's calls run; waiting is free).
+    turn_cpu_ms = "turn-cpu-ms", default 20_000, max 600_000;
     /// Wall-clock time for a whole turn, network included, in milliseconds.
     turn_ms = "turn-ms", default 600_000, max 3_600_000;
+    /// Wall-clock time for loading: instantiation, `info` and `init` together,
+    /// in milliseconds (a guest that sleeps uses no CPU, so only this stops it).
+    init_ms = "init-ms", default 10_000, max 60_000;
     /// Turns of this component running at once.
     concurrent_turns = "concurrent-turns", default 64, max 1024;
     /// Turns waiting for a free slot; past this a turn is refused at once as busy.
@@ -128,6 +144,16 @@ impl Limits {
     pub fn output_bytes(&self) -> u64 {
         self.output_mib_per_turn.saturating_mul(MIB)
     }
+
+    /// Bytes the guest may hand the host in one call (wasmtime's "hostcall
+    /// fuel", counted as the host copies lists and strings out of guest
+    /// memory): enough for a turn's whole output or a whole request body, and
+    /// no more, so that lists whose entries all point at the same guest memory
+    /// cannot make the host copy without end.
+    pub fn hostcall_bytes(&self) -> usize {
+        let bytes = self.output_bytes().max(self.request_bytes()).saturating_add(MIB);
+        usize::try_from(bytes).unwrap_or(usize::MAX)
+    }
 }
 
 /// A limit a guest breached, carried as the error of the trap it causes so the
@@ -156,6 +182,12 @@ pub enum Breach {
         /// The limit.
         limit_ms: u64,
     },
+    /// A turn used more CPU in all than its budget.
+    #[error("the turn used more than {limit_ms} ms of CPU in all, its calls and the host's work for them (limits.turn-cpu-ms)")]
+    TurnCpu {
+        /// The limit.
+        limit_ms: u64,
+    },
     /// One call ran out of fuel.
     #[error("one call used more than {limit} fuel (limits.fuel-per-call)")]
     Fuel {
@@ -181,6 +213,12 @@ pub enum Breach {
     Output {
         /// The limit.
         limit: u64,
+    },
+    /// One call handed the host more data than a turn's output or a request body may be.
+    #[error("the guest handed the host more than {limit} bytes in one call (limits.output-mib-per-turn, limits.request-mib)")]
+    Handover {
+        /// The limit.
+        limit: usize,
     },
 }
 

@@ -1,18 +1,23 @@
 //! The component manifest: a TOML file beside the component (`openai.wasm` +
 //! `openai.toml`), parsed strictly into checked types. Unknown keys are errors.
 //!
+//! The manifest travels with the component, so it is as untrusted as the
+//! component: it only *asks*. Its hosts and secrets are requests the operator
+//! grants or not ([`crate::trust`]); nothing here is granted by being written.
+//!
 //! ```toml
 //! name = "openai"
 //! version = "0.1.0"
 //! contract = "cordon:provider@0.1.0"
-//! allowed-hosts = ["https://api.openai.com"]
+//! allowed-hosts = ["https://api.openai.com"]   # hosts it asks to reach
 //!
 //! [[secrets]]
-//! name = "api-key"              # what the guest names in a request
-//! env = "OPENAI_API_KEY"        # where the host reads the value
-//! header = "authorization"      # the header the host sets
-//! format = "Bearer {value}"     # how the value is written into it
-//! hosts = ["https://api.openai.com"]
+//! name = "api-key"                  # what the guest names in a request
+//! description = "OpenAI API key"    # what it is for, shown to the operator
+//! header = "authorization"          # the header the host sets
+//! format = "Bearer {value}"         # how the value is written into it
+//! hosts = ["https://api.openai.com"]  # where it asks the secret be sent
+//! suggested-env = "OPENAI_API_KEY"  # a hint for the operator, never read by the host
 //!
 //! [limits]
 //! memory-mib = 64
@@ -42,27 +47,31 @@ pub struct Manifest {
     pub contract: String,
     /// One-line description.
     pub description: Option<String>,
-    /// Where it may send requests.
+    /// The origins it asks to reach.
     pub allowed_hosts: AllowList,
-    /// Secrets the host adds to its requests.
-    pub secrets: Vec<SecretSpec>,
+    /// The secrets it asks the host to add to its requests.
+    pub secrets: Vec<SecretRequest>,
     /// Effective limits (defaults, overridden by the manifest, capped by the host).
     pub limits: Limits,
 }
 
-/// A secret the host adds to a component's requests.
+/// A secret a component asks the host to add to its requests. Where its value
+/// comes from, and where it may really go, is the operator's grant.
 #[derive(Debug, Clone)]
-pub struct SecretSpec {
+pub struct SecretRequest {
     /// The name a guest uses to ask for it.
     pub name: String,
-    /// The environment variable the host reads the value from.
-    pub env: String,
+    /// What it is for, in the component author's words.
+    pub description: String,
     /// The header the host writes it to.
     pub header: HeaderName,
     /// The header value, with `{value}` standing for the secret.
     pub format: String,
-    /// The only origins this secret may be sent to.
+    /// The origins it asks the secret be sent to.
     pub hosts: AllowList,
+    /// An environment variable the author suggests binding it to: shown to the
+    /// operator, never read by the host.
+    pub suggested_env: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -85,11 +94,14 @@ struct RawManifest {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSecret {
     name: String,
-    env: String,
+    description: Option<String>,
+    /// Read only to explain that a manifest may no longer choose it.
+    env: Option<String>,
     header: String,
     #[serde(default = "default_format")]
     format: String,
     hosts: Vec<String>,
+    suggested_env: Option<String>,
 }
 
 fn default_format() -> String {
@@ -141,8 +153,21 @@ impl Manifest {
                     secret.name, secret.format
                 ));
             }
-            if secret.env.is_empty() {
-                return Err(format!("secret `{}`: env must name an environment variable", secret.name));
+            if let Some(env) = secret.env {
+                return Err(format!(
+                    "secret `{}`: `env` is not read from a manifest: a component may not choose which of the host's \
+                     variables it gets. Write `suggested-env = \"{env}\"` instead; the operator binds the secret \
+                     (`cordon trust NAME --secret {}=env:VAR`, see README \"Trust\")",
+                    secret.name, secret.name
+                ));
+            }
+            let description = secret.description.filter(|d| !d.trim().is_empty()).ok_or_else(|| {
+                format!("secret `{}`: add a `description` saying what it is for; the operator reads it before granting it", secret.name)
+            })?;
+            if let Some(env) = &secret.suggested_env
+                && !is_env_name(env)
+            {
+                return Err(format!("secret `{}`: suggested-env `{env}` is not an environment variable name (A-Z, 0-9, `_`)", secret.name));
             }
             let hosts = parse_origins(&format!("secret `{}` hosts", secret.name), &secret.hosts)?;
             if let Some(stray) = hosts.iter().find(|h| !allowed_hosts.allows(h)) {
@@ -151,15 +176,16 @@ impl Manifest {
                     secret.name
                 ));
             }
-            if secrets.iter().any(|s: &SecretSpec| s.name == secret.name) {
+            if secrets.iter().any(|s: &SecretRequest| s.name == secret.name) {
                 return Err(format!("secret `{}` is declared twice", secret.name));
             }
-            secrets.push(SecretSpec {
+            secrets.push(SecretRequest {
                 name: secret.name,
-                env: secret.env,
+                description,
                 header,
                 format: secret.format,
                 hosts: AllowList::new(hosts),
+                suggested_env: secret.suggested_env,
             });
         }
         let limits = raw.limits.resolve(&Limits::DEFAULT, max)?;
@@ -173,6 +199,11 @@ impl Manifest {
             limits,
         })
     }
+}
+
+/// Whether `name` looks like an environment variable name.
+pub fn is_env_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !name.starts_with(|c: char| c.is_ascii_digit())
 }
 
 fn parse_origins(what: &str, entries: &[String]) -> Result<Vec<Origin>, String> {
@@ -193,7 +224,8 @@ mod tests {
         allowed-hosts = ["https://api.openai.com"]
         [[secrets]]
         name = "api-key"
-        env = "OPENAI_API_KEY"
+        description = "OpenAI API key"
+        suggested-env = "OPENAI_API_KEY"
         header = "authorization"
         format = "Bearer {value}"
         hosts = ["https://api.openai.com"]
@@ -223,6 +255,9 @@ mod tests {
             (GOOD.replace("name = \"openai\"", "name = \"Open AI\""), "name"),
             (GOOD.replace("memory-mib = 32", "memory-mib = 99999"), "host maximum"),
             (GOOD.replace("header = \"authorization\"", "header = \"bad header\""), "header name"),
+            (GOOD.replace("suggested-env", "env"), "suggested-env = \"OPENAI_API_KEY\""),
+            (GOOD.replace("description = \"OpenAI API key\"", ""), "description"),
+            (GOOD.replace("\"OPENAI_API_KEY\"", "\"OPENAI KEY\""), "not an environment variable name"),
         ];
         for (text, needle) in cases {
             let err = parse(&text).expect_err(needle);

@@ -1,12 +1,16 @@
-//! Typed calls into a provider component: `init` at load, and turns. Each turn
-//! runs in a fresh instance from the pre-instantiated component. The turn is
-//! driven by whoever reads its [`TurnStream`], in the reader's own task: events
-//! arrive in batches through a small bounded queue, the guest is asked for more
-//! only as fast as the reader reads, and no thread hand-off is paid per event. A trap, a limit
-//! breach or a timeout becomes an `error` event and a typed error; the instance
-//! is dropped and the next turn gets a new one.
+//! Typed calls into a provider component: `init` at load (bounded in wall-clock
+//! time), and turns. Each turn runs in a fresh instance from the
+//! pre-instantiated component. The turn is driven by whoever reads its
+//! [`TurnStream`], in the reader's own task: events arrive in batches through a
+//! small bounded queue, the guest is asked for more only as fast as the reader
+//! reads, and no thread hand-off is paid per event. Every batch is held to the
+//! output limits and the event grammar ([`crate::grammar`]) before it reaches
+//! the reader; the turn's result is folded from the events ([`crate::fold`]);
+//! the turn's CPU is counted across its calls ([`crate::cpu`]). A trap, a
+//! limit breach, a grammar violation or a timeout becomes an `error` event and
+//! a typed error; the instance is dropped and the next turn gets a new one.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
@@ -21,8 +25,11 @@ use crate::bindings::{ProviderComponentPre, ProviderInfo, wit};
 use crate::broker::Broker;
 use crate::component::{LoadedComponent, Prepared};
 use crate::convert;
+use crate::cpu::CpuBudget;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::fold::Fold;
+use crate::grammar::Grammar;
 use crate::host::{HostState, begin_call, new_store, trap_error};
 use crate::limits::{Breach, Limits};
 use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult};
@@ -118,25 +125,20 @@ impl Provider {
         };
         let pre = pre.clone();
         let broker = Arc::new(broker);
-        let mut store = new_store(&engine, Arc::clone(&broker), Arc::clone(&name), &component.manifest.limits);
         let init_error = |error: TurnError| Error::Init { provider: name.to_string(), error };
-        let instance = pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|err| init_error(trap_error(&store, err)))?;
-        let api = instance.cordon_provider_provider();
-        begin_call(&mut store).map_err(|err| init_error(trap_error(&store, err)))?;
-        let info = api.call_info(&mut store).await.map_err(|err| init_error(trap_error(&store, err)))?;
-        let state = match launch {
-            Launch::TakeOver(state) => state,
-            Launch::Init(config) => {
-                begin_call(&mut store).map_err(|err| init_error(trap_error(&store, err)))?;
-                let state = api
-                    .call_init(&mut store, &config)
-                    .await
-                    .map_err(|err| init_error(trap_error(&store, err)))?
-                    .map_err(|err| init_error(convert::error(err)))?;
-                Arc::new(Mutex::new(state))
+        let limits = &component.manifest.limits;
+        let loading = describe_and_start(&engine, &pre, &broker, &name, limits, launch);
+        let (info, state) = match tokio::time::timeout(Duration::from_millis(limits.init_ms), loading).await {
+            Ok(started) => started.map_err(init_error)?,
+            Err(_) => {
+                return Err(init_error(TurnError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "loading (instantiation, `info` and `init`) took longer than {} ms (limits.init-ms); \
+                         a component must not wait or sleep while it starts",
+                        limits.init_ms
+                    ),
+                )));
             }
         };
         let served_by = format!("{}@{}", component.manifest.name, component.manifest.version);
@@ -244,6 +246,35 @@ impl Provider {
     }
 }
 
+/// Instantiate, call `info`, and run `init` (or take over the given state).
+async fn describe_and_start(
+    engine: &Engine,
+    pre: &ProviderComponentPre<HostState>,
+    broker: &Arc<Broker>,
+    name: &Arc<str>,
+    limits: &Limits,
+    launch: Launch,
+) -> std::result::Result<(ProviderInfo, Arc<Mutex<wit::State>>), TurnError> {
+    let mut store = new_store(engine, Arc::clone(broker), Arc::clone(name), limits);
+    let instance = pre.instantiate_async(&mut store).await.map_err(|err| trap_error(&store, err))?;
+    let api = instance.cordon_provider_provider();
+    begin_call(&mut store).map_err(|err| trap_error(&store, err))?;
+    let info = api.call_info(&mut store).await.map_err(|err| trap_error(&store, err))?;
+    let state = match launch {
+        Launch::TakeOver(state) => state,
+        Launch::Init(config) => {
+            begin_call(&mut store).map_err(|err| trap_error(&store, err))?;
+            let state = api
+                .call_init(&mut store, &config)
+                .await
+                .map_err(|err| trap_error(&store, err))?
+                .map_err(convert::error)?;
+            Arc::new(Mutex::new(state))
+        }
+    };
+    Ok((info, state))
+}
+
 /// A slot to run a turn in: at once if one is free, else after waiting in a
 /// bounded queue for a bounded time; otherwise a `busy` error.
 async fn wait_for_slot(inner: &Inner) -> Result<OwnedSemaphorePermit, TurnError> {
@@ -274,27 +305,26 @@ async fn wait_for_slot(inner: &Inner) -> Result<OwnedSemaphorePermit, TurnError>
     }
 }
 
-/// Checks a turn's output as it crosses the boundary: the output limits, and
-/// the contract's rules a guest could break (a tool-call fragment for a call
-/// never started). Tool-call arguments are the model's text and are not checked
-/// here: a model can write malformed JSON, and the tool loop answers it with an
-/// error result the model can correct.
+/// Checks a turn's output as it crosses the boundary: the output limits and
+/// the event grammar. Tool-call arguments are the model's text and are not
+/// checked here: a model can write malformed JSON, and the tool loop answers
+/// it with an error result the model can correct.
 struct TurnGuard<'a> {
     limits: &'a Limits,
     events: u64,
     bytes: u64,
-    started_calls: HashSet<String>,
+    grammar: Grammar,
 }
 
 impl<'a> TurnGuard<'a> {
     fn new(limits: &'a Limits) -> Self {
-        TurnGuard { limits, events: 0, bytes: 0, started_calls: HashSet::new() }
+        TurnGuard { limits, events: 0, bytes: 0, grammar: Grammar::new() }
     }
 
-    fn check(&mut self, batch: &[wit::Event]) -> Result<(), TurnError> {
+    /// Check the sizes of a batch still in the contract's form (before any copy).
+    fn check_sizes(&mut self, batch: &[wit::Event]) -> Result<(), TurnError> {
         let breach = |b: Breach| TurnError::new(ErrorKind::LimitExceeded, b.to_string());
-        let violation = |why: String| TurnError::new(ErrorKind::ContractViolation, why);
-        self.events += batch.len() as u64;
+        self.events = self.events.saturating_add(batch.len() as u64);
         if self.events > self.limits.events_per_turn {
             return Err(breach(Breach::Events { limit: self.limits.events_per_turn }));
         }
@@ -303,25 +333,27 @@ impl<'a> TurnGuard<'a> {
             if size > self.limits.event_bytes() {
                 return Err(breach(Breach::EventSize { size, limit: self.limits.event_bytes() }));
             }
-            self.bytes += size;
-            match event {
-                wit::Event::ToolCallStart(start) => {
-                    self.started_calls.insert(start.id.clone());
-                }
-                wit::Event::ToolCallDelta(delta) if !self.started_calls.contains(&delta.id) => {
-                    return Err(violation(format!(
-                        "the guest sent a tool-call-delta for call `{}`, which was never started",
-                        delta.id
-                    )));
-                }
-                _ => {}
-            }
+            self.bytes = self.bytes.saturating_add(size);
         }
         if self.bytes > self.limits.output_bytes() {
             return Err(breach(Breach::Output { limit: self.limits.output_bytes() }));
         }
         Ok(())
     }
+
+    /// Check a converted batch against the event grammar.
+    fn check_grammar(&mut self, events: &[Event]) -> Result<(), TurnError> {
+        self.grammar.check_batch(events).map_err(violation)
+    }
+
+    /// The stream ended: check the turn ended as the grammar says.
+    fn check_end(&self) -> Result<(), TurnError> {
+        self.grammar.check_end().map_err(violation)
+    }
+}
+
+fn violation(rule: String) -> TurnError {
+    TurnError::new(ErrorKind::ContractViolation, format!("the guest broke the contract's event grammar: {rule}"))
 }
 
 /// A failure, and whether the guest already reported it as an `error` event.
@@ -338,14 +370,15 @@ impl From<TurnError> for Failure {
 
 async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message>) -> Result<TurnResult, Failure> {
     let limits = &inner.component.manifest.limits;
+    let mut cpu = CpuBudget::new(limits.turn_cpu_ms);
     let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
-    let instance = inner.pre.instantiate_async(&mut store).await.map_err(|e| trap_error(&store, e))?;
+    let instance = cpu.meter(inner.pre.instantiate_async(&mut store)).await.map_err(|e| trap_error(&store, e))?;
     let api = instance.cordon_provider_provider();
     let state = inner.state.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone());
 
     begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
-    let native = api
-        .call_to_native(&mut store, &state, &convert::request(request))
+    let native = cpu
+        .meter(api.call_to_native(&mut store, &state, &convert::request(request)))
         .await
         .map_err(|e| trap_error(&store, e))?
         .map_err(convert::error)?;
@@ -356,24 +389,33 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
     }
 
     begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
-    let turn = api.turn().call_constructor(&mut store, &state, &native).await.map_err(|e| trap_error(&store, e))?;
+    let turn = cpu
+        .meter(api.turn().call_constructor(&mut store, &state, &native))
+        .await
+        .map_err(|e| trap_error(&store, e))?;
     let mut reported = false;
     let mut streamed = false;
     let mut guard = TurnGuard::new(limits);
+    let mut fold = Fold::new();
+    let streamed_so_far = |streamed: bool| {
+        move |mut error: TurnError| {
+            error.output_streamed = streamed;
+            error
+        }
+    };
     loop {
         begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
-        let batch = api.turn().call_next(&mut store, turn).await.map_err(|e| {
+        let batch = cpu.meter(api.turn().call_next(&mut store, turn)).await.map_err(|e| {
             let mut error = trap_error(&store, e);
             error.output_streamed = streamed;
             error
         })?;
         let Some(batch) = batch else { break };
-        guard.check(&batch).map_err(|mut error| {
-            error.output_streamed = streamed;
-            error
-        })?;
+        guard.check_sizes(&batch).map_err(streamed_so_far(streamed))?;
         let events: Vec<Event> = batch.into_iter().map(convert::event).collect();
+        guard.check_grammar(&events).map_err(streamed_so_far(streamed))?;
         for event in &events {
+            fold.push(event);
             match event {
                 Event::Error(_) => reported = true,
                 Event::TextDelta { .. } | Event::ReasoningDelta { .. } | Event::ToolCall(_) => streamed = true,
@@ -386,17 +428,35 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
         // Let the reader take this batch now rather than after the next ones.
         tokio::task::yield_now().await;
     }
+    guard.check_end().map_err(streamed_so_far(streamed))?;
 
     begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
-    let finalized = api
-        .call_finalize(&mut store, &state, turn)
+    let finalized = cpu
+        .meter(api.call_finalize(&mut store, &state, turn))
         .await
-        .map_err(|e| trap_error(&store, e))?
+        .map_err(|e| streamed_so_far(streamed)(trap_error(&store, e)))?
         .map_err(|e| Failure { error: convert::error(e), reported })?;
+    let guest = finalized.result;
+    let metadata = match guest.provider_metadata {
+        Some(text) if text.len() as u64 > limits.event_bytes() => {
+            let breach = Breach::EventSize { size: text.len() as u64, limit: limits.event_bytes() };
+            return Err(streamed_so_far(streamed)(TurnError::new(ErrorKind::LimitExceeded, format!("provider-metadata: {breach}"))).into());
+        }
+        Some(text) => serde_json::from_str(&text).ok(),
+        None => None,
+    };
+    let guest_content = convert::content(guest.content);
+    if let Some(difference) = fold.difference(&guest_content, &convert::usage(guest.usage), &convert::finish(guest.finish)) {
+        tracing::warn!(
+            component = %inner.name,
+            "finalize returned a result that is not the fold of the turn's events ({difference}); the host's fold is the turn's result"
+        );
+    }
     if let Ok(mut slot) = inner.state.lock() {
         *slot = finalized.state;
     }
-    Ok(convert::result(finalized.result, warnings, inner.served_by.clone()))
+    tracing::debug!(component = %inner.name, cpu_us = cpu.used().as_micros(), "turn done");
+    Ok(fold.into_result(warnings, inner.served_by.clone(), metadata))
 }
 
 fn cancelled() -> Failure {

@@ -5,24 +5,32 @@
 //! maxima, and answers `info`); if anything fails, the current version keeps
 //! serving and the error names the file and the cause. The previous version is
 //! kept for `rollback`; older ones are freed when their last turn ends. The
-//! host-owned state belongs to the name, so it survives swaps.
+//! host-owned state belongs to the name, so it survives swaps. A swap is
+//! bounded in time: the new version's `info` by `limits.init-ms`, and the whole
+//! swap (waiting for an earlier swap, compiling, loading) by the registry's
+//! swap timeout, after which it is given up and the lock released.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::provider::{Provider, TurnStream};
 use crate::runtime::{ProviderOptions, Runtime};
-use crate::types::Request;
+use crate::types::{ErrorKind, Request, TurnError};
+
+/// How long a swap may take in all (waiting for another swap of the same
+/// provider, compiling, loading) before it is given up.
+pub const DEFAULT_SWAP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Loaded providers by name, with hot-swap and rollback.
 pub struct Registry {
     runtime: Runtime,
     entries: RwLock<HashMap<String, Arc<Entry>>>,
+    swap_timeout: Duration,
 }
 
 struct Entry {
@@ -81,7 +89,13 @@ fn version_status(provider: &Provider) -> VersionStatus {
 impl Registry {
     /// An empty registry on `runtime`.
     pub fn new(runtime: Runtime) -> Registry {
-        Registry { runtime, entries: RwLock::new(HashMap::new()) }
+        Registry { runtime, entries: RwLock::new(HashMap::new()), swap_timeout: DEFAULT_SWAP_TIMEOUT }
+    }
+
+    /// Give up a swap that takes longer than `timeout` in all.
+    pub fn with_swap_timeout(mut self, timeout: Duration) -> Registry {
+        self.swap_timeout = timeout;
+        self
     }
 
     /// The runtime it loads with.
@@ -116,10 +130,25 @@ impl Registry {
     /// file, replaced on disk). On any failure the current version stays.
     pub async fn reload(&self, name: &str, file: Option<&Path>) -> Result<VersionStatus> {
         let entry = self.entry(name)?;
-        let _one_swap_at_a_time = entry.swapping.lock().await;
+        let deadline = tokio::time::Instant::now() + self.swap_timeout;
         let current = lock(&entry.versions).current.clone();
         let path = file.map(Path::to_owned).unwrap_or_else(|| current.component().path.clone());
-        let loaded = self.runtime.load_successor(&current, &path.to_string_lossy(), &entry.options).await;
+        let given_up = |what: &str| Error::Init {
+            provider: name.to_owned(),
+            error: TurnError::new(
+                ErrorKind::Timeout,
+                format!("{what} took longer than the swap timeout of {} ms; the swap was given up", self.swap_timeout.as_millis()),
+            ),
+        };
+        let Ok(_one_swap_at_a_time) = tokio::time::timeout_at(deadline, entry.swapping.lock()).await else {
+            let error = given_up("waiting for an earlier swap of this provider");
+            return Err(Error::Reload { name: name.to_owned(), file: path, serving: current.served_by().to_owned(), source: Box::new(error) });
+        };
+        let file_name = path.to_string_lossy().into_owned();
+        let swap = self.runtime.load_successor(&current, &file_name, &entry.options);
+        let loaded = tokio::time::timeout_at(deadline, swap)
+            .await
+            .unwrap_or_else(|_| Err(given_up("compiling and loading the new version")));
         let mut versions = lock(&entry.versions);
         match loaded {
             Ok(next) => {

@@ -15,6 +15,7 @@ use crate::bindings::tool_api;
 use crate::bindings::ToolComponentPre;
 use crate::broker::Broker;
 use crate::component::{LoadedComponent, Prepared};
+use crate::cpu::CpuBudget;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::host::{HostState, begin_call, new_store, trap_error};
@@ -114,15 +115,25 @@ impl Tool {
         let name: Arc<str> = component.manifest.name.as_str().into();
         let broker = Arc::new(broker);
         let limits = &component.manifest.limits;
-        let mut store = new_store(&engine, Arc::clone(&broker), Arc::clone(&name), limits);
         let failed = |error: TurnError| Error::Init { provider: format!("tool {name}"), error };
-        let instance = pre.instantiate_async(&mut store).await.map_err(|err| failed(trap_error(&store, err)))?;
-        begin_call(&mut store).map_err(|err| failed(trap_error(&store, err)))?;
-        let info = instance
-            .cordon_provider_tool()
-            .call_info(&mut store)
-            .await
-            .map_err(|err| failed(trap_error(&store, err)))?;
+        let describe = async {
+            let mut store = new_store(&engine, Arc::clone(&broker), Arc::clone(&name), limits);
+            let instance = pre.instantiate_async(&mut store).await.map_err(|err| trap_error(&store, err))?;
+            begin_call(&mut store).map_err(|err| trap_error(&store, err))?;
+            instance.cordon_provider_tool().call_info(&mut store).await.map_err(|err| trap_error(&store, err))
+        };
+        let info = match tokio::time::timeout(Duration::from_millis(limits.init_ms), describe).await {
+            Ok(info) => info.map_err(failed)?,
+            Err(_) => {
+                return Err(failed(TurnError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "loading (instantiation and `info`) took longer than {} ms (limits.init-ms); a tool must not wait or sleep while it starts",
+                        limits.init_ms
+                    ),
+                )));
+            }
+        };
         let invalid = |reason: String| Error::InvalidComponent { path: component.path.clone(), reason };
         if info.actions.is_empty() {
             return Err(invalid("describes no actions; a tool needs at least one".to_owned()));
@@ -232,11 +243,12 @@ impl Tool {
             };
             ToolError::new(kind, format!("tool `{}` failed: {}", inner.name, error.message))
         };
-        let instance = inner.pre.instantiate_async(&mut store).await.map_err(|e| crashed(trap_error(&store, e)))?;
+        // For a tool, a "turn" is one call: its CPU is counted as a turn's.
+        let mut cpu = CpuBudget::new(limits.turn_cpu_ms);
+        let instance =
+            cpu.meter(inner.pre.instantiate_async(&mut store)).await.map_err(|e| crashed(trap_error(&store, e)))?;
         begin_call(&mut store).map_err(|e| crashed(trap_error(&store, e)))?;
-        instance
-            .cordon_provider_tool()
-            .call_call(&mut store, action, arguments)
+        cpu.meter(instance.cordon_provider_tool().call_call(&mut store, action, arguments))
             .await
             .map_err(|e| crashed(trap_error(&store, e)))?
             .map_err(guest_error)

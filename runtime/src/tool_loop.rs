@@ -4,7 +4,9 @@
 //! appends the assistant's message and the tool results to the conversation and
 //! calls the provider again, until the model stops calling tools or the step
 //! limit is reached. A tool that fails, or is called wrongly, gives the model an
-//! error result; only a failing provider turn ends the loop with an error.
+//! error result; only a failing provider turn, or a model asking for more tool
+//! calls than the loop allows (per step, or in all), ends the loop with an
+//! error. At most [`ToolLoop::max_concurrent_calls`] tool instances run at once.
 //!
 //! ```no_run
 //! # async fn demo(runtime: cordon::Runtime) -> cordon::Result<()> {
@@ -24,7 +26,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -37,6 +38,12 @@ use crate::types::{ContentPart, ErrorKind, Event, Message, Part, Request, Role, 
 
 /// Steps (provider turns) a loop takes unless told otherwise.
 pub const DEFAULT_MAX_STEPS: u32 = 8;
+/// Tool calls one step may ask for unless told otherwise.
+pub const DEFAULT_MAX_CALLS_PER_STEP: usize = 32;
+/// Tool calls a whole loop may make unless told otherwise.
+pub const DEFAULT_MAX_CALLS: usize = 128;
+/// Tool calls running at once unless told otherwise.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 8;
 
 /// Events buffered between the loop and its reader.
 const CHANNEL_EVENTS: usize = 64;
@@ -47,6 +54,9 @@ pub struct ToolLoop {
     provider: Provider,
     toolbox: Arc<Toolbox>,
     max_steps: u32,
+    max_calls_per_step: usize,
+    max_calls: usize,
+    max_concurrent_calls: usize,
 }
 
 /// One event of a loop, tagged with its step (from 1). Serializes flat:
@@ -130,12 +140,39 @@ enum LoopMessage {
 impl ToolLoop {
     /// A loop of `provider` with `toolbox`, at most [`DEFAULT_MAX_STEPS`] steps.
     pub fn new(provider: Provider, toolbox: Toolbox) -> ToolLoop {
-        ToolLoop { provider, toolbox: Arc::new(toolbox), max_steps: DEFAULT_MAX_STEPS }
+        ToolLoop {
+            provider,
+            toolbox: Arc::new(toolbox),
+            max_steps: DEFAULT_MAX_STEPS,
+            max_calls_per_step: DEFAULT_MAX_CALLS_PER_STEP,
+            max_calls: DEFAULT_MAX_CALLS,
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+        }
     }
 
     /// At most `steps` provider turns (at least 1).
     pub fn max_steps(mut self, steps: u32) -> ToolLoop {
         self.max_steps = steps.max(1);
+        self
+    }
+
+    /// At most `calls` tool calls in one step (at least 1); a model asking for
+    /// more ends the loop with a `limit-exceeded` error before any of them runs.
+    pub fn max_calls_per_step(mut self, calls: usize) -> ToolLoop {
+        self.max_calls_per_step = calls.max(1);
+        self
+    }
+
+    /// At most `calls` tool calls in the whole loop (at least 1).
+    pub fn max_calls(mut self, calls: usize) -> ToolLoop {
+        self.max_calls = calls.max(1);
+        self
+    }
+
+    /// At most `calls` tool instances running at once (at least 1); the
+    /// step's other calls wait their turn.
+    pub fn max_concurrent_calls(mut self, calls: usize) -> ToolLoop {
+        self.max_concurrent_calls = calls.max(1);
         self
     }
 
@@ -168,6 +205,7 @@ impl ToolLoop {
         request.tools.extend(self.toolbox.definitions());
         let mut result =
             LoopResult { steps: Vec::new(), messages: Vec::new(), stop: LoopStop::Done, usage: Usage::default() };
+        let mut calls_made: usize = 0;
         for step in 1..=self.max_steps {
             let mut turn = self.provider.stream(request.clone());
             while let Some(event) = turn.next().await {
@@ -183,10 +221,29 @@ impl ToolLoop {
             if calls.is_empty() {
                 return Ok(result);
             }
+            calls_made = calls_made.saturating_add(calls.len());
+            if calls.len() > self.max_calls_per_step || calls_made > self.max_calls {
+                let why = if calls.len() > self.max_calls_per_step {
+                    format!(
+                        "the model asked for {} tool calls in step {step}; this loop runs at most {} in one step \
+                         (ToolLoop::max_calls_per_step), so none of them ran",
+                        calls.len(),
+                        self.max_calls_per_step
+                    )
+                } else {
+                    format!(
+                        "the model asked for {calls_made} tool calls in {step} steps; this loop runs at most {} in all \
+                         (ToolLoop::max_calls), so the calls of step {step} did not run",
+                        self.max_calls
+                    )
+                };
+                return Err(Error::Turn(TurnError::new(ErrorKind::LimitExceeded, why)));
+            }
 
             let mut outcomes: Vec<Option<ToolOutcome>> = vec![None; calls.len()];
-            let mut running: FuturesUnordered<_> =
-                calls.iter().enumerate().map(|(index, call)| self.run_call(index, call)).collect();
+            let mut running = futures_util::stream::iter(calls.into_iter().enumerate())
+                .map(|(index, call)| self.run_call(index, call))
+                .buffer_unordered(self.max_concurrent_calls);
             while let Some((index, outcome)) = running.next().await {
                 send(step, LoopEvent::ToolResult(outcome.clone())).await?;
                 outcomes[index] = Some(outcome);
@@ -214,7 +271,7 @@ impl ToolLoop {
     }
 
     /// Run one call; a failure becomes an error outcome.
-    async fn run_call(&self, index: usize, call: &ToolCall) -> (usize, ToolOutcome) {
+    async fn run_call(&self, index: usize, call: ToolCall) -> (usize, ToolOutcome) {
         let started = Instant::now();
         let (output, error) = match self.toolbox.call(&call.name, &call.arguments).await {
             Ok(output) => (output, None),
@@ -224,11 +281,11 @@ impl ToolLoop {
             }
         };
         let outcome = ToolOutcome {
-            call_id: call.id.clone(),
-            name: call.name.clone(),
+            call_id: call.id,
+            name: call.name,
             output,
             error,
-            duration_ms: started.elapsed().as_millis() as u64,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
         (index, outcome)
     }
@@ -293,10 +350,12 @@ fn assistant_message(turn: &TurnResult) -> Message {
     Message { role: Role::Assistant, parts }
 }
 
+/// Add a step's usage to the loop's. The numbers come from guests: the sum
+/// saturates rather than overflow.
 fn add_usage(total: &mut Usage, step: &Usage) {
     let add = |total: &mut Option<u64>, step: Option<u64>| {
         if let Some(step) = step {
-            *total = Some(total.unwrap_or(0) + step);
+            *total = Some(total.unwrap_or(0).saturating_add(step));
         }
     };
     add(&mut total.input_tokens, step.input_tokens);
@@ -341,5 +400,7 @@ mod tests {
         add_usage(&mut total, &Usage { input_tokens: Some(15), reasoning_tokens: Some(1), ..Usage::default() });
         assert_eq!((total.input_tokens, total.output_tokens, total.reasoning_tokens), (Some(25), Some(2), Some(1)));
         assert_eq!(total.cache_read_tokens, None);
+        add_usage(&mut total, &Usage { input_tokens: Some(u64::MAX), ..Usage::default() });
+        assert_eq!(total.input_tokens, Some(u64::MAX), "guest numbers saturate, never overflow");
     }
 }

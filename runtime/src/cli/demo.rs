@@ -33,7 +33,12 @@ pub async fn run(runtime: &Runtime) -> cordon::Result<ExitCode> {
     let server = ReplayServer::start(replies)
         .await
         .map_err(|err| Error::Config(format!("cannot start the local replay upstream: {err}")))?;
-    let options = ProviderOptions { base_url: Some(format!("{}/v1", server.url())), ..ProviderOptions::default() };
+    // The recorded upstream is all the provider may reach; it gets no secret value.
+    let options = ProviderOptions {
+        base_url: Some(format!("{}/v1", server.url())),
+        deny_unapproved: true,
+        ..ProviderOptions::default()
+    };
     let provider = runtime.load_provider("openai", options).await?;
     let calculator = runtime.load_tool("calculator", ToolOptions::default()).await?;
     eprintln!(

@@ -1,7 +1,11 @@
-//! `cordon inspect`: what a component is and what it may do.
+//! `cordon inspect`: what a component is, what it asks for (with flags for
+//! asks that look wrong), and whether the operator has granted it.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
+use cordon::asks;
+use cordon::trust::{self, LoadGrants, Refusal};
 use cordon::Runtime;
 
 #[derive(clap::Args)]
@@ -14,6 +18,7 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     let component = runtime.inspect(&args.file).await?;
     let m = &component.manifest;
     println!("component  {}", component.path.display());
+    println!("digest     {}", component.digest);
     println!("kind       {}", component.kind());
     println!("name       {}", m.name);
     println!("version    {}", m.version);
@@ -23,20 +28,46 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     }
     println!("exports    {}", component.exports.join(", "));
     println!("imports    {}", component.imports.join(", "));
-    println!("hosts      {}", m.allowed_hosts.describe());
-    if m.secrets.is_empty() {
-        println!("secrets    none");
+    let lines = asks::lines(m);
+    if lines.is_empty() {
+        println!("asks       nothing (no hosts, no secrets)");
     }
-    for secret in &m.secrets {
-        println!(
-            "secret     {} (from ${}, header `{}`, only to {})",
-            secret.name,
-            secret.env,
-            secret.header,
-            secret.hosts.describe()
-        );
+    for (line, secret) in lines.iter().zip(m.allowed_hosts.origins().iter().map(|_| None).chain(m.secrets.iter().map(Some))) {
+        let suggestion = secret.and_then(|s| s.suggested_env.as_deref()).map(|env| format!(" (suggests ${env})"));
+        println!("asks       {line}{}", suggestion.unwrap_or_default());
     }
+    println!("asks-id    {}", asks::digest(m));
+    for flag in asks::flags(m) {
+        println!("FLAG       {}: {}", flag.ask, flag.why);
+    }
+    println!("approval   {}", approval(runtime, &component));
     let limits: Vec<String> = m.limits.entries().into_iter().map(|(key, value)| format!("{key} = {value}")).collect();
     println!("limits     {}", limits.join(", "));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the trust store grants what the component asks for.
+fn approval(runtime: &Runtime, component: &cordon::component::LoadedComponent) -> String {
+    let name = &component.manifest.name;
+    let file = runtime.trust().path().map_or_else(|| "the trust store".to_owned(), |p| p.display().to_string());
+    let Some(approval) = runtime.trust().get(name) else {
+        if asks::lines(&component.manifest).is_empty() {
+            return "nothing to approve".to_owned();
+        }
+        let hints: Vec<String> = component.manifest.secrets.iter().map(trust::bind_hint).collect();
+        return format!("not approved in {file}: `cordon trust {name} {}`", hints.join(" ")).trim_end().to_owned();
+    };
+    let values = HashMap::new();
+    let load = LoadGrants { hosts: &[], values: &values, deny_unapproved: false };
+    match trust::grant(&component.manifest, approval, &load) {
+        Ok(granted) => {
+            let secrets: Vec<String> =
+                granted.secrets.iter().map(|s| format!("`{}` from {}", s.request.name, s.source)).collect();
+            let of = approval.component.as_deref().map(|d| format!(", approved for {d}")).unwrap_or_default();
+            let same = if approval.component.as_deref() == Some(component.digest.as_str()) { " (this file)" } else { "" };
+            format!("approved in {file}{of}{same}{}{}", if secrets.is_empty() { "" } else { "; secrets " }, secrets.join(", "))
+        }
+        Err(Refusal::Unapproved(asks)) => format!("asks for more than {file} grants it: {}", asks.join("; ")),
+        Err(Refusal::Config(why)) => format!("approved in {file}, but {why}"),
+    }
 }

@@ -11,12 +11,13 @@ mod render;
 mod replay;
 mod run;
 mod tools;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cordon::{Runtime, RuntimeConfig};
+use cordon::{Error, Runtime, RuntimeConfig, TrustStore};
 
 /// Cordon: run LLM providers as sandboxed WebAssembly components.
 #[derive(Parser)]
@@ -29,6 +30,12 @@ struct Cli {
     /// Folder for compiled components (default: `cache` beside the components folder).
     #[arg(long, global = true, env = "CORDON_CACHE")]
     cache: Option<PathBuf>,
+
+    /// The operator's trust file: what each component is granted (default:
+    /// `trust.toml` beside the components folder). Keep it where component
+    /// authors cannot write.
+    #[arg(long, global = true, env = "CORDON_TRUST")]
+    trust: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -46,8 +53,10 @@ enum Command {
     New(new::Args),
     /// List the actions of tool components with their argument schemas.
     Tools(tools::Args),
-    /// Show a component's kind, name, version, contract, exports, allowed hosts, secrets and limits.
+    /// Show a component's kind, name, version, contract, exports, what it asks for (flagged where it looks wrong), its approval and limits.
     Inspect(inspect::Args),
+    /// Approve what a component asks for (hosts, secrets bound to a source) in the trust file; with no name, list the approvals.
+    Trust(trust::Args),
     /// Stream a built-in recorded conversation through the OpenAI-compatible provider, the host running the calculator tool.
     Demo,
     /// Keep turns flowing against a local upstream while a watched folder swaps the provider.
@@ -87,10 +96,15 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> cordon::Result<ExitCode> {
+    let trust_file = cli.trust.unwrap_or_else(|| match cli.components.parent() {
+        Some(parent) => parent.join("trust.toml"),
+        None => PathBuf::from("trust.toml"),
+    });
     let mut config = RuntimeConfig::new(cli.components);
     if cli.cache.is_some() {
         config.cache_dir = cli.cache;
     }
+    config.trust = TrustStore::load(&trust_file).map_err(Error::Config)?;
     match cli.command {
         Command::Chat(args) => chat::run(&Runtime::new(config)?, args).await,
         Command::Replay(args) => replay::run(&Runtime::new(config)?, args).await,
@@ -98,6 +112,7 @@ async fn run(cli: Cli) -> cordon::Result<ExitCode> {
         Command::New(args) => new::run(args),
         Command::Tools(args) => tools::run(&Runtime::new(config)?, args).await,
         Command::Inspect(args) => inspect::run(&Runtime::new(config)?, args).await,
+        Command::Trust(args) => trust::run(&Runtime::new(config)?, args).await,
         Command::Demo => demo::run(&Runtime::new(config)?).await,
         Command::Run(args) => run::run(config, args).await,
         Command::Status(admin) => manage::status(admin).await,

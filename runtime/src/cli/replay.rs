@@ -56,7 +56,9 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     let server = ReplayServer::start(vec![reply])
         .await
         .map_err(|err| Error::Config(format!("cannot start the local replay server: {err}")))?;
-    let options = ProviderOptions { base_url: Some(server.url()), ..ProviderOptions::default() };
+    // A local replay: the component reaches only the replay server, with no
+    // secret values; what it asks for beyond that is denied, not granted.
+    let options = ProviderOptions { base_url: Some(server.url()), deny_unapproved: true, ..ProviderOptions::default() };
     let provider = runtime.load_provider(&args.provider, options).await?;
 
     let mut turn = provider.stream(Request::user(args.model, args.prompt));

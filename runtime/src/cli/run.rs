@@ -53,7 +53,8 @@ pub async fn run(config: RuntimeConfig, args: Args) -> cordon::Result<ExitCode> 
 
     let registry = Arc::new(Registry::new(runtime));
     let file = args.watch.join(format!("{}.wasm", args.provider));
-    let options = ProviderOptions { base_url: Some(upstream.url()), ..ProviderOptions::default() };
+    // A local replay upstream: nothing else is granted (see `cordon replay`).
+    let options = ProviderOptions { base_url: Some(upstream.url()), deny_unapproved: true, ..ProviderOptions::default() };
     let first = registry.load(&args.provider, &file.to_string_lossy(), options).await?;
     let _watch = cordon::watch::watch(Arc::clone(&registry), &args.watch, cordon::watch::DEFAULT_QUIET)?;
     let admin = Admin::start(Arc::clone(&registry), args.admin)

@@ -20,7 +20,7 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     } else {
         let mut tools = Vec::new();
         for name in &args.names {
-            tools.push(runtime.load_tool(name, ToolOptions::default()).await?);
+            tools.push(runtime.load_tool(name, listing()).await?);
         }
         tools
     };
@@ -31,7 +31,7 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
         let manifest = &tool.component().manifest;
         if !args.json {
             println!("{} {} — {}", tool.name(), manifest.version, tool.description());
-            println!("  hosts: {}", tool.allowed_hosts().describe());
+            println!("  asks to reach: {}", manifest.allowed_hosts.describe());
         }
         for action in tool.actions() {
             if args.json {
@@ -53,6 +53,12 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Listing a tool runs only its `info`, which may not call the host: it is
+/// loaded with nothing granted, whatever its manifest asks for.
+fn listing() -> ToolOptions {
+    ToolOptions { deny_unapproved: true, ..ToolOptions::default() }
+}
+
 /// Every tool in the components folder; providers are passed over, and a tool
 /// that fails to load is reported and skipped.
 async fn all_tools(runtime: &Runtime) -> cordon::Result<Vec<Tool>> {
@@ -68,7 +74,7 @@ async fn all_tools(runtime: &Runtime) -> cordon::Result<Vec<Tool>> {
     for path in paths {
         let shown = path.display().to_string();
         match runtime.inspect(&shown).await {
-            Ok(component) if component.kind() == "tool" => match runtime.load_tool(&shown, ToolOptions::default()).await {
+            Ok(component) if component.kind() == "tool" => match runtime.load_tool(&shown, listing()).await {
                 Ok(tool) => tools.push(tool),
                 Err(err) => eprintln!("skipping {shown}: {err}"),
             },
