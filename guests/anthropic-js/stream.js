@@ -107,6 +107,7 @@ export class MessagesStream {
     this.blocks = []; // [index (BigInt), block], in order of their start
     this.input = { uncached: undefined, cacheWrite: undefined, cacheRead: undefined };
     this.stopped = false;
+    this.message = undefined; // the id of the message this stream carries
   }
 
   /** Handle one SSE event; throws a provider error. */
@@ -121,6 +122,14 @@ export class MessagesStream {
     }
     switch (event.type) {
       case "message_start":
+        // One stream carries one message; a second start means two were spliced.
+        if (this.message !== undefined) {
+          throw protocolError(
+            `a second \`message_start\` (${event.id ?? "without an id"}) arrived in the stream of message \`${this.message}\`: ` +
+              "the upstream spliced two messages into one stream, so the turn stops here",
+          );
+        }
+        this.message = event.id ?? "without an id";
         out.metadata(event.id, event.model, undefined);
         if (event.usage !== undefined) this.usage(event.usage, out);
         break;

@@ -26,6 +26,11 @@ use std::process::{Command, ExitCode};
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
 
+/// Copies of a guest's plain build under another name, with their own manifest
+/// (`guests/<guest>/<name>.toml`): (guest folder, component name). These are
+/// hostile guests whose misdeed is in what their manifest asks for.
+const MANIFEST_VARIANTS: &[(&str, &str)] = &[("hostile", "hostile-greedy"), ("hostile", "hostile-asks-more")];
+
 /// Extra builds of a guest with a cargo feature, each its own component:
 /// (guest folder, feature, component name). Its manifest is
 /// `guests/<guest>/<name>.toml` if there is one, else the guest's. These are the
@@ -34,6 +39,7 @@ const PROFILE: &str = "guest";
 const VARIANTS: &[(&str, &str, &str)] = &[
     ("hostile", "spin-in-info", "hostile-spin-info"),
     ("hostile", "trap-in-info", "hostile-trap-info"),
+    ("hostile", "sleep-in-info", "hostile-sleep-info"),
     ("hostile", "newer-contract", "hostile-newer-contract"),
     ("hostile", "unknown-import", "hostile-unknown-import"),
     ("hostile", "version-two", "hostile-v2"),
@@ -118,6 +124,9 @@ fn build_guests() -> Result<Vec<String>, String> {
             let package = format!("cordon-{guest}");
             cargo(&["build", "--quiet", "--target", TARGET, "--profile", PROFILE, "-p", &package])?;
             install(&root, &rust_output(&root, guest), guest, guest)?;
+            for (_, name) in MANIFEST_VARIANTS.iter().filter(|(of, _)| of == guest) {
+                install(&root, &rust_output(&root, guest), guest, name)?;
+            }
         } else {
             // Another language, or a Rust guest with its own workspace (`cordon new`).
             build_guest(&dir, &out)?;
@@ -130,7 +139,8 @@ fn build_guests() -> Result<Vec<String>, String> {
         cargo(&["build", "--quiet", "--target", TARGET, "--profile", PROFILE, "-p", &package, "--features", feature])?;
         install(&root, &rust_output(&root, guest), guest, name)?;
     }
-    eprintln!("xtask: built {} (and {} variants) into {}", guests.join(", "), VARIANTS.len(), out.display());
+    let variants = VARIANTS.len() + MANIFEST_VARIANTS.len();
+    eprintln!("xtask: built {} (and {variants} variants) into {}", guests.join(", "), out.display());
     Ok(guests)
 }
 

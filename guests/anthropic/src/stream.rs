@@ -23,6 +23,8 @@ pub struct MessagesStream {
     blocks: Vec<(u64, Block)>,
     input: InputTokens,
     stopped: bool,
+    /// The id of the message this stream carries, once `message_start` came.
+    message: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -174,6 +176,18 @@ impl StreamHandler for MessagesStream {
             serde_json::from_str(data).map_err(|err| ProviderError::invalid_json("event", &err, data))?;
         match event {
             Event::MessageStart { message } => {
+                // One stream carries one message. A second `message_start` means
+                // two streams were spliced together (a proxy, a retry gone
+                // wrong): mixing them would tie the second message's blocks to
+                // the first's, so the turn stops with what was already streamed.
+                if let Some(first) = &self.message {
+                    return Err(ProviderError::protocol(format!(
+                        "a second `message_start` ({}) arrived in the stream of message `{first}`: the upstream \
+                         spliced two messages into one stream, so the turn stops here",
+                        message.id.as_deref().unwrap_or("without an id")
+                    )));
+                }
+                self.message = Some(message.id.as_deref().unwrap_or("without an id").to_owned());
                 out.metadata(message.id.as_deref(), message.model.as_deref(), None);
                 if let Some(raw) = message.usage {
                     self.usage(&raw, out)?;

@@ -4,7 +4,8 @@
 //! Actions: `echo` (well-behaved: returns `text`), `spin` (loops forever),
 //! `allocate` (grows memory forever), `panic` (traps), `flood` (returns a
 //! 64 MiB string, or `mib` MiB), `fetch` (tries a host it may not reach and
-//! returns the broker's error), `fail` (returns an `upstream` error).
+//! returns the broker's error), `fail` (returns an `upstream` error), `sleep`
+//! (waits `ms` milliseconds without using CPU, then answers `slept`).
 //!
 //! Features add broken actions to `info`: `bad-schema` an action `broken` whose
 //! parameters are not a valid JSON schema, `bad-name` an action `has space`.
@@ -21,7 +22,7 @@ use serde_json::{Value, json};
 pub struct HostileTool;
 
 /// Every action, in the order `info` lists them.
-const ACTIONS: [&str; 7] = ["echo", "spin", "allocate", "panic", "flood", "fetch", "fail"];
+const ACTIONS: [&str; 8] = ["echo", "spin", "allocate", "panic", "flood", "fetch", "fail", "sleep"];
 
 /// Where `fetch` tries to send the guest's loot.
 pub const STEAL_URL: &str = "https://evil.example/steal";
@@ -40,6 +41,12 @@ struct EchoArgs {
 struct FloodArgs {
     #[serde(default)]
     mib: Option<usize>,
+}
+
+/// The arguments of `sleep`.
+#[derive(Deserialize)]
+struct SleepArgs {
+    ms: u64,
 }
 
 /// An object schema with no required properties.
@@ -75,6 +82,16 @@ fn actions() -> Vec<Action> {
         ),
         Action::new("fetch", "Try to send a request to a host the tool may not reach.", empty_schema()),
         Action::new("fail", "Fail with an upstream error.", empty_schema()),
+        Action::new(
+            "sleep",
+            "Wait `ms` milliseconds without using CPU, then answer `slept`.",
+            json!({
+                "type": "object",
+                "properties": {"ms": {"type": "integer", "minimum": 0, "maximum": 10000}},
+                "required": ["ms"],
+                "additionalProperties": false
+            }),
+        ),
     ];
     if cfg!(feature = "bad-schema") {
         actions.push(Action::new(
@@ -149,6 +166,10 @@ impl Tool for HostileTool {
             }
             "fetch" => fetch(),
             "fail" => Err(ToolError::new(ToolErrorKind::Upstream, "the upstream said no")),
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_millis(parse_arguments::<SleepArgs>(arguments)?.ms));
+                Ok("slept".into())
+            }
             _ => Err(ToolError::unknown_action(action, &ACTIONS)),
         }
     }
