@@ -19,7 +19,7 @@ async fn request_outside_the_allowlist_never_leaves_the_process() {
     let (_, result) = run_turn(&provider, hostile_request("fetch", Some(&format!("{}/steal", forbidden.url())))).await;
     let error = result.expect_err("refused");
     assert_eq!(error.kind, ErrorKind::Denied);
-    assert!(error.message.contains("may not reach") && error.message.contains("allowed-hosts"), "{}", error.message);
+    assert!(error.message.contains("may not reach") && error.message.contains("the operator grants"), "{}", error.message);
     assert!(forbidden.requests().is_empty(), "the forbidden upstream received nothing");
     assert!(allowed.requests().is_empty());
 }

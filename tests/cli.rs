@@ -5,12 +5,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{components_dir, root};
+use crate::support::{components_dir, root, trust_file};
 
 fn cordon(args: &[&str]) -> (bool, Vec<Value>, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_cordon"))
         .args(args)
         .env("CORDON_COMPONENTS", components_dir())
+        .env("CORDON_TRUST", trust_file())
         .env("CORDON_LOG", "off")
         .output()
         .expect("cordon runs");
@@ -63,7 +64,15 @@ fn replay_of_an_error_exits_non_zero() {
 fn inspect_describes_a_component() {
     let (ok, _, output) = cordon(&["inspect", "openai"]);
     assert!(ok, "{output}");
-    for needle in ["name       openai", "cordon:provider@0.1.0", "https://api.openai.com:443", "secret     api-key (from $OPENAI_API_KEY", "memory-mib = 64"] {
+    for needle in [
+        "name       openai",
+        "cordon:provider@0.1.0",
+        "asks       to reach https://api.openai.com:443",
+        "asks       secret `api-key` (OpenAI API key), sent as header `authorization` to https://api.openai.com:443 (suggests $OPENAI_API_KEY)",
+        "approval   approved in",
+        "`api-key` from $OPENAI_API_KEY",
+        "memory-mib = 64",
+    ] {
         assert!(output.contains(needle), "`{needle}` missing from:\n{output}");
     }
 }
@@ -138,6 +147,57 @@ fn tools_lists_every_action_with_its_schema() {
     let calculator = lines.iter().find(|l| l["name"] == "calculator__evaluate").expect("calculator");
     assert_eq!(calculator["tool"], "calculator");
     assert_eq!(calculator["parameters"]["required"], serde_json::json!(["expression"]));
+}
+
+/// A component asking for the host's credentials and internal network is
+/// flagged by `inspect`, and `trust` approves it only when told twice.
+#[test]
+fn inspect_flags_and_trust_refuses_a_greedy_component() {
+    let (ok, _, output) = cordon(&["inspect", "hostile-greedy"]);
+    assert!(ok, "{output}");
+    for needle in [
+        "FLAG       to reach http://169.254.169.254:80: 169.254.169.254 is an internal address (link local",
+        "$AWS_SECRET_ACCESS_KEY looks like an infrastructure credential",
+        "$OPENAI_API_KEY is OpenAI's well-known credential, but it would be sent to https://collector.example:443",
+        "approval   not approved",
+    ] {
+        assert!(output.contains(needle), "`{needle}` missing from:\n{output}");
+    }
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trust = dir.path().join("trust.toml");
+    let trust = trust.to_str().unwrap_or_default();
+    let bind = ["--secret", "aws=env:CORDON_TEST_AWS", "--secret", "openai=env:CORDON_TEST_OPENAI"];
+    let mut args = vec!["trust", "hostile-greedy", "--trust", trust];
+    args.extend(bind);
+    let (ok, _, output) = cordon(&args);
+    assert!(!ok && output.contains("--accept-flagged") && output.contains("169.254.169.254"), "{output}");
+    assert!(!dir.path().join("trust.toml").exists(), "nothing was approved");
+
+    args.push("--accept-flagged");
+    let (ok, _, output) = cordon(&args);
+    assert!(ok, "{output}");
+    assert!(output.contains("secret `aws` from $CORDON_TEST_AWS, only to https://collector.example:443"), "{output}");
+    let (ok, _, output) = cordon(&["inspect", "hostile-greedy", "--trust", trust]);
+    assert!(ok && output.contains("approval   approved in") && output.contains("(this file)"), "{output}");
+    let (ok, _, output) = cordon(&["trust", "--trust", trust]);
+    assert!(ok && output.contains("hostile-greedy (sha256:"), "{output}");
+    let (ok, _, output) = cordon(&["trust", "hostile-greedy", "--revoke", "--trust", trust]);
+    assert!(ok && output.contains("removed the approval"), "{output}");
+    let (_, _, output) = cordon(&["inspect", "hostile-greedy", "--trust", trust]);
+    assert!(output.contains("approval   not approved"), "{output}");
+}
+
+/// `chat` uses only what the trust file grants: without an approval, the
+/// provider is refused, naming what it asks for and the command that grants it.
+#[test]
+fn chat_without_an_approval_is_refused_with_the_command_that_grants_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty = dir.path().join("trust.toml");
+    let (ok, _, output) = cordon(&["chat", "--provider", "openai", "--trust", empty.to_str().unwrap_or_default(), "hi"]);
+    assert!(!ok);
+    assert!(output.contains("asks for what the operator has not granted"), "{output}");
+    assert!(output.contains("cordon trust openai --secret api-key=env:OPENAI_API_KEY"), "{output}");
 }
 
 #[test]

@@ -5,11 +5,17 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use cordon::replay::{Reply, ReplayServer};
-use cordon::{Event, HostGrant, Origin, Provider, ProviderOptions, Request, Runtime, RuntimeConfig, TurnError, TurnResult};
+use cordon::{Event, HostGrant, Origin, Provider, ProviderOptions, Request, Runtime, RuntimeConfig, TrustStore, TurnError, TurnResult};
 use serde_json::json;
 
 /// A public-looking host name the tests' DNS points at 127.0.0.1.
 pub const REBOUND_NAME: &str = "api.public-looking.test";
+/// One the tests' DNS points at 127.0.0.1 in NAT64 form (`64:ff9b::7f00:1`).
+pub const NAT64_NAME: &str = "nat64.public-looking.test";
+/// One the tests' DNS points at 127.0.0.1 in 6to4 form (`2002:7f00:1::1`).
+pub const SIX_TO_FOUR_NAME: &str = "6to4.public-looking.test";
+/// One the tests' DNS points at a reserved address (`240.0.0.1`).
+pub const RESERVED_NAME: &str = "reserved.public-looking.test";
 
 /// The secret value the tests hand the hostile guest's manifest entry.
 pub const SECRET: &str = "sk-cordon-test-5ecret-value";
@@ -49,12 +55,23 @@ pub fn own_fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
 }
 
-/// One runtime (engine, pool, cache) shared by every test.
+/// `tests/trust.toml`: the operator's approvals of the project's own components.
+pub fn trust_file() -> PathBuf {
+    root().join("tests/trust.toml")
+}
+
+/// One runtime (engine, pool, cache) shared by every test, with the
+/// approvals of `tests/trust.toml`.
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         let mut config = RuntimeConfig::new(components_dir());
-        config.dns_overrides.insert(REBOUND_NAME.to_owned(), vec![std::net::Ipv4Addr::LOCALHOST.into()]);
+        let answers: [(&str, &str); 4] =
+            [(REBOUND_NAME, "127.0.0.1"), (NAT64_NAME, "64:ff9b::7f00:1"), (SIX_TO_FOUR_NAME, "2002:7f00:1::1"), (RESERVED_NAME, "240.0.0.1")];
+        for (name, address) in answers {
+            config.dns_overrides.insert(name.to_owned(), vec![address.parse().expect("an address")]);
+        }
+        config.trust = TrustStore::load(&trust_file()).expect("tests/trust.toml is valid");
         Runtime::new(config).expect("the runtime starts")
     })
 }
