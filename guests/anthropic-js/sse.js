@@ -35,7 +35,8 @@ export class SseDecoder {
   /** Decode `chunk` (a Uint8Array), calling `onEvent({event, data, id})` for each complete event. */
   feed(chunk, onEvent) {
     let start = 0;
-    if (this.skipLeadingLf) {
+    if (this.skipLeadingLf && chunk.length > 0) {
+      // An empty chunk says nothing about the byte after a CR: keep waiting.
       this.skipLeadingLf = false;
       if (chunk[0] === LF) start = 1;
     }

@@ -27,9 +27,9 @@ class SseDecoder:
         complete event. An exception from `on_event` stops decoding."""
         start = 0
         size = len(chunk)
-        if self._skip_leading_lf:
+        if self._skip_leading_lf and size:  # an empty chunk says nothing about the byte after a CR
             self._skip_leading_lf = False
-            if size and chunk[0] == 0x0A:
+            if chunk[0] == 0x0A:
                 start = 1
         search = _LINE_END.search
         while True:

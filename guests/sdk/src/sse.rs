@@ -46,7 +46,8 @@ impl SseDecoder {
         mut on_event: impl FnMut(SseEvent<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut rest = chunk;
-        if self.skip_leading_lf {
+        // An empty chunk says nothing about the byte after a CR: keep waiting.
+        if self.skip_leading_lf && !rest.is_empty() {
             self.skip_leading_lf = false;
             if let Some(stripped) = rest.strip_prefix(b"\n") {
                 rest = stripped;
@@ -234,6 +235,16 @@ mod tests {
     fn same_events_one_byte_at_a_time() {
         let cuts: Vec<usize> = (1..STREAM.len()).collect();
         assert_eq!(decode_in_pieces(STREAM, &cuts), expected());
+    }
+
+    /// Found by the `sse` fuzz target: an empty chunk between a CR and its LF
+    /// made the LF a second line end, splitting one event in two.
+    #[test]
+    fn an_empty_chunk_between_cr_and_lf_changes_nothing() {
+        let input = b"data: a\r\ndata: b\r\n\r\n";
+        let cut = b"data: a\r".len();
+        assert_eq!(decode_in_pieces(input, &[cut, cut]), decode_in_pieces(input, &[]));
+        assert_eq!(decode_in_pieces(input, &[cut, cut])[0].data, "a\nb");
     }
 
     #[test]
