@@ -4,6 +4,8 @@
 //! - `cargo xtask test`  builds the guests, then runs every test.
 //! - `cargo xtask build` builds every guest component into `dist/components/`.
 //! - `cargo xtask bench` builds the guests, then runs the benchmarks.
+//! - `cargo xtask fuzz [TARGET...] [--seconds N]` runs the fuzz targets in
+//!   `fuzz/` (see [`fuzz`]); not part of `test`.
 //! - `cargo xtask build-guest DIR [--out DIR]` builds one guest folder (e.g. one
 //!   made by `cordon new`) into `dist/components` (or `--out`).
 //! - `cargo xtask test-guest DIR` builds it, then runs its test in the host:
@@ -16,6 +18,7 @@
 //! installed into `.tools/` on first use. Each is copied with its manifest to
 //! `dist/components/<name>.wasm` and `<name>.toml`.
 
+mod fuzz;
 mod lang;
 mod stamp;
 mod toolchain;
@@ -54,9 +57,10 @@ fn main() -> ExitCode {
         "demo" => build_guests().and_then(|_| cargo(&["run", "--quiet", "-p", "cordon", "--bin", "cordon", "--", "demo"])),
         "test" => build_guests().and_then(|_| cargo(&["test", "--workspace", "--exclude", "cordon-hostile", "--exclude", "cordon-hostile-tool"])),
         "bench" => build_guests().and_then(|_| cargo(&["bench", "-p", "cordon"])),
+        "fuzz" => fuzz::run(&root(), &std::env::args().skip(2).collect::<Vec<_>>()),
         "build-guest" => guest_args().and_then(|(dir, out)| build_guest(&dir, &out).map(|_| ())),
         "test-guest" => guest_args().and_then(|(dir, out)| test_guest(&dir, &out)),
-        _ => Err("usage: cargo xtask <demo|test|build|bench> | <build-guest|test-guest> DIR [--out DIR]".to_owned()),
+        _ => Err("usage: cargo xtask <demo|test|build|bench> | fuzz [TARGET...] [--seconds N] | <build-guest|test-guest> DIR [--out DIR]".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
