@@ -106,7 +106,8 @@ fn benches(c: &mut Criterion) {
     let start = |chunks: Vec<bytes::Bytes>| {
         rt.block_on(async {
             let server = ReplayServer::start(vec![Reply::stream(chunks)]).await.expect("server");
-            let options = ProviderOptions { base_url: Some(server.url()), ..ProviderOptions::default() };
+            // A local replay: the upstream is all the provider is granted.
+            let options = ProviderOptions { base_url: Some(server.url()), deny_unapproved: true, ..ProviderOptions::default() };
             let provider = runtime.load_provider("openai", options).await.expect("provider (run `cargo xtask build`)");
             (server, provider)
         })
@@ -187,6 +188,7 @@ fn swap_benches(c: &mut Criterion) {
             let options = ProviderOptions {
                 options: Some(serde_json::json!({ "upstream": server.url() })),
                 grants: vec![HostGrant { origin: server.url().parse().expect("origin"), with_secrets: true }],
+                deny_unapproved: true,
                 ..ProviderOptions::default()
             };
             let live = dir.path().join("hostile.wasm");
@@ -257,7 +259,7 @@ fn language_benches(c: &mut Criterion) {
         let chunks = frame(&text, framing).expect("fixture frames");
         let (_server, provider) = rt.block_on(async {
             let server = ReplayServer::start(vec![Reply::stream(chunks)]).await.expect("server");
-            let options = ProviderOptions { base_url: Some(server.url()), ..ProviderOptions::default() };
+            let options = ProviderOptions { base_url: Some(server.url()), deny_unapproved: true, ..ProviderOptions::default() };
             let started = Instant::now();
             let provider = runtime.load_provider(name, options).await.expect("provider loads");
             eprintln!("languages/{name}: loaded in {:?} (compiled code from the cache when warm)", started.elapsed());

@@ -78,7 +78,7 @@ limits! {
     fuel_per_call = "fuel-per-call", default 0, max 10_000_000_000;
     /// CPU for a whole turn (for a tool, one call), in milliseconds: the guest's
     /// code in all its calls plus the host's work inside its host calls
-    /// (thread CPU time while the turn's calls run; waiting is free).
+    /// (running time of the turn's calls; waiting for the network is free).
     turn_cpu_ms = "turn-cpu-ms", default 20_000, max 600_000;
     /// Wall-clock time for a whole turn, network included, in milliseconds.
     turn_ms = "turn-ms", default 600_000, max 3_600_000;

@@ -397,23 +397,16 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
     let mut streamed = false;
     let mut guard = TurnGuard::new(limits);
     let mut fold = Fold::new();
-    let streamed_so_far = |streamed: bool| {
-        move |mut error: TurnError| {
-            error.output_streamed = streamed;
-            error
-        }
-    };
     loop {
         begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
-        let batch = cpu.meter(api.turn().call_next(&mut store, turn)).await.map_err(|e| {
-            let mut error = trap_error(&store, e);
-            error.output_streamed = streamed;
-            error
-        })?;
+        let batch = cpu
+            .meter(api.turn().call_next(&mut store, turn))
+            .await
+            .map_err(|e| after_output(trap_error(&store, e), streamed))?;
         let Some(batch) = batch else { break };
-        guard.check_sizes(&batch).map_err(streamed_so_far(streamed))?;
+        guard.check_sizes(&batch).map_err(|e| after_output(e, streamed))?;
         let events: Vec<Event> = batch.into_iter().map(convert::event).collect();
-        guard.check_grammar(&events).map_err(streamed_so_far(streamed))?;
+        guard.check_grammar(&events).map_err(|e| after_output(e, streamed))?;
         for event in &events {
             fold.push(event);
             match event {
@@ -428,25 +421,19 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
         // Let the reader take this batch now rather than after the next ones.
         tokio::task::yield_now().await;
     }
-    guard.check_end().map_err(streamed_so_far(streamed))?;
+    guard.check_end().map_err(|e| after_output(e, streamed))?;
 
     begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
     let finalized = cpu
         .meter(api.call_finalize(&mut store, &state, turn))
         .await
-        .map_err(|e| streamed_so_far(streamed)(trap_error(&store, e)))?
+        .map_err(|e| after_output(trap_error(&store, e), streamed))?
         .map_err(|e| Failure { error: convert::error(e), reported })?;
+    let metadata = provider_metadata(finalized.result.provider_metadata.as_deref(), limits)
+        .map_err(|e| after_output(e, streamed))?;
     let guest = finalized.result;
-    let metadata = match guest.provider_metadata {
-        Some(text) if text.len() as u64 > limits.event_bytes() => {
-            let breach = Breach::EventSize { size: text.len() as u64, limit: limits.event_bytes() };
-            return Err(streamed_so_far(streamed)(TurnError::new(ErrorKind::LimitExceeded, format!("provider-metadata: {breach}"))).into());
-        }
-        Some(text) => serde_json::from_str(&text).ok(),
-        None => None,
-    };
-    let guest_content = convert::content(guest.content);
-    if let Some(difference) = fold.difference(&guest_content, &convert::usage(guest.usage), &convert::finish(guest.finish)) {
+    let content = convert::content(guest.content);
+    if let Some(difference) = fold.difference(&content, &convert::usage(guest.usage), &convert::finish(guest.finish)) {
         tracing::warn!(
             component = %inner.name,
             "finalize returned a result that is not the fold of the turn's events ({difference}); the host's fold is the turn's result"
@@ -455,8 +442,24 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
     if let Ok(mut slot) = inner.state.lock() {
         *slot = finalized.state;
     }
-    tracing::debug!(component = %inner.name, cpu_us = cpu.used().as_micros(), "turn done");
+    tracing::debug!(component = %inner.name, busy_us = cpu.used().as_micros(), "turn done");
     Ok(fold.into_result(warnings, inner.served_by.clone(), metadata))
+}
+
+/// `error`, marked with whether output had already reached the caller.
+fn after_output(mut error: TurnError, streamed: bool) -> TurnError {
+    error.output_streamed = streamed;
+    error
+}
+
+/// The guest's provider metadata (JSON text, at most one event's size).
+fn provider_metadata(text: Option<&str>, limits: &Limits) -> Result<Option<serde_json::Value>, TurnError> {
+    let Some(text) = text else { return Ok(None) };
+    if text.len() as u64 > limits.event_bytes() {
+        let breach = Breach::EventSize { size: text.len() as u64, limit: limits.event_bytes() };
+        return Err(TurnError::new(ErrorKind::LimitExceeded, format!("provider-metadata: {breach}")));
+    }
+    Ok(serde_json::from_str(text).ok())
 }
 
 fn cancelled() -> Failure {

@@ -16,9 +16,9 @@
 
 use std::sync::Arc;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use memchr::memmem::Finder;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 
 /// What replaces a secret value found in a response.
@@ -31,10 +31,23 @@ const MIN_ENCODED_LEN: usize = 8;
 /// What `encodeURIComponent` leaves alone.
 const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
-/// The byte strings to look for: every secret in every encoding. Built once per
-/// component; shared by the scrubbers of its responses.
+/// The byte strings to look for: every secret in every encoding, searched for
+/// together in one pass (Aho-Corasick). Built once per component; shared by
+/// the scrubbers of its responses.
 pub struct Needles {
-    finders: Vec<Finder<'static>>,
+    needles: Vec<Vec<u8>>,
+    search: Search,
+}
+
+/// How the needles are searched for.
+enum Search {
+    /// There are no secrets.
+    Nothing,
+    /// One pass for all needles.
+    Automaton(AhoCorasick),
+    /// The automaton could not be built (only past its size limits, far beyond
+    /// a few dozen short needles): fail closed, every body is withheld whole.
+    RedactAll,
 }
 
 impl Needles {
@@ -48,42 +61,51 @@ impl Needles {
                 }
             }
         }
-        Arc::new(Needles { finders: needles.into_iter().map(|n| Finder::new(&n).into_owned()).collect() })
+        let search = if needles.is_empty() {
+            Search::Nothing
+        } else {
+            match AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&needles) {
+                Ok(automaton) => Search::Automaton(automaton),
+                Err(err) => {
+                    tracing::error!("cannot build the secret scrubber ({err}); every response body is withheld");
+                    Search::RedactAll
+                }
+            }
+        };
+        Arc::new(Needles { needles, search })
     }
 
     /// Whether there is nothing to look for.
     pub fn is_empty(&self) -> bool {
-        self.finders.is_empty()
+        matches!(self.search, Search::Nothing)
     }
 
     /// `data` with every match replaced.
-    fn replace(&self, mut data: Vec<u8>) -> Vec<u8> {
-        for finder in &self.finders {
-            if finder.find(&data).is_none() {
-                continue;
-            }
-            let len = finder.needle().len();
-            let mut replaced = Vec::with_capacity(data.len());
-            let mut last = 0;
-            for at in finder.find_iter(&data) {
-                if at < last {
-                    continue;
-                }
-                replaced.extend_from_slice(&data[last..at]);
-                replaced.extend_from_slice(REDACTED);
-                last = at + len;
-            }
-            replaced.extend_from_slice(&data[last..]);
-            data = replaced;
+    fn replace(&self, data: Vec<u8>) -> Vec<u8> {
+        let searcher = match &self.search {
+            Search::Nothing => return data,
+            Search::RedactAll if data.is_empty() => return data,
+            Search::RedactAll => return REDACTED.to_vec(),
+            Search::Automaton(searcher) => searcher,
+        };
+        if !searcher.is_match(&data) {
+            return data;
         }
-        data
+        let mut replaced = Vec::with_capacity(data.len());
+        let mut last = 0;
+        for found in searcher.find_iter(&data) {
+            replaced.extend_from_slice(&data[last..found.start()]);
+            replaced.extend_from_slice(REDACTED);
+            last = found.end();
+        }
+        replaced.extend_from_slice(&data[last..]);
+        replaced
     }
 
     /// Length of the longest suffix of `data` that is a proper prefix of a needle.
     fn partial_tail(&self, data: &[u8]) -> usize {
         let mut keep = 0;
-        for finder in &self.finders {
-            let needle = finder.needle();
+        for needle in &self.needles {
             let longest = needle.len().saturating_sub(1).min(data.len());
             for len in (keep + 1..=longest).rev() {
                 if data[data.len() - len..] == needle[..len] {

@@ -212,7 +212,7 @@ impl ToolLoop {
                 send(step, LoopEvent::Model(event)).await?;
             }
             let turn = turn.into_result().await?;
-            add_usage(&mut result.usage, &turn.usage);
+            result.usage.add(&turn.usage);
             let calls: Vec<ToolCall> = turn.tool_calls().into_iter().cloned().collect();
             let assistant = assistant_message(&turn);
             result.steps.push(turn);
@@ -350,21 +350,6 @@ fn assistant_message(turn: &TurnResult) -> Message {
     Message { role: Role::Assistant, parts }
 }
 
-/// Add a step's usage to the loop's. The numbers come from guests: the sum
-/// saturates rather than overflow.
-fn add_usage(total: &mut Usage, step: &Usage) {
-    let add = |total: &mut Option<u64>, step: Option<u64>| {
-        if let Some(step) = step {
-            *total = Some(total.unwrap_or(0).saturating_add(step));
-        }
-    };
-    add(&mut total.input_tokens, step.input_tokens);
-    add(&mut total.output_tokens, step.output_tokens);
-    add(&mut total.cache_read_tokens, step.cache_read_tokens);
-    add(&mut total.cache_write_tokens, step.cache_write_tokens);
-    add(&mut total.reasoning_tokens, step.reasoning_tokens);
-}
-
 fn kind_name(kind: ToolErrorKind) -> String {
     serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{kind:?}"))
 }
@@ -396,11 +381,11 @@ mod tests {
     #[test]
     fn usage_adds_up_where_known() {
         let mut total = Usage::default();
-        add_usage(&mut total, &Usage { input_tokens: Some(10), output_tokens: Some(2), ..Usage::default() });
-        add_usage(&mut total, &Usage { input_tokens: Some(15), reasoning_tokens: Some(1), ..Usage::default() });
+        total.add(&Usage { input_tokens: Some(10), output_tokens: Some(2), ..Usage::default() });
+        total.add(&Usage { input_tokens: Some(15), reasoning_tokens: Some(1), ..Usage::default() });
         assert_eq!((total.input_tokens, total.output_tokens, total.reasoning_tokens), (Some(25), Some(2), Some(1)));
         assert_eq!(total.cache_read_tokens, None);
-        add_usage(&mut total, &Usage { input_tokens: Some(u64::MAX), ..Usage::default() });
+        total.add(&Usage { input_tokens: Some(u64::MAX), ..Usage::default() });
         assert_eq!(total.input_tokens, Some(u64::MAX), "guest numbers saturate, never overflow");
     }
 }

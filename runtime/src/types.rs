@@ -286,6 +286,24 @@ pub struct Usage {
     pub raw: Option<serde_json::Value>,
 }
 
+impl Usage {
+    /// Add `other`'s counts to these, as a conversation's total over its turns.
+    /// Counts only one side knows are kept; the numbers come from guests, so the
+    /// sums saturate at `u64::MAX` rather than overflow.
+    pub fn add(&mut self, other: &Usage) {
+        let add = |total: &mut Option<u64>, more: Option<u64>| {
+            if let Some(more) = more {
+                *total = Some(total.unwrap_or(0).saturating_add(more));
+            }
+        };
+        add(&mut self.input_tokens, other.input_tokens);
+        add(&mut self.output_tokens, other.output_tokens);
+        add(&mut self.cache_read_tokens, other.cache_read_tokens);
+        add(&mut self.cache_write_tokens, other.cache_write_tokens);
+        add(&mut self.reasoning_tokens, other.reasoning_tokens);
+    }
+}
+
 /// Unified finish reasons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -47,7 +47,8 @@ const TAG: &str = if cfg!(feature = "version-two") { "v2" } else { "v1" };
 /// turn's: it carries the mode from `to-native` to `finalize`.
 static MODE: Mutex<String> = Mutex::new(String::new());
 
-fn mode() -> String {
+/// The current turn's mode.
+pub(crate) fn mode() -> String {
     MODE.lock().map(|m| m.clone()).unwrap_or_default()
 }
 
@@ -326,7 +327,4 @@ fn spin_forever() -> ! {
     }
 }
 
-/// The current turn's mode, for [`scripted`].
-pub(crate) fn current_mode() -> String {
-    mode()
-}
+

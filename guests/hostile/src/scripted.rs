@@ -21,7 +21,7 @@ use cordon_sdk::{
     ProviderInfo, Request, State, ToolCall, ToolCallStart, ToolCallDelta, TurnRunner,
 };
 
-use crate::{Hostile, current_mode};
+use crate::{Hostile, mode};
 
 /// The component's exports: the SDK's, but for `turn` and `finalize`.
 pub struct HostileExport;
@@ -72,7 +72,7 @@ fn script(mode: &str) -> Option<Vec<Vec<Event>>> {
 
 impl GuestTurn for HostileTurn {
     fn new(state: State, request: NativeRequest) -> Self {
-        let mode = current_mode();
+        let mode = mode();
         match script(&mode) {
             Some(batches) => HostileTurn::Script { mode, batches: RefCell::new(batches.into()) },
             None => HostileTurn::Runner(Box::new(TurnRunner::new(state, request))),
@@ -135,7 +135,7 @@ impl Guest for HostileExport {
                 state,
             },
         };
-        match current_mode().as_str() {
+        match mode().as_str() {
             "huge-result" => {
                 let part = "r".repeat(1024 * 1024);
                 finalized.result.content.extend((0..16).map(|_| ContentPart::Text(part.clone())));
