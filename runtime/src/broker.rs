@@ -188,7 +188,7 @@ impl Broker {
                     ),
                 ));
             }
-            *requests_made += 1;
+            *requests_made = requests_made.saturating_add(1);
             if u64::from(*requests_made) > self.limits.requests_per_turn {
                 return Err(error(
                     HttpErrorKind::Limit,

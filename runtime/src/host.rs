@@ -107,7 +107,7 @@ pub fn new_store(engine: &Engine, broker: Arc<Broker>, component: Arc<str>, limi
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut ctx| {
         let state = ctx.data_mut();
-        state.cpu_ticks += 1;
+        state.cpu_ticks = state.cpu_ticks.saturating_add(1);
         if state.cpu_ticks > state.cpu_tick_limit {
             return Err(Breach::Cpu { limit_ms: state.cpu_limit_ms }.into());
         }
@@ -179,7 +179,7 @@ impl http::Host for HostState {
             }
         };
         let body = self.table.push(body)?;
-        self.open_bodies += 1;
+        self.open_bodies = self.open_bodies.saturating_add(1);
         Ok(Ok(http::Response { status, headers, body }))
     }
 }
