@@ -114,7 +114,7 @@ fn benches(c: &mut Criterion) {
     };
     let (server, provider) = start(vec![wire.clone().into()]);
     let (_trickle_server, trickle_provider) = start(chunks.clone());
-    let client = reqwest::Client::new();
+    let client = cordon::tls::client_builder().build().expect("HTTP client");
     let url = format!("{}/chat/completions", server.url());
 
     let mut group = c.benchmark_group("openai-text");

@@ -104,7 +104,7 @@ fn error(kind: HttpErrorKind, message: impl Into<String>) -> HttpError {
 impl Broker {
     /// A broker for `component` with what the operator `granted` it.
     pub fn new(component: &str, granted: Granted, limits: &Limits, dns: Arc<DnsOverrides>) -> Result<Broker, String> {
-        let client = reqwest::Client::builder()
+        let client = crate::tls::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(GuardedResolver { overrides: dns })
             .connect_timeout(Duration::from_millis(limits.connect_timeout_ms))

@@ -32,7 +32,7 @@ pub struct Rollback {
 }
 
 pub async fn status(admin: Admin) -> cordon::Result<ExitCode> {
-    call(reqwest::Client::new().get(format!("{}/status", admin.admin))).await
+    call(client()?.get(format!("{}/status", admin.admin))).await
 }
 
 pub async fn reload(args: Reload) -> cordon::Result<ExitCode> {
@@ -40,11 +40,16 @@ pub async fn reload(args: Reload) -> cordon::Result<ExitCode> {
         Some(file) => std::path::absolute(&file).unwrap_or(file).to_string_lossy().into_owned(),
         None => String::new(),
     };
-    call(reqwest::Client::new().post(format!("{}/reload/{}", args.admin.admin, args.name)).body(file)).await
+    call(client()?.post(format!("{}/reload/{}", args.admin.admin, args.name)).body(file)).await
 }
 
 pub async fn rollback(args: Rollback) -> cordon::Result<ExitCode> {
-    call(reqwest::Client::new().post(format!("{}/rollback/{}", args.admin.admin, args.name))).await
+    call(client()?.post(format!("{}/rollback/{}", args.admin.admin, args.name))).await
+}
+
+/// A client for the admin endpoint.
+fn client() -> cordon::Result<reqwest::Client> {
+    cordon::tls::client_builder().build().map_err(|err| cordon::Error::Config(format!("cannot build the HTTP client: {err}")))
 }
 
 /// Send the request, print the JSON answer; a refusal prints its error and fails.
