@@ -1,9 +1,10 @@
 //! The wasmtime engine: configuration (component model, async, epoch
 //! interruption, pooling allocator with copy-on-write memory images), the epoch
-//! ticker, the shared linker, and the on-disk cache of compiled components.
+//! ticker, the shared linker, and compiling through the on-disk cache (see
+//! [`crate::cache`]).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::bindings::ProviderComponent;
+use crate::cache::CompiledCache;
 use crate::host::HostState;
 
 /// How often the epoch advances. Guest CPU limits are counted in these ticks,
@@ -43,7 +45,7 @@ pub struct Engine {
     engine: wasmtime::Engine,
     fuel: bool,
     linker: Arc<Linker<HostState>>,
-    cache_dir: Option<PathBuf>,
+    cache: Option<CompiledCache>,
 }
 
 impl Engine {
@@ -90,11 +92,17 @@ impl Engine {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         ProviderComponent::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
-        if let Some(dir) = &cache_dir {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
-        }
-        Ok(Engine { engine, fuel, linker: Arc::new(linker), cache_dir })
+        let cache = match cache_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
+                let mut hasher = DefaultHasher::new();
+                engine.precompile_compatibility_hash().hash(&mut hasher);
+                Some(CompiledCache::new(dir, hasher.finish()))
+            }
+            None => None,
+        };
+        Ok(Engine { engine, fuel, linker: Arc::new(linker), cache })
     }
 
     /// Whether calls are metered with fuel.
@@ -115,39 +123,29 @@ impl Engine {
     /// Compile `bytes` (whose `sha256:` digest is `digest`), or load the
     /// compiled form from the on-disk cache. Blocking: call it off the async runtime.
     pub fn compile(&self, bytes: &[u8], digest: &str) -> anyhow::Result<Component> {
-        let Some(dir) = &self.cache_dir else {
+        let Some(cache) = &self.cache else {
             return Ok(Component::from_binary(&self.engine, bytes)?);
         };
-        let path = self.cache_path(dir, digest);
+        let path = cache.path(digest);
         if path.exists() {
             // SAFETY: the cache folder belongs to the operator (like the binary
             // itself); entries are named by the content hash and the engine's
             // compatibility hash, and wasmtime checks the header and version.
             #[allow(unsafe_code)]
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                Ok(component) => return Ok(component),
+                Ok(component) => {
+                    CompiledCache::touch(&path);
+                    return Ok(component);
+                }
                 Err(err) => tracing::warn!(path = %path.display(), "stale compiled cache entry, recompiling: {err:#}"),
             }
         }
         let component = Component::from_binary(&self.engine, bytes)?;
-        if let Err(err) = write_atomically(&path, &component.serialize()?) {
+        if let Err(err) = cache.store(&path, &component.serialize()?) {
             tracing::warn!(path = %path.display(), "cannot write the compiled cache: {err:#}");
         }
         Ok(component)
     }
-
-    fn cache_path(&self, dir: &Path, digest: &str) -> PathBuf {
-        let mut hasher = DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
-        let content = digest.trim_start_matches("sha256:");
-        dir.join(format!("{content}-{:016x}.cwasm", hasher.finish()))
-    }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temp, bytes)?;
-    std::fs::rename(&temp, path)
 }
 
 /// Advance the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.

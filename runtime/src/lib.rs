@@ -29,10 +29,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules, one concern each: [`engine`] (wasmtime, epochs, compiled cache),
+//! Modules, one concern each: [`engine`] (wasmtime, epochs), [`cache`]
+//! (compiled components on disk),
 //! [`component`] (loading and checking), [`manifest`] (what a component asks
 //! for), [`asks`] (reviewing those asks), [`trust`] (what the operator grants),
-//! [`policy`] (origins, internal addresses), [`broker`] (outbound HTTP), [`limits`], [`provider`] (turns), [`replay`] (a
+//! [`policy`] (origins, internal addresses), [`broker`] (outbound HTTP), [`tls`]
+//! (rustls on ring for every client), [`limits`], [`provider`] (turns), [`replay`] (a
 //! local upstream that serves recorded streams), [`tool`] (tool components),
 //! [`toolbox`] (tools by the names models call them), [`tool_loop`] (the
 //! conversation between a model and its tools), [`registry`] (versions and
@@ -50,6 +52,7 @@ mod stdio;
 pub mod admin;
 pub mod asks;
 pub mod broker;
+pub mod cache;
 pub mod component;
 pub mod engine;
 pub mod error;
@@ -62,6 +65,7 @@ pub mod provider;
 pub mod registry;
 pub mod replay;
 pub mod retry;
+pub mod tls;
 pub mod tool;
 pub mod tool_loop;
 pub mod toolbox;
