@@ -1,7 +1,7 @@
 # Shortcuts for people who have `just`; every recipe is a plain cargo command,
 # so nothing here is required (the README's commands need cargo alone).
 
-# Stream the built-in demo conversation through the OpenAI-compatible provider.
+# Build the host and the demo's two components, then stream the built-in demo conversation.
 demo:
     cargo xtask demo
 
@@ -9,9 +9,9 @@ demo:
 test:
     cargo xtask test
 
-# Build the guest components into dist/components.
-build:
-    cargo xtask build
+# Build the guest components (all, or the named ones) into dist/components.
+build *NAMES:
+    cargo xtask build {{NAMES}}
 
 # Run the benchmarks.
 bench:

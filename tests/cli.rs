@@ -234,13 +234,41 @@ async fn chat_with_a_tool_runs_the_loop() {
 }
 
 /// The README's first command: the recorded conversation, with the real
-/// calculator run by the host between the two answers.
+/// calculator run by the host between the two answers. It runs with nothing
+/// but the components `cargo xtask demo` builds (the list the demo itself
+/// reads), and fails without one of them.
 #[test]
-fn demo_runs_the_tool_loop_with_the_real_calculator() {
-    let (ok, _, output) = cordon(&["demo"]);
+fn demo_runs_the_tool_loop_with_only_the_components_it_builds() {
+    let list = std::fs::read_to_string(root().join("runtime/src/cli/demo/components.toml")).expect("the demo's list");
+    let list: toml::Table = toml::from_str(&list).expect("the demo's list is TOML");
+    let names: Vec<&str> = list.values().filter_map(|value| value.as_str()).collect();
+    assert_eq!(names.len(), list.len(), "every entry names one component: {list:?}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let components = dir.path().join("components");
+    std::fs::create_dir(&components).expect("components folder");
+    for name in &names {
+        for file in [format!("{name}.wasm"), format!("{name}.toml")] {
+            std::fs::copy(components_dir().join(&file), components.join(&file)).expect("copy a built component");
+        }
+    }
+    let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
+    let args = ["--components", components.to_str().unwrap_or_default(), "--cache", cache.to_str().unwrap_or_default(), "demo"];
+    let (ok, _, output) = cordon(&args);
     assert!(ok, "{output}");
     for needle in ["calculator__evaluate", r#""value":"21551/300""#, "Each of you pays €71.84", "finish: stop"] {
         assert!(output.contains(needle), "`{needle}` missing from:\n{output}");
+    }
+    for name in &names {
+        assert!(output.contains(&format!("`{name}`")), "the demo names `{name}` as loaded:\n{output}");
+    }
+
+    // Each listed component is needed: without it, the demo stops and names it.
+    for name in &names {
+        std::fs::rename(components.join(format!("{name}.wasm")), dir.path().join("aside.wasm")).expect("move aside");
+        let (ok, _, output) = cordon(&args);
+        assert!(!ok && output.contains(name), "without {name}: {output}");
+        std::fs::rename(dir.path().join("aside.wasm"), components.join(format!("{name}.wasm"))).expect("move back");
     }
 }
 
@@ -283,6 +311,8 @@ fn new_guest_passes_its_test(dir: &std::path::Path, kind: &str, name: &str, lang
         .arg(dir.join("components"))
         .current_dir(root())
         .env("CORDON_LOG", "off")
+        // The binary under test, rather than `cargo run` building the host again.
+        .env("CORDON_BIN", env!("CARGO_BIN_EXE_cordon"))
         .output()
         .expect("cargo runs");
     let printed = format!("{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));

@@ -1,8 +1,10 @@
 //! `cargo xtask`: the project's own set-up and build steps, with cargo alone.
 //!
-//! - `cargo xtask demo`  builds the guests, then runs `cordon demo`.
-//! - `cargo xtask test`  builds the guests, then runs every test.
-//! - `cargo xtask build` builds every guest component into `dist/components/`.
+//! - `cargo xtask demo`  builds the host and the components the demo loads
+//!   (the list in `runtime/src/cli/demo/components.toml`), then runs `cordon demo`.
+//! - `cargo xtask test`  builds every guest, then runs every test.
+//! - `cargo xtask build [NAME...]` builds every guest component (or the named
+//!   ones, in any language, variants included) into `dist/components/`.
 //! - `cargo xtask bench` builds the guests, then runs the benchmarks.
 //! - `cargo xtask fuzz [TARGET...] [--seconds N]` runs the fuzz targets in
 //!   `fuzz/` (see [`fuzz`]); not part of `test`.
@@ -14,20 +16,22 @@
 //!
 //! Each guest is a folder in `guests/` with a `cordon.toml` manifest. A Rust
 //! guest is built for `wasm32-wasip2` (which yields a component); a guest in
-//! another language by its language's module in [`lang`], with toolchains
-//! installed into `.tools/` on first use. Each is copied with its manifest to
-//! `dist/components/<name>.wasm` and `<name>.toml`.
+//! another language by `xtask-lang` (in `xtask/lang/`, compiled only when such
+//! a guest is built), with toolchains installed into `.tools/` on first use.
+//! Each is copied with its manifest to `dist/components/<name>.wasm` and
+//! `<name>.toml`. Every step prints a line with the time since the start.
 
 mod fuzz;
-mod lang;
-mod stamp;
-mod toolchain;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::Instant;
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
+
+/// The file naming what `cordon demo` loads (read by the demo itself too).
+const DEMO_COMPONENTS: &str = "runtime/src/cli/demo/components.toml";
 
 /// Copies of a guest's plain build under another name, with their own manifest
 /// (`guests/<guest>/<name>.toml`): (guest folder, component name). These are
@@ -50,25 +54,137 @@ const VARIANTS: &[(&str, &str, &str)] = &[
     ("hostile-tool", "bad-name", "hostile-tool-bad-name"),
 ];
 
+/// Prints each step with the time since the command started.
+struct Clock(Instant);
+
+impl Clock {
+    fn step(&self, what: &str) {
+        let seconds = self.0.elapsed().as_secs();
+        eprintln!("xtask [{}:{:02}] {what}", seconds / 60, seconds % 60);
+    }
+}
+
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1).unwrap_or_default();
-    let result = match task.as_str() {
-        "build" => build_guests().map(|_| ()),
-        "demo" => build_guests().and_then(|_| cargo(&["run", "--quiet", "-p", "cordon", "--bin", "cordon", "--", "demo"])),
-        "test" => build_guests().and_then(|_| cargo(&["test", "--workspace", "--exclude", "cordon-hostile", "--exclude", "cordon-hostile-tool"])),
-        "bench" => build_guests().and_then(|_| cargo(&["bench", "-p", "cordon"])),
-        "fuzz" => fuzz::run(&root(), &std::env::args().skip(2).collect::<Vec<_>>()),
-        "build-guest" => guest_args().and_then(|(dir, out)| build_guest(&dir, &out).map(|_| ())),
-        "test-guest" => guest_args().and_then(|(dir, out)| test_guest(&dir, &out)),
-        _ => Err("usage: cargo xtask <demo|test|build|bench> | fuzz [TARGET...] [--seconds N] | <build-guest|test-guest> DIR [--out DIR]".to_owned()),
+    let clock = Clock(Instant::now());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = args.split_first().map_or(("", &[][..]), |(task, rest)| (task.as_str(), rest));
+    let result = match task {
+        "build" => select(rest).and_then(|units| build(&units, &clock)),
+        "demo" => demo(&clock),
+        "test" => all_units().and_then(|units| build(&units, &clock)).and_then(|()| {
+            clock.step("running every test");
+            cargo(&["test", "--workspace", "--exclude", "cordon-hostile", "--exclude", "cordon-hostile-tool"])
+        }),
+        "bench" => all_units().and_then(|units| build(&units, &clock)).and_then(|()| cargo(&["bench", "-p", "cordon"])),
+        "fuzz" => fuzz::run(&root(), rest),
+        "build-guest" => guest_args(rest).and_then(|(dir, out)| build_guest(&dir, &out).map(|_| ())),
+        "test-guest" => guest_args(rest).and_then(|(dir, out)| test_guest(&dir, &out)),
+        _ => Err("usage: cargo xtask demo | test | build [NAME...] | bench | fuzz [TARGET...] [--seconds N] | <build-guest|test-guest> DIR [--out DIR]".to_owned()),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            clock.step("done");
+            ExitCode::SUCCESS
+        }
         Err(message) => {
             eprintln!("xtask: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Build the host and the demo's components, then run the demo.
+fn demo(clock: &Clock) -> Result<(), String> {
+    let units = select(&demo_components(&root())?)?;
+    clock.step("building the host, `cordon`, unoptimised (the first build compiles wasmtime and cranelift: a few minutes on two cores; later runs take seconds)");
+    cargo(&["build", "-p", "cordon", "--bin", "cordon", "--profile", "demo"])?;
+    build(&units, clock)?;
+    clock.step("running `cordon demo` (the first run compiles the components, then caches them)");
+    let cordon = root().join("target/demo/cordon");
+    let status = Command::new(&cordon)
+        .arg("demo")
+        .current_dir(root())
+        .status()
+        .map_err(|err| format!("cannot run {}: {err}", cordon.display()))?;
+    if status.success() { Ok(()) } else { Err(format!("`cordon demo` failed ({status})")) }
+}
+
+/// The components `cordon demo` loads: its provider and its tool.
+fn demo_components(root: &Path) -> Result<Vec<String>, String> {
+    let path = root.join(DEMO_COMPONENTS);
+    let text = std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    ["provider", "tool"]
+        .iter()
+        .map(|key| toml_string(&text, key).ok_or_else(|| format!("{}: no `{key} = \"...\"`", path.display())))
+        .collect()
+}
+
+/// One component to build: a guest folder, the feature it is built with, and
+/// the name it is installed under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Unit {
+    guest: String,
+    feature: Option<&'static str>,
+    name: String,
+}
+
+/// Every guest, then the variants (built last: each rebuilds its guest with a
+/// feature, and the plain builds are copied out first).
+fn all_units() -> Result<Vec<Unit>, String> {
+    let root = root();
+    let entries = std::fs::read_dir(root.join("guests")).map_err(|err| format!("cannot list guests/: {err}"))?;
+    let mut guests: Vec<String> = entries
+        .flatten()
+        .filter(|entry| entry.path().join("cordon.toml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    guests.sort();
+    let mut units: Vec<Unit> = guests.into_iter().map(|guest| Unit { name: guest.clone(), guest, feature: None }).collect();
+    units.extend(MANIFEST_VARIANTS.iter().map(|(guest, name)| Unit { guest: (*guest).into(), feature: None, name: (*name).into() }));
+    units.extend(VARIANTS.iter().map(|(guest, feature, name)| Unit { guest: (*guest).into(), feature: Some(feature), name: (*name).into() }));
+    Ok(units)
+}
+
+/// The units named (all of them when none is), in build order.
+fn select(names: &[String]) -> Result<Vec<Unit>, String> {
+    let all = all_units()?;
+    if names.is_empty() {
+        return Ok(all);
+    }
+    if let Some(unknown) = names.iter().find(|name| !all.iter().any(|unit| &unit.name == *name)) {
+        let known: Vec<&str> = all.iter().map(|unit| unit.name.as_str()).collect();
+        return Err(format!("no guest or variant named `{unknown}`; these can be built: {}", known.join(", ")));
+    }
+    Ok(all.into_iter().filter(|unit| names.contains(&unit.name)).collect())
+}
+
+/// Build `units` and copy each with its manifest into `dist/components`.
+fn build(units: &[Unit], clock: &Clock) -> Result<(), String> {
+    let root = root();
+    let out = root.join("dist/components");
+    std::fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
+    let names: Vec<&str> = units.iter().map(|unit| unit.name.as_str()).collect();
+    clock.step(&format!("building {} component(s): {}", units.len(), names.join(", ")));
+    ensure_target()?;
+    for unit in units {
+        let dir = root.join("guests").join(&unit.guest);
+        if is_workspace_member(&dir) {
+            // One cargo run per guest: built together, cargo would unify the SDK's
+            // features across them, and a provider would carry the tool world's bindings too.
+            let package = format!("cordon-{}", unit.guest);
+            let mut args = vec!["build", "--target", TARGET, "--profile", PROFILE, "-p", &package];
+            if let Some(feature) = unit.feature {
+                args.extend(["--features", feature]);
+            }
+            cargo(&args)?;
+            install(&root, &rust_output(&root, &unit.guest), &unit.guest, &unit.name)?;
+        } else {
+            clock.step(&format!("building {} (with xtask-lang, compiled the first time)", unit.name));
+            build_guest(&dir, &out)?;
+        }
+    }
+    clock.step(&format!("built {} into {}", names.join(", "), out.display()));
+    Ok(())
 }
 
 fn root() -> PathBuf {
@@ -106,56 +222,13 @@ fn ensure_target() -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("`rustup target add {TARGET}` failed")) }
 }
 
-/// Build every guest and copy it with its manifest into `dist/components`.
-fn build_guests() -> Result<Vec<String>, String> {
-    ensure_target()?;
-    let root = root();
-    let mut guests = Vec::new();
-    let entries = std::fs::read_dir(root.join("guests")).map_err(|err| format!("cannot list guests/: {err}"))?;
-    for entry in entries.flatten() {
-        if entry.path().join("cordon.toml").is_file() {
-            guests.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    guests.sort();
-    let out = root.join("dist/components");
-    std::fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
-    // One cargo run per guest: built together, cargo would unify the SDK's
-    // features across them, and a provider would carry the tool world's bindings too.
-    for guest in &guests {
-        let dir = root.join("guests").join(guest);
-        if is_workspace_member(&dir) {
-            let package = format!("cordon-{guest}");
-            cargo(&["build", "--quiet", "--target", TARGET, "--profile", PROFILE, "-p", &package])?;
-            install(&root, &rust_output(&root, guest), guest, guest)?;
-            for (_, name) in MANIFEST_VARIANTS.iter().filter(|(of, _)| of == guest) {
-                install(&root, &rust_output(&root, guest), guest, name)?;
-            }
-        } else {
-            // Another language, or a Rust guest with its own workspace (`cordon new`).
-            build_guest(&dir, &out)?;
-        }
-    }
-    // Each variant rebuilds its guest with a feature; the plain builds were
-    // copied out first, and are rebuilt (linked again, not recompiled) next time.
-    for (guest, feature, name) in VARIANTS {
-        let package = format!("cordon-{guest}");
-        cargo(&["build", "--quiet", "--target", TARGET, "--profile", PROFILE, "-p", &package, "--features", feature])?;
-        install(&root, &rust_output(&root, guest), guest, name)?;
-    }
-    let variants = VARIANTS.len() + MANIFEST_VARIANTS.len();
-    eprintln!("xtask: built {} (and {variants} variants) into {}", guests.join(", "), out.display());
-    Ok(guests)
-}
-
 /// Whether `dir` is a Rust crate of this workspace (not one with its own `[workspace]`).
 fn is_workspace_member(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|text| !text.lines().any(|l| l.trim() == "[workspace]"))
 }
 
 /// The guest folder and the output folder of `build-guest` / `test-guest`.
-fn guest_args() -> Result<(PathBuf, PathBuf), String> {
-    let args: Vec<String> = std::env::args().skip(2).collect();
+fn guest_args(args: &[String]) -> Result<(PathBuf, PathBuf), String> {
     let usage = || "usage: cargo xtask build-guest|test-guest DIR [--out COMPONENTS_DIR]".to_owned();
     let dir = args.first().ok_or_else(usage)?;
     let out = match (args.get(1).map(String::as_str), args.get(2)) {
@@ -185,7 +258,7 @@ fn build_guest(dir: &Path, out: &Path) -> Result<String, String> {
         ])?;
         root.join(format!("target/{TARGET}/{PROFILE}/{}.wasm", package.replace('-', "_")))
     } else {
-        lang::build(&root, dir, &name)?
+        build_other_language(dir, &name)?
     };
     std::fs::create_dir_all(out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
     copy_if_changed(&built, &out.join(format!("{name}.wasm")))?;
@@ -194,13 +267,22 @@ fn build_guest(dir: &Path, out: &Path) -> Result<String, String> {
     Ok(name)
 }
 
-/// Build the guest in `dir`, then run its own test through the `cordon` binary.
+/// Build the guest in `dir` (not Rust) with `xtask-lang`, which writes
+/// `target/guests/<name>.wasm`; return that path.
+fn build_other_language(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let dir = dir.display().to_string();
+    cargo(&["run", "--quiet", "-p", "xtask-lang", "--", &dir, name])?;
+    Ok(root().join("target/guests").join(format!("{name}.wasm")))
+}
+
+/// Build the guest in `dir`, then run its own test through the `cordon` binary
+/// (the one `CORDON_BIN` names, as the integration tests do, else `cargo run`'s).
 fn test_guest(dir: &Path, out: &Path) -> Result<(), String> {
     let name = build_guest(dir, out)?;
     let wasm = out.join(format!("{name}.wasm")).display().to_string();
     let test = dir.join("test");
     let at = |file: &str| test.join(file).display().to_string();
-    let mut args = vec!["run".to_owned(), "--quiet".into(), "-p".into(), "cordon".into(), "--bin".into(), "cordon".into(), "--".into()];
+    let mut args: Vec<String> = Vec::new();
     if test.join("expected.jsonl").is_file() {
         let sample = std::fs::read_dir(&test)
             .map_err(|err| format!("{}: {err}", test.display()))?
@@ -215,8 +297,17 @@ fn test_guest(dir: &Path, out: &Path) -> Result<(), String> {
     } else {
         return Err(format!("{}: no test/expected.jsonl (provider) or test/calls.jsonl (tool)", dir.display()));
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    cargo(&args)
+    let Some(cordon) = std::env::var_os("CORDON_BIN") else {
+        let mut run = vec!["run", "--quiet", "-p", "cordon", "--bin", "cordon", "--"];
+        run.extend(args.iter().map(String::as_str));
+        return cargo(&run);
+    };
+    let status = Command::new(&cordon)
+        .args(&args)
+        .current_dir(root())
+        .status()
+        .map_err(|err| format!("cannot run {}: {err}", cordon.to_string_lossy()))?;
+    if status.success() { Ok(()) } else { Err(format!("`cordon {}` failed ({status})", args.join(" "))) }
 }
 
 /// The value of the first `key = "value"` line of a TOML file (enough for
@@ -249,4 +340,28 @@ fn copy_if_changed(from: &Path, to: &Path) -> Result<(), String> {
         return Ok(());
     }
     std::fs::write(to, bytes).map_err(|err| format!("cannot write {}: {err}", to.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each component the demo loads is a guest that `cargo xtask demo` builds.
+    #[test]
+    fn the_demo_list_names_buildable_guests() {
+        let mut names = demo_components(&root()).expect("the demo's list");
+        let mut built: Vec<String> = select(&names).expect("each is a guest").into_iter().map(|unit| unit.name).collect();
+        names.sort();
+        built.sort();
+        assert_eq!(built, names);
+    }
+
+    /// A name that is neither a guest nor a variant is refused, with what can be built.
+    #[test]
+    fn unknown_names_are_refused() {
+        let err = select(&["no-such-guest".to_owned()]).expect_err("refused");
+        assert!(err.contains("`no-such-guest`") && err.contains("hostile-greedy") && err.contains("calculator"), "{err}");
+        let variant = select(&["hostile-v2".to_owned()]).expect("a variant");
+        assert_eq!(variant, [Unit { guest: "hostile".into(), feature: Some("version-two"), name: "hostile-v2".into() }]);
+    }
 }

@@ -17,10 +17,23 @@ use super::render::Terminal;
 /// The recorded first answer (text and a tool call); `cordon run` serves it too.
 pub const FIRST_ANSWER: &str = include_str!("demo/turn1.sse");
 const SECOND_ANSWER: &str = include_str!("demo/turn2.sse");
+/// The components the demo loads; `cargo xtask demo` reads the same file to
+/// know what to build.
+const COMPONENTS: &str = include_str!("demo/components.toml");
 /// Pause between streamed chunks, so the stream is visible.
 const CHUNK_DELAY: Duration = Duration::from_millis(30);
 
+/// The demo's provider and tool, as `demo/components.toml` names them.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Components {
+    provider: String,
+    tool: String,
+}
+
 pub async fn run(runtime: &Runtime) -> cordon::Result<ExitCode> {
+    let components: Components =
+        toml::from_str(COMPONENTS).map_err(|err| Error::Config(format!("the demo's components.toml: {err}")))?;
     let replies = [FIRST_ANSWER, SECOND_ANSWER]
         .into_iter()
         .map(|answer| {
@@ -39,8 +52,8 @@ pub async fn run(runtime: &Runtime) -> cordon::Result<ExitCode> {
         deny_unapproved: true,
         ..ProviderOptions::default()
     };
-    let provider = runtime.load_provider("openai", options).await?;
-    let calculator = runtime.load_tool("calculator", ToolOptions::default()).await?;
+    let provider = runtime.load_provider(&components.provider, options).await?;
+    let calculator = runtime.load_tool(&components.tool, ToolOptions::default()).await?;
     eprintln!(
         "cordon demo: provider `{}` {} and tool `{}` in the sandbox, upstream: recorded replay at {}\n",
         provider.info().name,

@@ -329,7 +329,7 @@ fn generator_crate_dir(root: &Path) -> Result<PathBuf, String> {
     let metadata = Command::new(&cargo)
         // Read-only: never touch Cargo.lock (running xtask already resolved it).
         .args(["metadata", "--format-version", "1", "--offline", "--locked", "--manifest-path"])
-        .arg(root.join("xtask/Cargo.toml"))
+        .arg(root.join("xtask/lang/Cargo.toml"))
         .current_dir(root)
         .output();
     if let Ok(output) = metadata

@@ -115,7 +115,7 @@ mod tests {
         assert!(world("export { tool } from \"./tool.js\";\n").is_err());
         assert!(world("export const provider = {};\nexport const tool = {};\n").is_err_and(|why| why.contains("both")));
         // The guests in the repository.
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = crate::root();
         let app = std::fs::read_to_string(root.join("guests/anthropic-js/app.js")).expect("anthropic-js");
         assert_eq!(world(&app), Ok(PROVIDER_WORLD));
         let templates = root.join("runtime/src/cli/templates");

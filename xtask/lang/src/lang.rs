@@ -3,14 +3,9 @@
 //! component with the pinned toolchain (see [`crate::toolchain`]). A build is
 //! skipped while the folder, `wit/` and the pins are unchanged.
 
-mod c;
-mod go;
-mod js;
-mod python;
-
 use std::path::{Path, PathBuf};
 
-use crate::stamp;
+use crate::{c, go, js, python, stamp};
 
 /// A guest language other than Rust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,14 +41,14 @@ impl Lang {
 
     /// The pinned toolchain files and the builder a build depends on.
     fn pins(self, root: &Path) -> Vec<PathBuf> {
-        // xtask's own dependencies pin the bindings generators and the adapter.
+        // This crate's dependencies pin the bindings generators and the adapter.
         let (builder, tools) = match self {
             Lang::Python => ("python.rs", Some("tools/requirements.txt")),
             Lang::JavaScript => ("js.rs", Some("tools/package-lock.json")),
             Lang::C => ("c.rs", None),
             Lang::Go => ("go.rs", Some("tools/requirements.txt")),
         };
-        let mut pins = vec![root.join("xtask/src/lang").join(builder), root.join("xtask/Cargo.toml")];
+        let mut pins = vec![root.join("xtask/lang/src").join(builder), root.join("xtask/lang/Cargo.toml")];
         pins.extend(tools.map(|file| root.join(file)));
         if self == Lang::JavaScript {
             pins.push(root.join("tools/jco.mjs"));
