@@ -179,7 +179,7 @@ fn build(units: &[Unit], clock: &Clock) -> Result<(), String> {
             cargo(&args)?;
             install(&root, &rust_output(&root, &unit.guest), &unit.guest, &unit.name)?;
         } else {
-            clock.step(&format!("building {} (with xtask-lang, compiled the first time)", unit.name));
+            clock.step(&format!("building {} with xtask-lang", unit.name));
             build_guest(&dir, &out)?;
         }
     }
