@@ -239,7 +239,7 @@ async fn chat_with_a_tool_runs_the_loop() {
 /// reads), and fails without one of them.
 #[test]
 fn demo_runs_the_tool_loop_with_only_the_components_it_builds() {
-    let list = std::fs::read_to_string(root().join("runtime/src/cli/demo/components.toml")).expect("the demo's list");
+    let list = std::fs::read_to_string(root().join("runtime/demo/components.toml")).expect("the demo's list");
     let list: toml::Table = toml::from_str(&list).expect("the demo's list is TOML");
     let names: Vec<&str> = list.values().filter_map(|value| value.as_str()).collect();
     assert_eq!(names.len(), list.len(), "every entry names one component: {list:?}");

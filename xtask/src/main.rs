@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's own set-up and build steps, with cargo alone.
 //!
 //! - `cargo xtask demo`  builds the host and the components the demo loads
-//!   (the list in `runtime/src/cli/demo/components.toml`), then runs `cordon demo`.
+//!   (the list in `runtime/demo/components.toml`), then runs `cordon demo`.
 //! - `cargo xtask test`  builds every guest, then runs every test.
 //! - `cargo xtask build [NAME...]` builds every guest component (or the named
 //!   ones, in any language, variants included) into `dist/components/`.
@@ -31,7 +31,7 @@ const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
 
 /// The file naming what `cordon demo` loads (read by the demo itself too).
-const DEMO_COMPONENTS: &str = "runtime/src/cli/demo/components.toml";
+const DEMO_COMPONENTS: &str = "runtime/demo/components.toml";
 
 /// Copies of a guest's plain build under another name, with their own manifest
 /// (`guests/<guest>/<name>.toml`): (guest folder, component name). These are

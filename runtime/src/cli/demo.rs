@@ -15,15 +15,15 @@ use cordon::{Error, LoopEvent, Message, ProviderOptions, Request, Runtime, ToolL
 use super::render::Terminal;
 
 /// The recorded first answer (text and a tool call); `cordon run` serves it too.
-pub const FIRST_ANSWER: &str = include_str!("demo/turn1.sse");
-const SECOND_ANSWER: &str = include_str!("demo/turn2.sse");
+pub const FIRST_ANSWER: &str = include_str!("../../demo/turn1.sse");
+const SECOND_ANSWER: &str = include_str!("../../demo/turn2.sse");
 /// The components the demo loads; `cargo xtask demo` reads the same file to
 /// know what to build.
-const COMPONENTS: &str = include_str!("demo/components.toml");
+const COMPONENTS: &str = include_str!("../../demo/components.toml");
 /// Pause between streamed chunks, so the stream is visible.
 const CHUNK_DELAY: Duration = Duration::from_millis(30);
 
-/// The demo's provider and tool, as `demo/components.toml` names them.
+/// The demo's provider and tool, as `runtime/demo/components.toml` names them.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Components {

@@ -50,98 +50,98 @@ pub struct Args {
 type Template = &'static [(&'static str, &'static str)];
 
 const RUST_PROVIDER: Template = &[
-    ("Cargo.toml", include_str!("templates/rust-provider/Cargo.toml.tmpl")),
-    ("cordon.toml", include_str!("templates/rust-provider/cordon.toml")),
-    ("README.md", include_str!("templates/rust-provider/README.md")),
-    ("src/lib.rs", include_str!("templates/rust-provider/src/lib.rs")),
-    ("test/sample.sse", include_str!("templates/rust-provider/test/sample.sse")),
-    ("test/expected.jsonl", include_str!("templates/rust-provider/test/expected.jsonl")),
+    ("Cargo.toml", include_str!("../../templates/rust-provider/Cargo.toml.tmpl")),
+    ("cordon.toml", include_str!("../../templates/rust-provider/cordon.toml")),
+    ("README.md", include_str!("../../templates/rust-provider/README.md")),
+    ("src/lib.rs", include_str!("../../templates/rust-provider/src/lib.rs")),
+    ("test/sample.sse", include_str!("../../templates/rust-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("../../templates/rust-provider/test/expected.jsonl")),
 ];
 
 const RUST_TOOL: Template = &[
-    ("Cargo.toml", include_str!("templates/rust-tool/Cargo.toml.tmpl")),
-    ("cordon.toml", include_str!("templates/rust-tool/cordon.toml")),
-    ("README.md", include_str!("templates/rust-tool/README.md")),
-    ("src/lib.rs", include_str!("templates/rust-tool/src/lib.rs")),
-    ("test/calls.jsonl", include_str!("templates/rust-tool/test/calls.jsonl")),
+    ("Cargo.toml", include_str!("../../templates/rust-tool/Cargo.toml.tmpl")),
+    ("cordon.toml", include_str!("../../templates/rust-tool/cordon.toml")),
+    ("README.md", include_str!("../../templates/rust-tool/README.md")),
+    ("src/lib.rs", include_str!("../../templates/rust-tool/src/lib.rs")),
+    ("test/calls.jsonl", include_str!("../../templates/rust-tool/test/calls.jsonl")),
 ];
 
 const PYTHON_PROVIDER: Template = &[
-    ("app.py", include_str!("templates/python-provider/app.py")),
-    ("provider.py", include_str!("templates/python-provider/provider.py")),
-    ("chat.py", include_str!("templates/python-provider/chat.py")),
-    ("cordon.toml", include_str!("templates/python-provider/cordon.toml")),
-    ("README.md", include_str!("templates/python-provider/README.md")),
-    ("test/sample.sse", include_str!("templates/python-provider/test/sample.sse")),
-    ("test/expected.jsonl", include_str!("templates/python-provider/test/expected.jsonl")),
+    ("app.py", include_str!("../../templates/python-provider/app.py")),
+    ("provider.py", include_str!("../../templates/python-provider/provider.py")),
+    ("chat.py", include_str!("../../templates/python-provider/chat.py")),
+    ("cordon.toml", include_str!("../../templates/python-provider/cordon.toml")),
+    ("README.md", include_str!("../../templates/python-provider/README.md")),
+    ("test/sample.sse", include_str!("../../templates/python-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("../../templates/python-provider/test/expected.jsonl")),
 ];
 
 const PYTHON_TOOL: Template = &[
-    ("app.py", include_str!("templates/python-tool/app.py")),
-    ("cordon.toml", include_str!("templates/python-tool/cordon.toml")),
-    ("README.md", include_str!("templates/python-tool/README.md")),
-    ("test/calls.jsonl", include_str!("templates/python-tool/test/calls.jsonl")),
+    ("app.py", include_str!("../../templates/python-tool/app.py")),
+    ("cordon.toml", include_str!("../../templates/python-tool/cordon.toml")),
+    ("README.md", include_str!("../../templates/python-tool/README.md")),
+    ("test/calls.jsonl", include_str!("../../templates/python-tool/test/calls.jsonl")),
 ];
 
 const C_PROVIDER: Template = &[
-    ("provider.c", include_str!("templates/c-provider/provider.c")),
-    ("turn.c", include_str!("templates/c-provider/turn.c")),
-    ("chat.c", include_str!("templates/c-provider/chat.c")),
-    ("provider.h", include_str!("templates/c-provider/provider.h")),
-    ("json.c", include_str!("templates/c-common/json.c")),
-    ("json.h", include_str!("templates/c-common/json.h")),
-    ("cordon.toml", include_str!("templates/c-provider/cordon.toml")),
-    ("README.md", include_str!("templates/c-provider/README.md")),
-    ("test/sample.sse", include_str!("templates/c-provider/test/sample.sse")),
-    ("test/expected.jsonl", include_str!("templates/c-provider/test/expected.jsonl")),
+    ("provider.c", include_str!("../../templates/c-provider/provider.c")),
+    ("turn.c", include_str!("../../templates/c-provider/turn.c")),
+    ("chat.c", include_str!("../../templates/c-provider/chat.c")),
+    ("provider.h", include_str!("../../templates/c-provider/provider.h")),
+    ("json.c", include_str!("../../templates/c-common/json.c")),
+    ("json.h", include_str!("../../templates/c-common/json.h")),
+    ("cordon.toml", include_str!("../../templates/c-provider/cordon.toml")),
+    ("README.md", include_str!("../../templates/c-provider/README.md")),
+    ("test/sample.sse", include_str!("../../templates/c-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("../../templates/c-provider/test/expected.jsonl")),
 ];
 
 const C_TOOL: Template = &[
-    ("tool.c", include_str!("templates/c-tool/tool.c")),
-    ("json.c", include_str!("templates/c-common/json.c")),
-    ("json.h", include_str!("templates/c-common/json.h")),
-    ("cordon.toml", include_str!("templates/c-tool/cordon.toml")),
-    ("README.md", include_str!("templates/c-tool/README.md")),
-    ("test/calls.jsonl", include_str!("templates/c-tool/test/calls.jsonl")),
+    ("tool.c", include_str!("../../templates/c-tool/tool.c")),
+    ("json.c", include_str!("../../templates/c-common/json.c")),
+    ("json.h", include_str!("../../templates/c-common/json.h")),
+    ("cordon.toml", include_str!("../../templates/c-tool/cordon.toml")),
+    ("README.md", include_str!("../../templates/c-tool/README.md")),
+    ("test/calls.jsonl", include_str!("../../templates/c-tool/test/calls.jsonl")),
 ];
 
 const GO_PROVIDER: Template = &[
-    ("go.mod", include_str!("templates/go-provider/go.mod")),
-    ("export_cordon_provider_provider/provider.go", include_str!("templates/go-provider/export_cordon_provider_provider/provider.go")),
-    ("export_cordon_provider_provider/turn.go", include_str!("templates/go-provider/export_cordon_provider_provider/turn.go")),
-    ("export_cordon_provider_provider/sse.go", include_str!("templates/go-provider/export_cordon_provider_provider/sse.go")),
-    ("export_cordon_provider_provider/chat.go", include_str!("templates/go-provider/export_cordon_provider_provider/chat.go")),
-    ("cordon.toml", include_str!("templates/go-provider/cordon.toml")),
-    ("README.md", include_str!("templates/go-provider/README.md")),
-    ("test/sample.sse", include_str!("templates/go-provider/test/sample.sse")),
-    ("test/expected.jsonl", include_str!("templates/go-provider/test/expected.jsonl")),
+    ("go.mod", include_str!("../../templates/go-provider/go.mod")),
+    ("export_cordon_provider_provider/provider.go", include_str!("../../templates/go-provider/export_cordon_provider_provider/provider.go")),
+    ("export_cordon_provider_provider/turn.go", include_str!("../../templates/go-provider/export_cordon_provider_provider/turn.go")),
+    ("export_cordon_provider_provider/sse.go", include_str!("../../templates/go-provider/export_cordon_provider_provider/sse.go")),
+    ("export_cordon_provider_provider/chat.go", include_str!("../../templates/go-provider/export_cordon_provider_provider/chat.go")),
+    ("cordon.toml", include_str!("../../templates/go-provider/cordon.toml")),
+    ("README.md", include_str!("../../templates/go-provider/README.md")),
+    ("test/sample.sse", include_str!("../../templates/go-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("../../templates/go-provider/test/expected.jsonl")),
 ];
 
 const GO_TOOL: Template = &[
-    ("go.mod", include_str!("templates/go-tool/go.mod")),
-    ("export_cordon_provider_tool/tool.go", include_str!("templates/go-tool/export_cordon_provider_tool/tool.go")),
-    ("cordon.toml", include_str!("templates/go-tool/cordon.toml")),
-    ("README.md", include_str!("templates/go-tool/README.md")),
-    ("test/calls.jsonl", include_str!("templates/go-tool/test/calls.jsonl")),
+    ("go.mod", include_str!("../../templates/go-tool/go.mod")),
+    ("export_cordon_provider_tool/tool.go", include_str!("../../templates/go-tool/export_cordon_provider_tool/tool.go")),
+    ("cordon.toml", include_str!("../../templates/go-tool/cordon.toml")),
+    ("README.md", include_str!("../../templates/go-tool/README.md")),
+    ("test/calls.jsonl", include_str!("../../templates/go-tool/test/calls.jsonl")),
 ];
 
 const JS_PROVIDER: Template = &[
-    ("app.js", include_str!("templates/js-provider/app.js")),
-    ("turn.js", include_str!("templates/js-provider/turn.js")),
-    ("chat.js", include_str!("templates/js-provider/chat.js")),
-    ("errors.js", include_str!("templates/js-provider/errors.js")),
-    ("rolldown.config.mjs", include_str!("templates/js-provider/rolldown.config.mjs")),
-    ("cordon.toml", include_str!("templates/js-provider/cordon.toml")),
-    ("README.md", include_str!("templates/js-provider/README.md")),
-    ("test/sample.sse", include_str!("templates/js-provider/test/sample.sse")),
-    ("test/expected.jsonl", include_str!("templates/js-provider/test/expected.jsonl")),
+    ("app.js", include_str!("../../templates/js-provider/app.js")),
+    ("turn.js", include_str!("../../templates/js-provider/turn.js")),
+    ("chat.js", include_str!("../../templates/js-provider/chat.js")),
+    ("errors.js", include_str!("../../templates/js-provider/errors.js")),
+    ("rolldown.config.mjs", include_str!("../../templates/js-provider/rolldown.config.mjs")),
+    ("cordon.toml", include_str!("../../templates/js-provider/cordon.toml")),
+    ("README.md", include_str!("../../templates/js-provider/README.md")),
+    ("test/sample.sse", include_str!("../../templates/js-provider/test/sample.sse")),
+    ("test/expected.jsonl", include_str!("../../templates/js-provider/test/expected.jsonl")),
 ];
 
 const JS_TOOL: Template = &[
-    ("app.js", include_str!("templates/js-tool/app.js")),
-    ("cordon.toml", include_str!("templates/js-tool/cordon.toml")),
-    ("README.md", include_str!("templates/js-tool/README.md")),
-    ("test/calls.jsonl", include_str!("templates/js-tool/test/calls.jsonl")),
+    ("app.js", include_str!("../../templates/js-tool/app.js")),
+    ("cordon.toml", include_str!("../../templates/js-tool/cordon.toml")),
+    ("README.md", include_str!("../../templates/js-tool/README.md")),
+    ("test/calls.jsonl", include_str!("../../templates/js-tool/test/calls.jsonl")),
 ];
 
 /// The Rust guest SDK, where this binary was built (Rust templates depend on it by path).

@@ -118,7 +118,7 @@ mod tests {
         let root = crate::root();
         let app = std::fs::read_to_string(root.join("guests/anthropic-js/app.js")).expect("anthropic-js");
         assert_eq!(world(&app), Ok(PROVIDER_WORLD));
-        let templates = root.join("runtime/src/cli/templates");
+        let templates = root.join("runtime/templates");
         let provider = std::fs::read_to_string(templates.join("js-provider/app.js")).expect("js-provider template");
         assert_eq!(world(&provider), Ok(PROVIDER_WORLD));
         let tool = std::fs::read_to_string(templates.join("js-tool/app.js")).expect("js-tool template");
