@@ -65,6 +65,7 @@ pub mod provider;
 pub mod registry;
 pub mod replay;
 pub mod retry;
+pub mod serve;
 pub mod tls;
 pub mod tool;
 pub mod tool_loop;

@@ -1,0 +1,432 @@
+//! The gateway's configuration file (`cordon serve --config FILE`): where it
+//! listens, the **providers** (instances of provider components, each with its
+//! upstream, the sources of its secrets and its limits), the **models** clients
+//! name (each a chain of `provider:model` routes tried in order, with a retry
+//! policy, and the tools the host may run for it) and the **tools**.
+//!
+//! What a provider is given here is the operator's grant: its base URL's
+//! origin, the extra `hosts`, and each secret bound to `env:VAR` or
+//! `file:PATH` (sent only to the base URL's origin unless `secret-hosts` says
+//! more). So one file says everything a deployment allows.
+//!
+//! A bad file never half-starts: unknown keys are refused, every error names
+//! the file, the line and the key and says how to fix it, and secrets bound to
+//! unset variables or unreadable files are all reported at start.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! components = "dist/components"   # relative to this file
+//!
+//! [providers.openai]
+//! component = "openai"
+//! base-url = "https://api.openai.com/v1"
+//! secrets = { api-key = "env:OPENAI_API_KEY" }
+//! limits = { turn-ms = 120000 }
+//!
+//! [models.fast]
+//! routes = ["openai:gpt-4.1-mini", "openai:gpt-4.1-nano"]
+//! retry = { attempts = 2 }
+//! tools = ["calculator"]
+//!
+//! [tools.calculator]
+//! component = "calculator"
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::limits::LimitOverrides;
+use crate::policy::Origin;
+use crate::retry::RetryPolicy;
+use crate::trust::SecretSource;
+
+/// Where the gateway listens unless the file says otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// A checked configuration.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The components folder.
+    pub components: PathBuf,
+    /// The compiled-component cache (`cache` beside the components by default).
+    pub cache: PathBuf,
+    /// Providers by their name in the file.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Models by the public name clients send.
+    pub models: BTreeMap<String, ModelConfig>,
+    /// Tools by their name in the file.
+    pub tools: BTreeMap<String, ToolConfig>,
+}
+
+/// One provider: an instance of a provider component.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// The component's name in the components folder.
+    pub component: String,
+    /// The upstream; the component's default when absent.
+    pub base_url: Option<String>,
+    /// The model for requests that name none.
+    pub default_model: Option<String>,
+    /// Provider-specific options, as JSON.
+    pub options: Option<serde_json::Value>,
+    /// Origins it may reach besides its base URL's.
+    pub hosts: Vec<Origin>,
+    /// Each secret the component asks for, bound to where its value comes from.
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// Origins its secrets may go to besides its base URL's.
+    pub secret_hosts: Vec<Origin>,
+    /// The operator's limits over the manifest's.
+    pub limits: Option<LimitOverrides>,
+}
+
+/// One public model name.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    /// `(provider, model)` routes, tried in order.
+    pub routes: Vec<(String, String)>,
+    /// How each route is retried before the next is tried.
+    pub retry: RetryPolicy,
+    /// Tools the host runs for this model (names in `[tools]`).
+    pub tools: Vec<String>,
+}
+
+/// One tool: an instance of a tool component.
+#[derive(Debug, Clone)]
+pub struct ToolConfig {
+    /// The component's name in the components folder.
+    pub component: String,
+    /// Origins it may reach.
+    pub hosts: Vec<Origin>,
+    /// The operator's limits over the manifest's.
+    pub limits: Option<LimitOverrides>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfig {
+    listen: Option<Spanned<String>>,
+    components: Option<PathBuf>,
+    cache: Option<PathBuf>,
+    #[serde(default)]
+    providers: BTreeMap<String, RawProvider>,
+    #[serde(default)]
+    models: BTreeMap<String, RawModel>,
+    #[serde(default)]
+    tools: BTreeMap<String, RawTool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawProvider {
+    component: Spanned<String>,
+    base_url: Option<Spanned<String>>,
+    default_model: Option<String>,
+    options: Option<toml::Table>,
+    #[serde(default)]
+    hosts: Vec<Spanned<String>>,
+    #[serde(default)]
+    secrets: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    secret_hosts: Vec<Spanned<String>>,
+    limits: Option<LimitOverrides>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawModel {
+    routes: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    retry: RawRetry,
+    #[serde(default)]
+    tools: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRetry {
+    attempts: Option<Spanned<u32>>,
+    base_delay_ms: Option<u64>,
+    max_delay_ms: Option<u64>,
+    max_retry_after_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTool {
+    component: Spanned<String>,
+    #[serde(default)]
+    hosts: Vec<Spanned<String>>,
+    limits: Option<LimitOverrides>,
+}
+
+/// The errors of one file, each naming its line and key.
+struct Problems<'a> {
+    path: &'a Path,
+    text: &'a str,
+    found: Vec<String>,
+}
+
+impl Problems<'_> {
+    fn add<T>(&mut self, at: &Spanned<T>, key: &str, why: impl std::fmt::Display) {
+        let line = self.text.get(..at.span().start).map_or(1, |before| before.matches('\n').count() + 1);
+        self.found.push(format!("{}:{line}: `{key}`: {why}", self.path.display()));
+    }
+
+    fn origins(&mut self, list: &[Spanned<String>], key: &str) -> Vec<Origin> {
+        let mut origins = Vec::new();
+        for item in list {
+            match item.get_ref().parse::<Origin>() {
+                Ok(origin) => origins.push(origin),
+                Err(why) => self.add(item, key, why),
+            }
+        }
+        origins
+    }
+}
+
+impl ServeConfig {
+    /// Read and check the file at `path`.
+    pub fn load(path: &Path) -> Result<ServeConfig, String> {
+        let text = std::fs::read_to_string(path).map_err(|err| format!("cannot read the config file {}: {err}", path.display()))?;
+        ServeConfig::parse(path, &text)
+    }
+
+    /// Check `text`, the content of the file at `path` (relative folders are
+    /// taken from the file's folder). Every problem is reported, not the first.
+    pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, String> {
+        let raw: RawConfig = toml::from_str(text).map_err(|err| format!("{}: {err}", path.display()))?;
+        let mut problems = Problems { path, text, found: Vec::new() };
+        let base = path.parent().unwrap_or(Path::new("."));
+
+        let listen = match &raw.listen {
+            None => DEFAULT_LISTEN.parse().map_err(|err| format!("{err}"))?,
+            Some(listen) => listen.get_ref().parse().unwrap_or_else(|err| {
+                problems.add(listen, "listen", format!("{err}: write an address and port, such as \"127.0.0.1:8080\""));
+                SocketAddr::from(([127, 0, 0, 1], 0))
+            }),
+        };
+        let components = base.join(raw.components.unwrap_or_else(|| PathBuf::from("dist/components")));
+        let cache = match raw.cache {
+            Some(cache) => base.join(cache),
+            None => components.parent().map_or_else(|| PathBuf::from("cache"), |dir| dir.join("cache")),
+        };
+
+        let mut providers = BTreeMap::new();
+        for (name, raw) in raw.providers {
+            let key = |field: &str| format!("providers.{name}.{field}");
+            let base_origin = match &raw.base_url {
+                None => None,
+                Some(url) => match url::Url::parse(url.get_ref()).map_err(|err| err.to_string()).and_then(|url| Origin::of(&url)) {
+                    Ok(origin) => Some(origin),
+                    Err(why) => {
+                        problems.add(url, &key("base-url"), format!("{why}: write a URL such as \"https://api.openai.com/v1\""));
+                        None
+                    }
+                },
+            };
+            let mut secrets = BTreeMap::new();
+            for (secret, source) in &raw.secrets {
+                match SecretSource::parse(source.get_ref()) {
+                    Ok(parsed) => {
+                        if let Err(why) = check_source(&parsed) {
+                            problems.add(source, &key(&format!("secrets.{secret}")), why);
+                        }
+                        secrets.insert(secret.clone(), parsed);
+                    }
+                    Err(why) => problems.add(source, &key(&format!("secrets.{secret}")), why),
+                }
+            }
+            if !secrets.is_empty() && base_origin.is_none() && raw.secret_hosts.is_empty() {
+                problems.add(&raw.component, &key("secrets"), "a secret needs somewhere to go: set `base-url` (its origin gets the secrets) or `secret-hosts`");
+            }
+            let options = raw.options.map(serde_json::to_value).transpose().unwrap_or_else(|err| {
+                problems.add(&raw.component, &key("options"), format!("cannot be given as JSON: {err}"));
+                None
+            });
+            let mut hosts = problems.origins(&raw.hosts, &key("hosts"));
+            let mut secret_hosts = problems.origins(&raw.secret_hosts, &key("secret-hosts"));
+            if let Some(origin) = base_origin {
+                hosts.insert(0, origin.clone());
+                secret_hosts.insert(0, origin);
+            }
+            providers.insert(
+                name.clone(),
+                ProviderConfig {
+                    component: raw.component.into_inner(),
+                    base_url: raw.base_url.map(Spanned::into_inner),
+                    default_model: raw.default_model,
+                    options,
+                    hosts,
+                    secrets,
+                    secret_hosts,
+                    limits: raw.limits,
+                },
+            );
+        }
+
+        let mut tools = BTreeMap::new();
+        for (name, raw) in raw.tools {
+            let hosts = problems.origins(&raw.hosts, &format!("tools.{name}.hosts"));
+            tools.insert(name, ToolConfig { component: raw.component.into_inner(), hosts, limits: raw.limits });
+        }
+
+        let mut models = BTreeMap::new();
+        for (name, raw) in raw.models {
+            let key = |field: &str| format!("models.{name}.{field}");
+            if raw.routes.get_ref().is_empty() {
+                problems.add(&raw.routes, &key("routes"), "give at least one route, as \"PROVIDER:MODEL\"");
+            }
+            let mut routes = Vec::new();
+            for route in raw.routes.get_ref() {
+                match route.get_ref().split_once(':') {
+                    Some((provider, model)) if providers.contains_key(provider) && !model.is_empty() => {
+                        routes.push((provider.to_owned(), model.to_owned()));
+                    }
+                    Some((provider, model)) if !model.is_empty() => {
+                        let known: Vec<&str> = providers.keys().map(String::as_str).collect();
+                        problems.add(route, &key("routes"), format!("no provider `{provider}` in [providers] (there are: {})", known.join(", ")));
+                    }
+                    _ => problems.add(route, &key("routes"), format!("`{}` is not a route: write \"PROVIDER:MODEL\"", route.get_ref())),
+                }
+            }
+            let mut retry = RetryPolicy::default();
+            if let Some(attempts) = &raw.retry.attempts {
+                if *attempts.get_ref() == 0 {
+                    problems.add(attempts, &key("retry.attempts"), "counts the first attempt too: at least 1");
+                }
+                retry.attempts = *attempts.get_ref();
+            }
+            let millis = |ms: Option<u64>, default: Duration| ms.map_or(default, Duration::from_millis);
+            retry.base_delay = millis(raw.retry.base_delay_ms, retry.base_delay);
+            retry.max_delay = millis(raw.retry.max_delay_ms, retry.max_delay);
+            retry.max_retry_after = millis(raw.retry.max_retry_after_ms, retry.max_retry_after);
+            let mut model_tools = Vec::new();
+            for tool in &raw.tools {
+                if tools.contains_key(tool.get_ref()) {
+                    model_tools.push(tool.get_ref().clone());
+                } else {
+                    problems.add(tool, &key("tools"), format!("no tool `{}` in [tools]", tool.get_ref()));
+                }
+            }
+            models.insert(name, ModelConfig { routes, retry, tools: model_tools });
+        }
+
+        if problems.found.is_empty() {
+            Ok(ServeConfig { path: path.to_owned(), listen, components, cache, providers, models, tools })
+        } else {
+            Err(problems.found.join("\n"))
+        }
+    }
+}
+
+/// Whether the source has a value now: a secret bound to an unset variable or
+/// an unreadable file is reported at start, not at the first request.
+fn check_source(source: &SecretSource) -> Result<(), String> {
+    match source {
+        SecretSource::Env(var) if std::env::var_os(var).is_none_or(|value| value.is_empty()) => {
+            Err(format!("${var} is not set in the gateway's environment: set it, or bind the secret to another source"))
+        }
+        SecretSource::File(path) => std::fs::metadata(path)
+            .map(drop)
+            .map_err(|err| format!("{} cannot be read ({err}): create it, or bind the secret to another source", path.display())),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ServeConfig, String> {
+        ServeConfig::parse(Path::new("/etc/cordon/serve.toml"), text)
+    }
+
+    const GOOD: &str = r#"
+listen = "127.0.0.1:9000"
+components = "components"
+
+[providers.main]
+component = "openai"
+base-url = "http://127.0.0.1:4000/v1"
+secrets = { api-key = "env:PATH" }
+options = { organization = "acme" }
+limits = { turn-ms = 5000 }
+
+[models.fast]
+routes = ["main:gpt-4.1-mini", "main:gpt-4.1-nano"]
+retry = { attempts = 2, base-delay-ms = 10 }
+tools = ["calc"]
+
+[tools.calc]
+component = "calculator"
+"#;
+
+    #[test]
+    fn a_full_file_is_read() {
+        let config = parse(GOOD).expect("valid");
+        assert_eq!(config.listen, "127.0.0.1:9000".parse().expect("address"));
+        assert_eq!(config.components, PathBuf::from("/etc/cordon/components"));
+        assert_eq!(config.cache, PathBuf::from("/etc/cordon/cache"));
+        let main = &config.providers["main"];
+        assert_eq!(main.hosts.iter().map(Origin::to_string).collect::<Vec<_>>(), ["http://127.0.0.1:4000"]);
+        assert_eq!(main.secret_hosts, main.hosts);
+        assert_eq!(main.options, Some(serde_json::json!({"organization": "acme"})));
+        assert_eq!(main.limits.as_ref().and_then(|l| l.turn_ms), Some(5000));
+        let fast = &config.models["fast"];
+        assert_eq!(fast.routes, [("main".into(), "gpt-4.1-mini".into()), ("main".into(), "gpt-4.1-nano".into())]);
+        assert_eq!((fast.retry.attempts, fast.retry.base_delay), (2, Duration::from_millis(10)));
+        assert_eq!(fast.tools, ["calc"]);
+        assert_eq!(config.tools["calc"].component, "calculator");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let err = parse(&GOOD.replace("default-model", "x").replace("limits = { turn-ms = 5000 }", "limit = 1")).expect_err("refused");
+        assert!(err.starts_with("/etc/cordon/serve.toml: TOML parse error at line 10"), "{err}");
+        assert!(err.contains("unknown field `limit`"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line_and_key() {
+        let text = GOOD
+            .replace("127.0.0.1:9000", "nowhere")
+            .replace("env:PATH", "env:CORDON_TEST_SURELY_UNSET")
+            .replace("\"main:gpt-4.1-nano\"", "\"other:m\", \"no-colon\"")
+            .replace("attempts = 2", "attempts = 0")
+            .replace("tools = [\"calc\"]", "tools = [\"calc\", \"sum\"]");
+        let err = parse(&text).expect_err("refused");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 6, "{err}");
+        for (line, key, why) in [
+            (2, "listen", "write an address and port"),
+            (8, "providers.main.secrets.api-key", "$CORDON_TEST_SURELY_UNSET is not set"),
+            (13, "models.fast.routes", "no provider `other` in [providers] (there are: main)"),
+            (13, "models.fast.routes", "`no-colon` is not a route"),
+            (14, "models.fast.retry.attempts", "at least 1"),
+            (15, "models.fast.tools", "no tool `sum` in [tools]"),
+        ] {
+            let prefix = format!("/etc/cordon/serve.toml:{line}: `{key}`: ");
+            assert!(lines.iter().any(|l| l.starts_with(&prefix) && l.contains(why)), "{prefix}{why} in:\n{err}");
+        }
+    }
+
+    #[test]
+    fn secrets_need_a_destination_and_origins_a_scheme() {
+        let text = "[providers.p]\ncomponent = \"openai\"\nsecrets = { k = \"file:/nonexistent/key\" }\nhosts = [\"ftp://x\"]\n";
+        let err = parse(text).expect_err("refused");
+        assert!(err.contains("serve.toml:3: `providers.p.secrets.k`: /nonexistent/key cannot be read"), "{err}");
+        assert!(err.contains("serve.toml:2: `providers.p.secrets`: a secret needs somewhere to go"), "{err}");
+        assert!(err.contains("serve.toml:4: `providers.p.hosts`: scheme `ftp` is not allowed"), "{err}");
+        let defaults = parse("").expect("an empty file is a gateway with nothing to serve");
+        assert_eq!(defaults.listen.to_string(), DEFAULT_LISTEN);
+    }
+}
