@@ -1,0 +1,386 @@
+//! Chat Completions answers in the grammar the official OpenAI clients parse:
+//! a stream of `chat.completion.chunk` server-sent events written as the
+//! guest's events arrive ([`ChunkEncoder`]), a whole `chat.completion`
+//! ([`completion`]), and errors in OpenAI's shape with the status and headers
+//! that make the clients raise the right exception and retry only when it can
+//! help ([`error_reply`]).
+//!
+//! Stream rules kept here (see `design/gateway.md`): the same `id`, `created`
+//! and `model` on every chunk; `role: "assistant"` on the first delta; each
+//! tool call's `index` (0-based, in order of start) on every fragment, with
+//! `id`, `type` and `name` on its first; a `finish_reason` before the end; with
+//! `include_usage`, `usage: null` on every chunk and one last chunk with
+//! `choices: []` and the totals; then `data: [DONE]`. An error after the stream
+//! began is a `data: {"error": ...}` event the clients raise.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::types::{ContentPart, ErrorKind, Event, FinishReason, TurnError, TurnResult, Usage};
+
+/// Writes one turn's events as `chat.completion.chunk` events.
+pub struct ChunkEncoder {
+    id: String,
+    created: u64,
+    model: String,
+    include_usage: bool,
+    role_sent: bool,
+    call_ids: Vec<String>,
+    usage: Option<Usage>,
+}
+
+#[derive(Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [Choice<'a>; 1],
+    #[serde(skip_serializing_if = "std::ops::Not::not", serialize_with = "null")]
+    usage: bool,
+}
+
+/// `usage: null` on every chunk of a stream that asked for usage.
+fn null<S: serde::Serializer>(_: &bool, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_none()
+}
+
+#[derive(Serialize)]
+struct Choice<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    logprobs: Option<()>,
+    finish_reason: Option<&'static str>,
+}
+
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[CallDelta<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct CallDelta<'a> {
+    index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionDelta<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
+}
+
+impl ChunkEncoder {
+    /// An encoder for the answer `id`, made at `created` (Unix seconds), for the
+    /// public `model` name the client asked for.
+    pub fn new(id: String, created: u64, model: String, include_usage: bool) -> ChunkEncoder {
+        ChunkEncoder { id, created, model, include_usage, role_sent: false, call_ids: Vec::new(), usage: None }
+    }
+
+    /// Append the server-sent events `event` makes (often none) to `out`.
+    pub fn event(&mut self, event: &Event, out: &mut Vec<u8>) {
+        match event {
+            Event::TextDelta { text } if !text.is_empty() => self.chunk(Delta { content: Some(text), ..Delta::default() }, None, out),
+            Event::ReasoningDelta { text, .. } if !text.is_empty() => {
+                self.chunk(Delta { reasoning_content: Some(text), ..Delta::default() }, None, out);
+            }
+            Event::ToolCallStart { id, name } => self.start_call(id, name, "", out),
+            Event::ToolCallDelta { id, arguments } => {
+                if let Some(index) = self.call_ids.iter().position(|known| known == id) {
+                    let call = CallDelta { index, id: None, kind: None, function: FunctionDelta { name: None, arguments } };
+                    self.chunk(Delta { tool_calls: Some([call]), ..Delta::default() }, None, out);
+                }
+            }
+            // A call that was not streamed in fragments arrives whole.
+            Event::ToolCall(call) if !self.call_ids.contains(&call.id) => self.start_call(&call.id, &call.name, &call.arguments, out),
+            Event::Usage(usage) => self.usage = Some(usage.clone()),
+            Event::Finish(finish) => self.chunk(Delta::default(), Some(finish_reason(finish.reason)), out),
+            _ => {}
+        }
+    }
+
+    /// End the stream: the usage chunk if asked for, then `[DONE]`.
+    pub fn end(&mut self, out: &mut Vec<u8>) {
+        if self.include_usage {
+            let usage = usage_json(self.usage.as_ref().unwrap_or(&Usage::default()));
+            let chunk = json!({
+                "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [], "usage": usage,
+            });
+            frame(&chunk, out);
+        }
+        out.extend_from_slice(b"data: [DONE]\n\n");
+    }
+
+    /// End the stream with an error the clients raise.
+    pub fn error(&mut self, error: &TurnError, out: &mut Vec<u8>) {
+        frame(&error_body(error), out);
+    }
+
+    fn start_call(&mut self, id: &str, name: &str, arguments: &str, out: &mut Vec<u8>) {
+        let index = self.call_ids.len();
+        self.call_ids.push(id.to_owned());
+        let call = CallDelta { index, id: Some(id), kind: Some("function"), function: FunctionDelta { name: Some(name), arguments } };
+        self.chunk(Delta { tool_calls: Some([call]), ..Delta::default() }, None, out);
+    }
+
+    fn chunk(&mut self, mut delta: Delta<'_>, finish_reason: Option<&'static str>, out: &mut Vec<u8>) {
+        if !self.role_sent {
+            delta.role = Some("assistant");
+            self.role_sent = true;
+        }
+        let chunk = Chunk {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.created,
+            model: &self.model,
+            choices: [Choice { index: 0, delta, logprobs: None, finish_reason }],
+            usage: self.include_usage,
+        };
+        frame(&chunk, out);
+    }
+}
+
+/// One `data:` event. Serializing these types cannot fail.
+fn frame(value: &impl Serialize, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"data: ");
+    let _ = serde_json::to_writer(&mut *out, value);
+    out.extend_from_slice(b"\n\n");
+}
+
+fn finish_reason(reason: FinishReason) -> &'static str {
+    match reason {
+        FinishReason::Length => "length",
+        FinishReason::ContentFilter => "content_filter",
+        FinishReason::ToolCalls => "tool_calls",
+        FinishReason::Stop | FinishReason::Error | FinishReason::Other => "stop",
+    }
+}
+
+fn usage_json(usage: &Usage) -> Value {
+    let input = usage.input_tokens.unwrap_or(0);
+    let output = usage.output_tokens.unwrap_or(0);
+    json!({
+        "prompt_tokens": input,
+        "completion_tokens": output,
+        "total_tokens": input.saturating_add(output),
+        "prompt_tokens_details": {"cached_tokens": usage.cache_read_tokens.unwrap_or(0)},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens.unwrap_or(0)},
+    })
+}
+
+/// A whole `chat.completion` for `result`.
+pub fn completion(result: &TurnResult, id: &str, created: u64, model: &str) -> Value {
+    let text = result.text();
+    let reasoning: String = result
+        .content
+        .iter()
+        .filter_map(|part| match part {
+            ContentPart::Reasoning(reasoning) => Some(reasoning.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let calls: Vec<Value> = result
+        .content
+        .iter()
+        .filter_map(|part| match part {
+            ContentPart::ToolCall(call) => {
+                Some(json!({"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut message = json!({"role": "assistant", "content": if text.is_empty() && !calls.is_empty() { Value::Null } else { Value::String(text) }});
+    if !reasoning.is_empty() {
+        message["reasoning_content"] = Value::String(reasoning);
+    }
+    if !calls.is_empty() {
+        message["tool_calls"] = Value::Array(calls);
+    }
+    json!({
+        "id": id, "object": "chat.completion", "created": created, "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason(result.finish.reason)}],
+        "usage": usage_json(&result.usage),
+    })
+}
+
+/// An error answer: its status, headers and OpenAI-shaped body.
+#[derive(Debug)]
+pub struct ErrorReply {
+    /// The HTTP status.
+    pub status: u16,
+    /// Extra headers (`retry-after`, `retry-after-ms`, `x-should-retry`).
+    pub headers: Vec<(&'static str, String)>,
+    /// `{"error": {"message", "type", "param", "code"}}`.
+    pub body: Value,
+}
+
+/// The OpenAI `type` and `code` of an error kind, and its status.
+fn classify(kind: ErrorKind) -> (u16, &'static str, Option<&'static str>) {
+    match kind {
+        ErrorKind::Auth => (401, "authentication_error", Some("invalid_api_key")),
+        ErrorKind::Permission | ErrorKind::Denied => (403, "permission_error", None),
+        ErrorKind::ModelNotFound => (404, "not_found_error", Some("model_not_found")),
+        ErrorKind::InvalidRequest => (400, "invalid_request_error", None),
+        ErrorKind::ContextLengthExceeded => (400, "invalid_request_error", Some("context_length_exceeded")),
+        ErrorKind::ContentFilter => (400, "invalid_request_error", Some("content_filter")),
+        ErrorKind::RateLimited | ErrorKind::Busy => (429, "rate_limit_error", Some("rate_limit_exceeded")),
+        ErrorKind::Quota => (429, "insufficient_quota", Some("insufficient_quota")),
+        ErrorKind::Overloaded => (503, "overloaded_error", None),
+        ErrorKind::Timeout => (504, "timeout_error", None),
+        ErrorKind::Network => (502, "api_error", Some("upstream_unreachable")),
+        ErrorKind::Config => (500, "server_error", Some("provider_configuration")),
+        ErrorKind::LimitExceeded | ErrorKind::Trap | ErrorKind::ContractViolation | ErrorKind::StreamProtocol => {
+            (502, "api_error", Some("provider_failed"))
+        }
+        ErrorKind::Server | ErrorKind::Other => (500, "server_error", None),
+    }
+}
+
+fn error_body(error: &TurnError) -> Value {
+    let (_, kind, code) = classify(error.kind);
+    let code = error.provider_code.as_deref().or(code);
+    json!({"error": {"message": error.message, "type": kind, "param": null, "code": code}})
+}
+
+/// The reply for a turn that failed before anything was streamed.
+pub fn error_reply(error: &TurnError) -> ErrorReply {
+    let (status, _, _) = classify(error.kind);
+    let mut headers = Vec::new();
+    if let Some(ms) = error.retry_after_ms {
+        headers.push(("retry-after-ms", ms.to_string()));
+        headers.push(("retry-after", ms.div_ceil(1000).to_string()));
+    }
+    if !error.retryable {
+        headers.push(("x-should-retry", "false".to_owned()));
+    }
+    ErrorReply { status, headers, body: error_body(error) }
+}
+
+/// A refusal of the gateway's own (bad body, unknown model): status 400 or 404.
+pub fn refusal(status: u16, kind: &str, param: Option<&str>, code: Option<&str>, message: &str) -> ErrorReply {
+    let body = json!({"error": {"message": message, "type": kind, "param": param, "code": code}});
+    ErrorReply { status, headers: vec![("x-should-retry", "false".to_owned())], body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Finish, ToolCall};
+
+    fn events(encoder: &mut ChunkEncoder, events: &[Event]) -> Vec<Value> {
+        let mut out = Vec::new();
+        for event in events {
+            encoder.event(event, &mut out);
+        }
+        encoder.end(&mut out);
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+        text.split("\n\n")
+            .filter(|frame| !frame.is_empty() && *frame != "data: [DONE]")
+            .map(|frame| serde_json::from_str(frame.strip_prefix("data: ").expect("a data line")).expect("JSON"))
+            .collect()
+    }
+
+    #[test]
+    fn a_stream_follows_the_chunk_grammar() {
+        let mut encoder = ChunkEncoder::new("chatcmpl-1".into(), 1700, "fast".into(), true);
+        let chunks = events(
+            &mut encoder,
+            &[
+                Event::StreamStart { warnings: vec![], served_by: "openai@1".into() },
+                Event::TextDelta { text: "Hi".into() },
+                Event::ToolCallStart { id: "a".into(), name: "weather".into() },
+                Event::ToolCallDelta { id: "a".into(), arguments: "{\"c\":".into() },
+                Event::ToolCall(ToolCall { id: "b".into(), name: "time".into(), arguments: "{}".into() }),
+                Event::ToolCallDelta { id: "a".into(), arguments: "1}".into() },
+                Event::ToolCall(ToolCall { id: "a".into(), name: "weather".into(), arguments: "{\"c\":1}".into() }),
+                Event::Usage(Usage { input_tokens: Some(5), output_tokens: Some(7), cache_read_tokens: Some(2), ..Usage::default() }),
+                Event::Finish(Finish { reason: FinishReason::ToolCalls, raw: None }),
+            ],
+        );
+        assert_eq!(chunks.len(), 7, "{chunks:#?}");
+        for chunk in &chunks {
+            assert_eq!((&chunk["id"], &chunk["created"], &chunk["model"]), (&json!("chatcmpl-1"), &json!(1700), &json!("fast")));
+        }
+        assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": "Hi"}));
+        assert_eq!(chunks[0]["usage"], Value::Null);
+        assert!(chunks[0].as_object().is_some_and(|o| o.contains_key("usage")), "usage: null is written");
+        let call = |i: usize| chunks[i]["choices"][0]["delta"]["tool_calls"][0].clone();
+        assert_eq!(call(1), json!({"index": 0, "id": "a", "type": "function", "function": {"name": "weather", "arguments": ""}}));
+        assert_eq!(call(2), json!({"index": 0, "function": {"arguments": "{\"c\":"}}));
+        assert_eq!(call(3), json!({"index": 1, "id": "b", "type": "function", "function": {"name": "time", "arguments": "{}"}}));
+        assert_eq!(call(4), json!({"index": 0, "function": {"arguments": "1}"}}));
+        assert_eq!(chunks[5]["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(chunks[6]["choices"], json!([]));
+        assert_eq!(chunks[6]["usage"]["total_tokens"], 12);
+        assert_eq!(chunks[6]["usage"]["prompt_tokens_details"]["cached_tokens"], 2);
+    }
+
+    #[test]
+    fn without_usage_no_usage_key_and_the_role_comes_first_even_on_finish() {
+        let mut encoder = ChunkEncoder::new("x".into(), 1, "m".into(), false);
+        let chunks = events(&mut encoder, &[Event::Finish(Finish { reason: FinishReason::Length, raw: None })]);
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant"}));
+        assert_eq!(chunks[0]["choices"][0]["finish_reason"], "length");
+        assert!(chunks[0].get("usage").is_none());
+    }
+
+    #[test]
+    fn errors_get_the_status_the_clients_expect() {
+        let mut limited = TurnError::new(ErrorKind::RateLimited, "slow down");
+        limited.retryable = true;
+        limited.retry_after_ms = Some(1500);
+        let reply = error_reply(&limited);
+        assert_eq!(reply.status, 429);
+        assert_eq!(reply.headers, [("retry-after-ms", "1500".to_owned()), ("retry-after", "2".to_owned())]);
+        assert_eq!(reply.body["error"]["type"], "rate_limit_error");
+        let auth = error_reply(&TurnError::new(ErrorKind::Auth, "bad key"));
+        assert_eq!((auth.status, auth.headers.clone()), (401, vec![("x-should-retry", "false".to_owned())]));
+        assert_eq!(auth.body, json!({"error": {"message": "bad key", "type": "authentication_error", "param": null, "code": "invalid_api_key"}}));
+        assert_eq!(error_reply(&TurnError::new(ErrorKind::ContextLengthExceeded, "long")).body["error"]["code"], "context_length_exceeded");
+        assert_eq!(error_reply(&TurnError::new(ErrorKind::Overloaded, "busy")).status, 503);
+
+        let mut encoder = ChunkEncoder::new("x".into(), 1, "m".into(), false);
+        let mut out = Vec::new();
+        encoder.error(&TurnError::new(ErrorKind::StreamProtocol, "cut"), &mut out);
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert!(text.starts_with("data: {\"error\":") && text.ends_with("\n\n"), "{text}");
+    }
+
+    #[test]
+    fn a_whole_answer_is_a_chat_completion() {
+        let result = TurnResult {
+            content: vec![
+                ContentPart::Text { text: "Sunny".into() },
+                ContentPart::ToolCall(ToolCall { id: "c".into(), name: "w".into(), arguments: "{}".into() }),
+            ],
+            usage: Usage { input_tokens: Some(1), output_tokens: Some(2), ..Usage::default() },
+            finish: Finish { reason: FinishReason::Stop, raw: None },
+            warnings: vec![],
+            response_id: None,
+            model: None,
+            provider_metadata: None,
+            served_by: "openai@1".into(),
+        };
+        let body = completion(&result, "chatcmpl-2", 9, "fast");
+        assert_eq!(body["object"], "chat.completion");
+        assert_eq!(body["choices"][0]["message"]["content"], "Sunny");
+        assert_eq!(body["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "w");
+        assert_eq!(body["choices"][0]["finish_reason"], "stop");
+        assert_eq!(body["usage"]["total_tokens"], 3);
+    }
+}
