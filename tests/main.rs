@@ -22,6 +22,7 @@ mod python_guest;
 mod reflector;
 mod responses;
 mod retries;
+mod serve;
 mod tool_loop;
 mod tools;
 mod trust_boundary;

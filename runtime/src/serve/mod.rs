@@ -1,8 +1,10 @@
 //! `cordon serve`: an OpenAI- and Anthropic-compatible gateway over sandboxed
 //! providers and tools. One file per concern: [`config`] (the configuration
 //! file), [`openai_request`] (Chat Completions requests),
-//! [`openai_response`] (chunks, whole answers, errors). Work in progress on this branch (issue 14).
+//! [`openai_response`] (chunks, whole answers, errors), [`gateway`] (what a
+//! config loads). Work in progress on this branch (issue 14).
 
 pub mod config;
+pub mod gateway;
 pub mod openai_request;
 pub mod openai_response;
