@@ -58,3 +58,63 @@ async fn a_secret_the_component_asks_for_but_the_file_does_not_bind_stops_the_st
     assert!(message.contains("serve.toml: provider `main`: component `openai` asks for the secret `api-key`"), "{message}");
     assert!(message.contains("secrets = { api-key = \"env:OPENAI_API_KEY\" }"), "the fix is named: {message}");
 }
+
+/// The gateway over HTTP: models, a streamed and a whole answer, an unknown model.
+#[tokio::test]
+async fn chat_completions_stream_and_answer_whole_over_http() {
+    let sse = std::fs::read_to_string(root().join("runtime/demo/turn1.sse")).expect("the demo's first answer");
+    let reply = || Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect());
+    let upstream = ReplayServer::start(vec![reply(), reply()]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
+    let text = format!(
+        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
+         [models.fast]\nroutes = [\"main:demo-model\"]\n",
+        upstream.url(),
+        dir.path().join("key").display()
+    );
+    let gateway = std::sync::Arc::new(Gateway::start(&config(&text, dir.path())).await.expect("the gateway starts"));
+    let server = cordon::serve::routes::Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens");
+    let client = cordon::tls::client_builder().build().expect("client");
+    let base = format!("{}/v1", server.url());
+
+    let post = |body: serde_json::Value| {
+        client.post(format!("{base}/chat/completions")).header("content-type", "application/json").body(body.to_string()).send()
+    };
+    let json = |text: String| -> serde_json::Value { serde_json::from_str(&text).expect("JSON") };
+    let models = json(client.get(format!("{base}/models")).send().await.expect("models").text().await.expect("body"));
+    assert_eq!(models["data"][0]["id"], "fast");
+
+    let body = serde_json::json!({"model": "fast", "stream": true, "stream_options": {"include_usage": true},
+        "messages": [{"role": "user", "content": "split the bill"}]});
+    let response = post(body).await.expect("a stream");
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    assert!(response.headers().contains_key("x-request-id"));
+    let text = response.text().await.expect("the whole stream");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    let chunks: Vec<serde_json::Value> = text
+        .split("\n\n")
+        .filter_map(|frame| frame.strip_prefix("data: "))
+        .filter(|data| *data != "[DONE]")
+        .map(|data| serde_json::from_str(data).expect("each chunk is JSON"))
+        .collect();
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    let call = chunks.iter().find_map(|c| c["choices"][0]["delta"]["tool_calls"][0].as_object().cloned()).expect("a tool call");
+    assert_eq!((call["index"].as_u64(), call["function"]["name"].as_str()), (Some(0), Some("calculator__evaluate")));
+    let last = chunks.last().expect("chunks");
+    assert_eq!((last["choices"].clone(), last["usage"]["total_tokens"].as_u64().is_some()), (serde_json::json!([]), true));
+    assert!(chunks.iter().any(|c| c["choices"][0]["finish_reason"] == "tool_calls"), "{text}");
+
+    let whole = serde_json::json!({"model": "fast", "messages": [{"role": "user", "content": "split the bill"}]});
+    let response = post(whole).await.expect("an answer");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let answer = json(response.text().await.expect("body"));
+    assert_eq!(answer["object"], "chat.completion");
+    assert_eq!(answer["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "calculator__evaluate");
+
+    let unknown = serde_json::json!({"model": "slow", "messages": [{"role": "user", "content": "hi"}]});
+    let response = post(unknown).await.expect("a refusal");
+    assert_eq!(response.status(), 404);
+    let refusal = json(response.text().await.expect("body"));
+    assert_eq!((refusal["error"]["code"].as_str(), refusal["error"]["param"].as_str()), (Some("model_not_found"), Some("model")));
+}

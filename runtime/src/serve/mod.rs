@@ -2,9 +2,10 @@
 //! providers and tools. One file per concern: [`config`] (the configuration
 //! file), [`openai_request`] (Chat Completions requests),
 //! [`openai_response`] (chunks, whole answers, errors), [`gateway`] (what a
-//! config loads). Work in progress on this branch (issue 14).
+//! config loads), [`routes`] (the HTTP server). Work in progress on this branch (issue 14).
 
 pub mod config;
 pub mod gateway;
 pub mod openai_request;
 pub mod openai_response;
+pub mod routes;

@@ -1,0 +1,265 @@
+//! The gateway's HTTP server and its routes, on hyper (HTTP/1.1, TCP_NODELAY
+//! on every accepted socket):
+//!
+//! - `GET /v1/models`: the configured public model names;
+//! - `POST /v1/chat/completions`: a turn through the model's chain, streamed
+//!   as `chat.completion.chunk` events or answered whole.
+//!
+//! A stream is written as the guest's events arrive: each write carries every
+//! event ready at that moment (one syscall for a batch, not one per event),
+//! and the next is read only when the client has taken the last, so a slow
+//! client slows the turn rather than filling memory. A client that goes away
+//! drops the body, and with it the turn: the guest instance and the upstream
+//! connection are closed at once.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::Stream as _;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Method, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::error::Error;
+use crate::provider::TurnStream;
+use crate::serve::gateway::Gateway;
+use crate::serve::openai_request::{self, ChatRequest};
+use crate::serve::openai_response::{self, ChunkEncoder, ErrorReply};
+use crate::types::{Event, TurnError};
+
+/// The largest request body read (a conversation with inline images).
+const MAX_BODY_BYTES: usize = 32 << 20;
+
+/// A stream write is sent once this much is ready, even if more is.
+const WRITE_BYTES: usize = 16 << 10;
+
+type Body = http_body_util::Either<Full<Bytes>, ChatStream>;
+
+/// A running gateway server; stops accepting when dropped.
+pub struct Server {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Serve `gateway` on `addr` (port 0: any free port).
+    pub async fn start(gateway: Arc<Gateway>, addr: SocketAddr) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let requests = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                // Nagle's algorithm would hold each small event back for an ACK.
+                let _ = stream.set_nodelay(true);
+                let gateway = Arc::clone(&gateway);
+                let requests = Arc::clone(&requests);
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let id = format!("req_{:016x}", requests.fetch_add(1, Ordering::Relaxed));
+                        answer(Arc::clone(&gateway), request, id)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Ok(Server { addr, task })
+    }
+
+    /// `http://ADDRESS:PORT`; clients use `{url}/v1` as their base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: String) -> Result<Response<Body>, Infallible> {
+    let mut response = match (request.method(), request.uri().path()) {
+        (&Method::GET, "/v1/models") => models(&gateway),
+        (&Method::POST, "/v1/chat/completions") => chat(&gateway, request).await,
+        (_, path) => error(openai_response::refusal(
+            404,
+            "not_found_error",
+            None,
+            None,
+            &format!("no route {path}: this gateway serves GET /v1/models and POST /v1/chat/completions"),
+        )),
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    Ok(response)
+}
+
+fn json(status: u16, value: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Left(Full::new(Bytes::from(value.to_string()))));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error(reply: ErrorReply) -> Response<Body> {
+    let mut response = json(reply.status, &reply.body);
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+fn models(gateway: &Gateway) -> Response<Body> {
+    let data: Vec<serde_json::Value> = gateway
+        .model_names()
+        .map(|name| serde_json::json!({"id": name, "object": "model", "created": 0, "owned_by": "cordon"}))
+        .collect();
+    json(200, &serde_json::json!({"object": "list", "data": data}))
+}
+
+async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<Body> {
+    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(err) => {
+            let message = format!("the request body could not be read, or is over {} MiB: {err}", MAX_BODY_BYTES >> 20);
+            return error(openai_response::refusal(413, "invalid_request_error", None, None, &message));
+        }
+    };
+    let ChatRequest { request, stream, include_usage, ignored } = match openai_request::parse(&body) {
+        Ok(chat) => chat,
+        Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
+    };
+    let model = request.model.clone();
+    let chain = match gateway.chain(&model) {
+        Some(Ok(chain)) => chain,
+        Some(Err(err)) => return error(openai_response::error_reply(&turn_error(err))),
+        None => {
+            let known: Vec<&str> = gateway.model_names().collect();
+            let message = format!("the model `{model}` does not exist here; GET /v1/models lists them: {}", known.join(", "));
+            return error(openai_response::refusal(404, "invalid_request_error", Some("model"), Some("model_not_found"), &message));
+        }
+    };
+    let id = format!("chatcmpl-{:016x}", rand_id());
+    let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut warnings: Vec<String> = ignored.into_iter().map(|field| format!("{field}: not supported by this gateway, ignored")).collect();
+    let mut turn = chain.stream(request);
+    // Until the first output the status can still tell how the turn went.
+    let first = loop {
+        match turn.next().await {
+            Some(Event::StreamStart { warnings: provider_warnings, .. }) => {
+                warnings.extend(provider_warnings.into_iter().map(|w| format!("{}: {}", w.setting.unwrap_or_default(), w.message)));
+            }
+            Some(Event::Error(failure)) => return with_warnings(error(openai_response::error_reply(&failure)), &warnings),
+            other => break other,
+        }
+    };
+    let response = if stream {
+        let mut encoder = ChunkEncoder::new(id, created, model, include_usage);
+        let mut head = Vec::new();
+        let finished = match first {
+            Some(Event::Error(failure)) => {
+                encoder.error(&failure, &mut head);
+                true
+            }
+            Some(event) => {
+                encoder.event(&event, &mut head);
+                false
+            }
+            None => {
+                encoder.end(&mut head);
+                true
+            }
+        };
+        let body = ChatStream { turn, encoder, pending: Some(Bytes::from(head)), finished };
+        let mut response = Response::new(Body::Right(body));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+        response
+    } else {
+        match turn.into_result().await {
+            Ok(result) => json(200, &openai_response::completion(&result, &id, created, &model)),
+            Err(err) => error(openai_response::error_reply(&turn_error(err))),
+        }
+    };
+    with_warnings(response, &warnings)
+}
+
+fn with_warnings(mut response: Response<Body>, warnings: &[String]) -> Response<Body> {
+    if !warnings.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&warnings.join("; ").replace(['\r', '\n'], " "))
+    {
+        response.headers_mut().insert("x-cordon-warnings", value);
+    }
+    response
+}
+
+fn turn_error(err: Error) -> TurnError {
+    match err {
+        Error::Turn(error) => error,
+        other => TurnError::new(crate::types::ErrorKind::Config, other.to_string()),
+    }
+}
+
+/// A random-enough answer id (not a secret).
+fn rand_id() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(SystemTime::now())
+}
+
+/// The body of a streamed answer: the turn, read as the client reads.
+pub struct ChatStream {
+    turn: TurnStream,
+    encoder: ChunkEncoder,
+    /// Bytes encoded before the body was first polled.
+    pending: Option<Bytes>,
+    finished: bool,
+}
+
+impl hyper::body::Body for ChatStream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(head) = this.pending.take() {
+            return Poll::Ready(Some(Ok(Frame::data(head))));
+        }
+        let mut out = Vec::new();
+        while !this.finished && out.len() < WRITE_BYTES {
+            match Pin::new(&mut this.turn).poll_next(cx) {
+                Poll::Ready(Some(Event::Error(failure))) => {
+                    this.encoder.error(&failure, &mut out);
+                    this.finished = true;
+                }
+                Poll::Ready(Some(event)) => this.encoder.event(&event, &mut out),
+                Poll::Ready(None) => {
+                    this.encoder.end(&mut out);
+                    this.finished = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if !out.is_empty() {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
+        } else if this.finished {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    }
+}
