@@ -118,3 +118,44 @@ async fn chat_completions_stream_and_answer_whole_over_http() {
     let refusal = json(response.text().await.expect("body"));
     assert_eq!((refusal["error"]["code"].as_str(), refusal["error"]["param"].as_str()), (Some("model_not_found"), Some("model")));
 }
+
+/// The official OpenAI Python client (pinned in `tools/requirements.txt`,
+/// installed into `.tools/venv` by `cargo xtask test`) reads a stream with its
+/// usage, a whole answer, and raises `NotFoundError` for an unknown model.
+#[tokio::test]
+async fn the_official_openai_python_client_reads_the_gateway() {
+    let python = root().join(".tools/venv/bin/python");
+    assert!(python.exists(), "{} is missing: run `cargo xtask test`, which installs the pinned clients", python.display());
+    let sse = std::fs::read_to_string(root().join("runtime/demo/turn1.sse")).expect("the demo's first answer");
+    let reply = || Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect());
+    let upstream = ReplayServer::start(vec![reply(), reply()]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
+    let text = format!(
+        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
+         [models.fast]\nroutes = [\"main:demo-model\"]\n",
+        upstream.url(),
+        dir.path().join("key").display()
+    );
+    let gateway = std::sync::Arc::new(Gateway::start(&config(&text, dir.path())).await.expect("the gateway starts"));
+    let server = cordon::serve::routes::Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens");
+    let base_url = format!("{}/v1", server.url());
+    // The client blocks; the gateway keeps serving on this test's runtime.
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&python).arg(root().join("tests/clients/openai_chat.py")).arg(base_url).arg("fast").output()
+    })
+    .await
+    .expect("joins")
+    .expect("python runs");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
+    let seen: serde_json::Value = serde_json::from_str(printed.trim()).expect("one JSON line");
+    assert_eq!(seen["stream"]["text"], "I'll work it out exactly with the calculator.");
+    assert_eq!(seen["stream"]["calls"]["0"]["name"], "calculator__evaluate");
+    assert_eq!(seen["stream"]["calls"]["0"]["arguments"], r#"{"expression": "187.40 * 1.15 / 3"}"#);
+    assert_eq!(seen["stream"]["finish"], "tool_calls");
+    assert!(seen["stream"]["usage"].as_u64().is_some_and(|total| total > 0), "{seen}");
+    assert_eq!(seen["whole"]["calls"], serde_json::json!(["calculator__evaluate"]));
+    assert_eq!(seen["whole"]["finish"], "tool_calls");
+    assert_eq!(seen["missing"], serde_json::json!({"class": "NotFoundError", "status": 404, "code": "model_not_found"}));
+}

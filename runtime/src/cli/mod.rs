@@ -10,6 +10,7 @@ mod new;
 mod render;
 mod replay;
 mod run;
+mod serve;
 mod tools;
 mod trust;
 
@@ -61,6 +62,8 @@ enum Command {
     Demo,
     /// Keep turns flowing against a local upstream while a watched folder swaps the provider.
     Run(run::Args),
+    /// Serve the OpenAI Chat Completions API over the providers and models of a config file.
+    Serve(serve::Args),
     /// Show the versions a running host serves (`cordon run`).
     Status(manage::Admin),
     /// Swap a provider in a running host to a new file; the old one stays if the new one fails.
@@ -115,6 +118,7 @@ async fn run(cli: Cli) -> cordon::Result<ExitCode> {
         Command::Trust(args) => trust::run(&Runtime::new(config)?, args).await,
         Command::Demo => demo::run(&Runtime::new(config)?).await,
         Command::Run(args) => run::run(config, args).await,
+        Command::Serve(args) => serve::run(args).await,
         Command::Status(admin) => manage::status(admin).await,
         Command::Reload(args) => manage::reload(args).await,
         Command::Rollback(args) => manage::rollback(args).await,
