@@ -1,6 +1,8 @@
 //! `cordon serve --config FILE`: the gateway. Reads and checks the file (a bad
 //! one never half-starts), loads what it names, and serves the OpenAI Chat
-//! Completions API until interrupted (Ctrl-C or SIGTERM), then exits 0.
+//! Completions API until interrupted (Ctrl-C or SIGTERM); then it stops
+//! accepting, lets answers in flight finish for up to `drain-seconds`, and
+//! exits 0 (1 if some had to be cut).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,8 +29,13 @@ pub async fn run(args: Args) -> cordon::Result<ExitCode> {
         .map_err(|err| Error::Config(format!("{}: cannot listen on {}: {err}", config.path.display(), config.listen)))?;
     eprintln!("cordon serve: {}/v1 serves {}", server.url(), models.join(", "));
     shutdown_signal().await;
-    eprintln!("cordon serve: stopping");
-    Ok(ExitCode::SUCCESS)
+    eprintln!("cordon serve: stopping; answers in flight have {} s to finish", config.drain.as_secs());
+    if server.shutdown(config.drain).await {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("cordon serve: some answers were still running after {} s and were cut", config.drain.as_secs());
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 /// Ctrl-C or SIGTERM.

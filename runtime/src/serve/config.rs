@@ -15,6 +15,7 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
+//! drain-seconds = 30                # on SIGTERM, answers in flight may finish
 //! components = "dist/components"   # relative to this file
 //!
 //! [providers.openai]
@@ -48,6 +49,9 @@ use crate::trust::SecretSource;
 /// Where the gateway listens unless the file says otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// How long answers in flight may run on after SIGTERM, unless `drain-seconds` says.
+pub const DEFAULT_DRAIN_SECONDS: u64 = 30;
+
 /// A checked configuration.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -55,6 +59,8 @@ pub struct ServeConfig {
     pub path: PathBuf,
     /// The address to listen on.
     pub listen: SocketAddr,
+    /// How long answers in flight may take to finish once SIGTERM arrives.
+    pub drain: Duration,
     /// The components folder.
     pub components: PathBuf,
     /// The compiled-component cache (`cache` beside the components by default).
@@ -114,6 +120,7 @@ pub struct ToolConfig {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConfig {
     listen: Option<Spanned<String>>,
+    drain_seconds: Option<u64>,
     components: Option<PathBuf>,
     cache: Option<PathBuf>,
     #[serde(default)]
@@ -321,7 +328,8 @@ impl ServeConfig {
         }
 
         if problems.found.is_empty() {
-            Ok(ServeConfig { path: path.to_owned(), listen, components, cache, providers, models, tools })
+            let drain = Duration::from_secs(raw.drain_seconds.unwrap_or(DEFAULT_DRAIN_SECONDS));
+            Ok(ServeConfig { path: path.to_owned(), listen, drain, components, cache, providers, models, tools })
         } else {
             Err(problems.found.join("\n"))
         }
@@ -428,5 +436,6 @@ component = "calculator"
         assert!(err.contains("serve.toml:4: `providers.p.hosts`: scheme `ftp` is not allowed"), "{err}");
         let defaults = parse("").expect("an empty file is a gateway with nothing to serve");
         assert_eq!(defaults.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(defaults.drain, Duration::from_secs(DEFAULT_DRAIN_SECONDS));
     }
 }

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_util::Stream as _;
@@ -27,8 +27,10 @@ use hyper::body::{Frame, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
@@ -46,10 +48,15 @@ const WRITE_BYTES: usize = 16 << 10;
 
 type Body = http_body_util::Either<Full<Bytes>, ChatStream>;
 
+/// How long a client may take to send a request's head (and, between
+/// requests, to start the next): a slowloris client cannot hold a connection.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A running gateway server; stops accepting when dropped.
 pub struct Server {
     addr: SocketAddr,
     task: JoinHandle<()>,
+    stop: Option<oneshot::Sender<oneshot::Sender<GracefulShutdown>>>,
 }
 
 impl Server {
@@ -58,23 +65,54 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let requests = Arc::new(AtomicU64::new(0));
+        let (stop, mut stopping) = oneshot::channel::<oneshot::Sender<GracefulShutdown>>();
         let task = tokio::spawn(async move {
+            let connections = GracefulShutdown::new();
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    handover = &mut stopping => {
+                        // Stop accepting; the caller drains what is open.
+                        if let Ok(handover) = handover {
+                            let _ = handover.send(connections);
+                        }
+                        return;
+                    }
+                };
+                let Ok((stream, _)) = accepted else { continue };
                 // Nagle's algorithm would hold each small event back for an ACK.
                 let _ = stream.set_nodelay(true);
                 let gateway = Arc::clone(&gateway);
                 let requests = Arc::clone(&requests);
+                let service = service_fn(move |request| {
+                    let id = format!("req_{:016x}", requests.fetch_add(1, Ordering::Relaxed));
+                    answer(Arc::clone(&gateway), request, id)
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service);
+                let connection = connections.watch(connection);
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let id = format!("req_{:016x}", requests.fetch_add(1, Ordering::Relaxed));
-                        answer(Arc::clone(&gateway), request, id)
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = connection.await;
                 });
             }
         });
-        Ok(Server { addr, task })
+        Ok(Server { addr, task, stop: Some(stop) })
+    }
+
+    /// Stop accepting, let the answers in flight finish for up to `deadline`
+    /// (idle connections close at once), and say whether all did.
+    pub async fn shutdown(mut self, deadline: Duration) -> bool {
+        let (handover, connections) = oneshot::channel();
+        let Some(stop) = self.stop.take() else { return true };
+        if stop.send(handover).is_err() {
+            return true;
+        }
+        match connections.await {
+            Ok(connections) => tokio::time::timeout(deadline, connections.shutdown()).await.is_ok(),
+            Err(_) => true,
+        }
     }
 
     /// `http://ADDRESS:PORT`; clients use `{url}/v1` as their base URL.
