@@ -222,3 +222,48 @@ async fn sigterm_lets_the_stream_in_flight_finish() {
     assert!(rest.contains("stopping"), "{rest}");
     assert!(client.get(format!("{base}/models")).send().await.is_err(), "no longer accepting");
 }
+
+/// A client that goes away mid-stream ends the turn: the gateway closes the
+/// upstream connection, which the upstream sees as its reply abandoned.
+#[tokio::test]
+async fn a_client_that_disconnects_closes_the_upstream() {
+    let delta = r#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"la "},"finish_reason":null}]}"#;
+    let mut endless = Reply { body: cordon::replay::ReplyBody::Endless(Bytes::from(format!("{delta}\n\n"))), ..Reply::stream(vec![]) };
+    endless.chunk_delay = std::time::Duration::from_millis(5);
+    let upstream = ReplayServer::start(vec![endless]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
+    let text = format!(
+        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
+         [models.fast]\nroutes = [\"main:demo-model\"]\n",
+        upstream.url(),
+        dir.path().join("key").display()
+    );
+    let gateway = std::sync::Arc::new(Gateway::start(&config(&text, dir.path())).await.expect("the gateway starts"));
+    let server = cordon::serve::routes::Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens");
+    let client = cordon::tls::client_builder().build().expect("client");
+    let body = serde_json::json!({"model": "fast", "stream": true, "messages": [{"role": "user", "content": "sing"}]});
+    let mut response = client
+        .post(format!("{}/v1/chat/completions", server.url()))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("a stream");
+    let mut received = 0;
+    while received < 3 {
+        let chunk = response.chunk().await.expect("reads").expect("the song goes on");
+        received += chunk.len().min(1);
+    }
+    assert_eq!(upstream.abandoned(), 0, "still streaming");
+    drop(response);
+    drop(client);
+    // Wait (bounded) for the close to travel gateway -> guest turn -> upstream.
+    for _ in 0..500 {
+        if upstream.abandoned() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(upstream.abandoned(), 1, "the upstream saw its reply abandoned");
+}

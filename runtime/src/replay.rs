@@ -159,6 +159,8 @@ impl RecordedRequest {
 struct Shared {
     replies: Vec<Reply>,
     received: Mutex<Vec<RecordedRequest>>,
+    /// Replies whose client went away before the last chunk.
+    abandoned: std::sync::atomic::AtomicUsize,
 }
 
 /// A running replay upstream; stops when dropped.
@@ -177,7 +179,7 @@ impl ReplayServer {
         }
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { replies, received: Mutex::new(Vec::new()) });
+        let shared = Arc::new(Shared { replies, received: Mutex::new(Vec::new()), abandoned: std::sync::atomic::AtomicUsize::new(0) });
         let accept_shared = Arc::clone(&shared);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -200,6 +202,12 @@ impl ReplayServer {
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many replies were cut short because the client closed the
+    /// connection (an endless reply ends only so).
+    pub fn abandoned(&self) -> usize {
+        self.shared.abandoned.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The requests received so far.
@@ -247,6 +255,7 @@ async fn answer(
     };
     let (sender, receiver) = mpsc::channel::<Bytes>(16);
     let delay = reply.chunk_delay;
+    let counter = Arc::clone(&shared);
     tokio::spawn(async move {
         let repeated = endless.into_iter().flat_map(std::iter::repeat);
         for chunk in chunks.into_iter().chain(repeated) {
@@ -254,6 +263,7 @@ async fn answer(
                 tokio::time::sleep(delay).await;
             }
             if sender.send(chunk).await.is_err() {
+                counter.abandoned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
         }
