@@ -267,3 +267,43 @@ async fn a_client_that_disconnects_closes_the_upstream() {
     }
     assert_eq!(upstream.abandoned(), 1, "the upstream saw its reply abandoned");
 }
+
+/// The official Anthropic Python client (pinned in `tools/requirements.txt`)
+/// reaches the OpenAI-compatible provider through `/v1/messages`: its stream
+/// helper assembles the message, tool use included.
+#[tokio::test]
+async fn the_official_anthropic_python_client_reads_the_gateway() {
+    let python = root().join(".tools/venv/bin/python");
+    assert!(python.exists(), "{} is missing: run `cargo xtask test`, which installs the pinned clients", python.display());
+    let sse = std::fs::read_to_string(root().join("runtime/demo/turn1.sse")).expect("the demo's first answer");
+    let reply = || Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect());
+    let upstream = ReplayServer::start(vec![reply(), reply()]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
+    let text = format!(
+        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
+         [models.fast]\nroutes = [\"main:demo-model\"]\n",
+        upstream.url(),
+        dir.path().join("key").display()
+    );
+    let gateway = std::sync::Arc::new(Gateway::start(&config(&text, dir.path())).await.expect("the gateway starts"));
+    let server = cordon::serve::routes::Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens");
+    let base_url = server.url();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&python).arg(root().join("tests/clients/anthropic_messages.py")).arg(base_url).arg("fast").output()
+    })
+    .await
+    .expect("joins")
+    .expect("python runs");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
+    let seen: serde_json::Value = serde_json::from_str(printed.trim()).expect("one JSON line");
+    assert_eq!(seen["stream"]["text"], "I'll work it out exactly with the calculator.");
+    let tool = serde_json::json!({"type": "tool_use", "text": null, "name": "calculator__evaluate", "input": {"expression": "187.40 * 1.15 / 3"}});
+    assert_eq!(seen["stream"]["blocks"][1], tool, "{seen}");
+    assert_eq!(seen["stream"]["stop"], "tool_use");
+    assert!(seen["stream"]["output_tokens"].as_u64().is_some_and(|n| n > 0), "{seen}");
+    assert_eq!(seen["whole"]["blocks"][1], tool);
+    assert_eq!(seen["whole"]["stop"], "tool_use");
+    assert_eq!(seen["missing"], serde_json::json!({"class": "NotFoundError", "status": 404}));
+}

@@ -3,7 +3,8 @@
 //!
 //! - `GET /v1/models`: the configured public model names;
 //! - `POST /v1/chat/completions`: a turn through the model's chain, streamed
-//!   as `chat.completion.chunk` events or answered whole.
+//!   as `chat.completion.chunk` events or answered whole;
+//! - `POST /v1/messages`: the same in the Anthropic Messages API.
 //!
 //! A stream is written as the guest's events arrive: each write carries every
 //! event ready at that moment (one syscall for a batch, not one per event),
@@ -35,6 +36,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::Error;
 use crate::provider::TurnStream;
+use crate::serve::anthropic;
 use crate::serve::gateway::Gateway;
 use crate::serve::openai_request::{self, ChatRequest};
 use crate::serve::openai_response::{self, ChunkEncoder, ErrorReply};
@@ -131,12 +133,13 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
     let mut response = match (request.method(), request.uri().path()) {
         (&Method::GET, "/v1/models") => models(&gateway),
         (&Method::POST, "/v1/chat/completions") => chat(&gateway, request).await,
+        (&Method::POST, "/v1/messages") => messages(&gateway, request).await,
         (_, path) => error(openai_response::refusal(
             404,
             "not_found_error",
             None,
             None,
-            &format!("no route {path}: this gateway serves GET /v1/models and POST /v1/chat/completions"),
+            &format!("no route {path}: this gateway serves GET /v1/models, POST /v1/chat/completions and POST /v1/messages"),
         )),
     };
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -170,13 +173,19 @@ fn models(gateway: &Gateway) -> Response<Body> {
     json(200, &serde_json::json!({"object": "list", "data": data}))
 }
 
+/// The request's body, or why it could not be read (too large, cut).
+async fn read_body(request: hyper::Request<Incoming>) -> Result<Bytes, String> {
+    Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map(|body| body.to_bytes())
+        .map_err(|err| format!("the request body could not be read, or is over {} MiB: {err}", MAX_BODY_BYTES >> 20))
+}
+
 async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<Body> {
-    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(err) => {
-            let message = format!("the request body could not be read, or is over {} MiB: {err}", MAX_BODY_BYTES >> 20);
-            return error(openai_response::refusal(413, "invalid_request_error", None, None, &message));
-        }
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(message) => return error(openai_response::refusal(413, "invalid_request_error", None, None, &message)),
     };
     let ChatRequest { request, stream, include_usage, ignored } = match openai_request::parse(&body) {
         Ok(chat) => chat,
@@ -223,7 +232,7 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<
                 true
             }
         };
-        let body = ChatStream { turn, encoder, pending: Some(Bytes::from(head)), finished };
+        let body = ChatStream { turn, encoder: Encoder::OpenAi(encoder), pending: Some(Bytes::from(head)), finished };
         let mut response = Response::new(Body::Right(body));
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
@@ -232,6 +241,85 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<
         match turn.into_result().await {
             Ok(result) => json(200, &openai_response::completion(&result, &id, created, &model)),
             Err(err) => error(openai_response::error_reply(&turn_error(err))),
+        }
+    };
+    with_warnings(response, &warnings)
+}
+
+/// The Anthropic shape of an error reply.
+fn anthropic_error(status: u16, body: serde_json::Value, retry_after_ms: Option<u64>) -> Response<Body> {
+    let mut response = json(status, &body);
+    if let Some(ms) = retry_after_ms
+        && let Ok(value) = HeaderValue::from_str(&ms.div_ceil(1000).to_string())
+    {
+        response.headers_mut().insert("retry-after", value);
+    }
+    response
+}
+
+fn anthropic_turn_error(failure: &TurnError) -> Response<Body> {
+    anthropic_error(anthropic::classify(failure.kind).0, anthropic::error_body(failure), failure.retry_after_ms)
+}
+
+async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<Body> {
+    let refuse = |status: u16, kind: &str, message: &str| {
+        anthropic_error(status, serde_json::json!({"type": "error", "error": {"type": kind, "message": message}}), None)
+    };
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(message) => return refuse(413, "request_too_large", &message),
+    };
+    let anthropic::MessagesRequest { request, stream } = match anthropic::parse(&body) {
+        Ok(parsed) => parsed,
+        Err(bad) => {
+            let message = match bad.param {
+                Some(param) => format!("{param}: {}", bad.message),
+                None => bad.message,
+            };
+            return refuse(400, "invalid_request_error", &message);
+        }
+    };
+    let model = request.model.clone();
+    let chain = match gateway.chain(&model) {
+        Some(Ok(chain)) => chain,
+        Some(Err(err)) => return anthropic_turn_error(&turn_error(err)),
+        None => return refuse(404, "not_found_error", &format!("model: the model `{model}` does not exist here; GET /v1/models lists them")),
+    };
+    let id = format!("msg_{:016x}", rand_id());
+    let mut turn = chain.stream(request);
+    let mut warnings = Vec::new();
+    let first = loop {
+        match turn.next().await {
+            Some(Event::StreamStart { warnings: provider_warnings, .. }) => {
+                warnings.extend(provider_warnings.into_iter().map(|w| format!("{}: {}", w.setting.unwrap_or_default(), w.message)));
+            }
+            Some(Event::Error(failure)) => return with_warnings(anthropic_turn_error(&failure), &warnings),
+            other => break other,
+        }
+    };
+    let response = if stream {
+        let mut encoder = anthropic::MessageEncoder::new(id, model);
+        let mut head = Vec::new();
+        let finished = match &first {
+            Some(Event::Error(failure)) => {
+                encoder.error(failure, &mut head);
+                true
+            }
+            Some(event) => {
+                encoder.event(event, &mut head);
+                false
+            }
+            None => true,
+        };
+        let body = ChatStream { turn, encoder: Encoder::Anthropic(encoder), pending: Some(Bytes::from(head)), finished };
+        let mut response = Response::new(Body::Right(body));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+        response
+    } else {
+        match turn.into_result().await {
+            Ok(result) => json(200, &anthropic::message(&result, &id, &model)),
+            Err(err) => anthropic_turn_error(&turn_error(err)),
         }
     };
     with_warnings(response, &warnings)
@@ -259,10 +347,40 @@ fn rand_id() -> u64 {
     RandomState::new().hash_one(SystemTime::now())
 }
 
+/// The grammar a stream is written in.
+enum Encoder {
+    OpenAi(ChunkEncoder),
+    Anthropic(anthropic::MessageEncoder),
+}
+
+impl Encoder {
+    fn event(&mut self, event: &Event, out: &mut Vec<u8>) {
+        match self {
+            Encoder::OpenAi(encoder) => encoder.event(event, out),
+            Encoder::Anthropic(encoder) => encoder.event(event, out),
+        }
+    }
+
+    fn error(&mut self, error: &TurnError, out: &mut Vec<u8>) {
+        match self {
+            Encoder::OpenAi(encoder) => encoder.error(error, out),
+            Encoder::Anthropic(encoder) => encoder.error(error, out),
+        }
+    }
+
+    /// The end of a stream: OpenAI's usage chunk and `[DONE]`; the Messages
+    /// grammar ended with `message_stop` already.
+    fn end(&mut self, out: &mut Vec<u8>) {
+        if let Encoder::OpenAi(encoder) = self {
+            encoder.end(out);
+        }
+    }
+}
+
 /// The body of a streamed answer: the turn, read as the client reads.
 pub struct ChatStream {
     turn: TurnStream,
-    encoder: ChunkEncoder,
+    encoder: Encoder,
     /// Bytes encoded before the body was first polled.
     pending: Option<Bytes>,
     finished: bool,
