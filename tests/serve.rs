@@ -307,3 +307,47 @@ async fn the_official_anthropic_python_client_reads_the_gateway() {
     assert_eq!(seen["whole"]["stop"], "tool_use");
     assert_eq!(seen["missing"], serde_json::json!({"class": "NotFoundError", "status": 404}));
 }
+
+/// `cordon serve --demo`: no file, key or network; it prints what to try, and
+/// the line it prints answers.
+#[tokio::test]
+async fn serve_demo_answers_the_lines_it_prints() {
+    use std::io::BufRead as _;
+
+    let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
+        .args(["--components", components_dir().to_str().unwrap_or_default(), "--cache", cache.to_str().unwrap_or_default()])
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .env("CORDON_LOG", "off")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cordon serve starts");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut printed = String::new();
+    while !printed.contains("python3 -c") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).expect("reads") > 0, "ended early: {printed}");
+        printed.push_str(&line);
+    }
+    let base = printed.split_whitespace().find(|word| word.starts_with("http://")).expect("the address").to_owned();
+    assert!(printed.contains(&format!("curl -N {base}/chat/completions")), "{printed}");
+
+    let client = cordon::tls::client_builder().build().expect("client");
+    let body = serde_json::json!({"model": "demo", "messages": [{"role": "user", "content": "Hi"}]});
+    let answer = client
+        .post(format!("{base}/chat/completions"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("an answer")
+        .text()
+        .await
+        .expect("a body");
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect("JSON");
+    let text = answer["choices"][0]["message"]["content"].as_str().unwrap_or_default();
+    assert!(text.starts_with("Each of you pays €71.84"), "{answer}");
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("joins").expect("exits");
+    assert!(exit.success(), "{exit}");
+}

@@ -16,7 +16,8 @@ use super::render::Terminal;
 
 /// The recorded first answer (text and a tool call); `cordon run` serves it too.
 pub const FIRST_ANSWER: &str = include_str!("../../demo/turn1.sse");
-const SECOND_ANSWER: &str = include_str!("../../demo/turn2.sse");
+/// The recorded final answer; `cordon serve --demo` serves it.
+pub const SECOND_ANSWER: &str = include_str!("../../demo/turn2.sse");
 /// The components the demo loads; `cargo xtask demo` reads the same file to
 /// know what to build.
 const COMPONENTS: &str = include_str!("../../demo/components.toml");

@@ -118,7 +118,7 @@ async fn run(cli: Cli) -> cordon::Result<ExitCode> {
         Command::Trust(args) => trust::run(&Runtime::new(config)?, args).await,
         Command::Demo => demo::run(&Runtime::new(config)?).await,
         Command::Run(args) => run::run(config, args).await,
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(config, args).await,
         Command::Status(admin) => manage::status(admin).await,
         Command::Reload(args) => manage::reload(args).await,
         Command::Rollback(args) => manage::rollback(args).await,

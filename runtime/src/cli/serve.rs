@@ -1,33 +1,72 @@
 //! `cordon serve --config FILE`: the gateway. Reads and checks the file (a bad
-//! one never half-starts), loads what it names, and serves the OpenAI Chat
-//! Completions API until interrupted (Ctrl-C or SIGTERM); then it stops
+//! one never half-starts), loads what it names, and serves the OpenAI and
+//! Anthropic APIs until interrupted (Ctrl-C or SIGTERM); then it stops
 //! accepting, lets answers in flight finish for up to `drain-seconds`, and
 //! exits 0 (1 if some had to be cut).
+//!
+//! `cordon serve --demo` needs no file, key or network: the model `demo` is the
+//! OpenAI-compatible provider in front of a local upstream replaying the demo's
+//! recorded answer; it prints the lines to try.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
-use cordon::Error;
-use cordon::serve::config::ServeConfig;
+use bytes::Bytes;
+use cordon::replay::{Reply, ReplayServer};
+use cordon::retry::RetryPolicy;
+use cordon::serve::config::{DEFAULT_DRAIN_SECONDS, ModelConfig, ProviderConfig, ServeConfig};
 use cordon::serve::gateway::Gateway;
 use cordon::serve::routes::Server;
+use cordon::trust::{SecretSource, SecretValue};
+use cordon::{Error, RuntimeConfig};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The gateway's configuration file (see the README, "The gateway").
+    #[arg(long, required_unless_present = "demo", conflicts_with = "demo")]
+    config: Option<PathBuf>,
+    /// Serve the model `demo`, answered by a local replay of a recorded stream.
     #[arg(long)]
-    config: PathBuf,
+    demo: bool,
+    /// Where `--demo` listens.
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "demo")]
+    listen: SocketAddr,
 }
 
-pub async fn run(args: Args) -> cordon::Result<ExitCode> {
-    let config = ServeConfig::load(&args.config).map_err(Error::Config)?;
+pub async fn run(runtime: RuntimeConfig, args: Args) -> cordon::Result<ExitCode> {
+    // The demo's upstream lives as long as the gateway.
+    let mut _upstream = None;
+    let config = match &args.config {
+        Some(path) => ServeConfig::load(path).map_err(Error::Config)?,
+        None => {
+            let answer = super::demo::SECOND_ANSWER.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect();
+            let upstream = ReplayServer::start(vec![Reply::stream(answer)])
+                .await
+                .map_err(|err| Error::Config(format!("cannot start the local replay upstream: {err}")))?;
+            let config = demo_config(&runtime, &upstream, args.listen);
+            _upstream = Some(upstream);
+            config
+        }
+    };
     let gateway = Arc::new(Gateway::start(&config).await?);
     let models: Vec<&str> = gateway.model_names().collect();
     let server = Server::start(Arc::clone(&gateway), config.listen)
         .await
         .map_err(|err| Error::Config(format!("{}: cannot listen on {}: {err}", config.path.display(), config.listen)))?;
-    eprintln!("cordon serve: {}/v1 serves {}", server.url(), models.join(", "));
+    let base = format!("{}/v1", server.url());
+    eprintln!("cordon serve: {base} serves {}", models.join(", "));
+    if args.demo {
+        eprintln!(
+            "\nTry it (no key, no network: a recorded answer streams through the sandboxed provider):\n\n  \
+             curl -N {base}/chat/completions -H 'content-type: application/json' \\\n    \
+             -d '{{\"model\": \"demo\", \"stream\": true, \"messages\": [{{\"role\": \"user\", \"content\": \"Hi\"}}]}}'\n\n  \
+             python3 -c 'from openai import OpenAI; print(OpenAI(base_url=\"{base}\", api_key=\"none\").chat.completions.create(model=\"demo\", messages=[{{\"role\": \"user\", \"content\": \"Hi\"}}]).choices[0].message.content)'\n"
+        );
+    }
     shutdown_signal().await;
     eprintln!("cordon serve: stopping; answers in flight have {} s to finish", config.drain.as_secs());
     if server.shutdown(config.drain).await {
@@ -35,6 +74,32 @@ pub async fn run(args: Args) -> cordon::Result<ExitCode> {
     } else {
         eprintln!("cordon serve: some answers were still running after {} s and were cut", config.drain.as_secs());
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// The built-in configuration of `--demo`.
+fn demo_config(runtime: &RuntimeConfig, upstream: &ReplayServer, listen: SocketAddr) -> ServeConfig {
+    let provider = ProviderConfig {
+        component: "openai".into(),
+        base_url: Some(format!("{}/v1", upstream.url())),
+        default_model: None,
+        options: None,
+        hosts: Vec::new(),
+        // The recorded upstream checks no key; the provider still needs one bound.
+        secrets: BTreeMap::from([("api-key".to_owned(), SecretSource::Value(SecretValue::new("demo")))]),
+        secret_hosts: Vec::new(),
+        limits: None,
+    };
+    let model = ModelConfig { routes: vec![("demo".into(), "demo-model".into())], retry: RetryPolicy::default(), tools: Vec::new() };
+    ServeConfig {
+        path: PathBuf::from("(built-in demo configuration)"),
+        listen,
+        drain: Duration::from_secs(DEFAULT_DRAIN_SECONDS),
+        components: runtime.components_dir.clone(),
+        cache: runtime.cache_dir.clone().unwrap_or_else(|| runtime.components_dir.join("../cache")),
+        providers: BTreeMap::from([("demo".to_owned(), provider)]),
+        models: BTreeMap::from([("demo".to_owned(), model)]),
+        tools: BTreeMap::new(),
     }
 }
 
