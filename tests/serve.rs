@@ -351,3 +351,57 @@ async fn serve_demo_answers_the_lines_it_prints() {
     let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("joins").expect("exits");
     assert!(exit.success(), "{exit}");
 }
+
+/// Hot-swap while serving: a new file for a component swaps every provider
+/// loaded from it; the turn in flight finishes on the version it started on,
+/// the next starts on the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_component_file_swaps_the_gateways_providers_and_spares_turns_in_flight() {
+    let mut reply = Reply::stream((0..20).map(|i| Bytes::from(format!("data: e{i}\n\n"))).collect());
+    reply.chunk_delay = std::time::Duration::from_millis(20);
+    let upstream = ReplayServer::start(vec![reply]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let components = dir.path().join("components");
+    std::fs::create_dir(&components).expect("folder");
+    for ext in ["wasm", "toml"] {
+        std::fs::copy(components_dir().join(format!("hostile.{ext}")), components.join(format!("hostile.{ext}"))).expect("copy");
+    }
+    std::fs::write(dir.path().join("key"), "k").expect("key file");
+    let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
+    let text = format!(
+        "components = \"components\"\ncache = {:?}\n\
+         [providers.one]\ncomponent = \"hostile\"\nhosts = [\"{url}\"]\noptions = {{ upstream = \"{url}\" }}\nsecrets = {{ api-key = \"file:{key}\" }}\nsecret-hosts = [\"{url}\"]\n\
+         [providers.two]\ncomponent = \"hostile\"\nhosts = [\"{url}\"]\noptions = {{ upstream = \"{url}\" }}\nsecrets = {{ api-key = \"file:{key}\" }}\nsecret-hosts = [\"{url}\"]\n\
+         [models.m]\nroutes = [\"one:x\", \"two:x\"]\n",
+        cache.display().to_string(),
+        url = upstream.url(),
+        key = dir.path().join("key").display()
+    );
+    let config = ServeConfig::parse(&dir.path().join("serve.toml"), &text).expect("valid");
+    let gateway = Gateway::start(&config).await.expect("starts");
+    let _watch = cordon::watch::watch(std::sync::Arc::clone(gateway.registry()), &config.components, cordon::watch::DEFAULT_QUIET)
+        .expect("watches");
+    assert_eq!(gateway.registry().loaded_from(&components.join("hostile.wasm")), ["one", "two"]);
+
+    let mut request = Request::user("m", "hi");
+    request.provider_options = Some(serde_json::json!({ "hostile": { "mode": "tagged" } }));
+    let chain = gateway.chain("m").expect("configured").expect("resolves");
+    let in_flight = tokio::spawn(async move { chain.complete(request).await.map(|result| result.served_by) });
+
+    // Write, then rename: the swap sees whole files (the manifest names the version).
+    for ext in ["toml", "wasm"] {
+        let staged = dir.path().join(format!("hostile.{ext}.new"));
+        std::fs::copy(components_dir().join(format!("hostile-v2.{ext}")), &staged).expect("stage v2");
+        std::fs::rename(&staged, components.join(format!("hostile.{ext}"))).expect("rename");
+    }
+    let mut swapped = Vec::new();
+    for _ in 0..1000 {
+        swapped = ["one", "two"].map(|name| gateway.registry().get(name).map(|p| p.served_by().to_owned()).unwrap_or_default()).to_vec();
+        if swapped.iter().all(|v| v == "hostile@0.2.0") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(swapped, ["hostile@0.2.0", "hostile@0.2.0"], "both instances swapped");
+    assert_eq!(in_flight.await.expect("joins").expect("the turn in flight succeeds"), "hostile@0.1.0");
+}

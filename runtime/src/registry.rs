@@ -209,6 +209,21 @@ impl Registry {
         self.entries.read().map(|e| e.contains_key(name)).unwrap_or(false)
     }
 
+    /// The providers whose current version was loaded from `file` (several
+    /// providers may be instances of one component).
+    pub fn loaded_from(&self, file: &Path) -> Vec<String> {
+        // The same file, however each path was spelled.
+        let same = |path: &Path| path == file || std::fs::canonicalize(path).ok().zip(std::fs::canonicalize(file).ok()).is_some_and(|(a, b)| a == b);
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<String> = entries
+            .iter()
+            .filter(|(_, entry)| same(&lock(&entry.versions).current.component().path))
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     fn entry(&self, name: &str) -> Result<Arc<Entry>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         entries

@@ -1,5 +1,6 @@
-//! Watching a components folder: when `<name>.wasm` or `<name>.toml` of a loaded
-//! provider changes, reload it (after a short quiet period, so a burst of file
+//! Watching a components folder: when `<name>.wasm` or `<name>.toml` changes,
+//! reload every provider whose current version was loaded from `<name>.wasm`
+//! (a gateway may run several instances of one component) (after a short quiet period, so a burst of file
 //! events makes one reload). Replace files with write-then-rename: the rename is
 //! atomic, so a half-written file is never seen; if one is (a copy in place),
 //! validation refuses it, the current version keeps serving, and the write's
@@ -55,7 +56,7 @@ pub fn watch(registry: Arc<Registry>, dir: &Path, quiet: Duration) -> Result<Wat
 
     let dir = dir.to_owned();
     let task = tokio::spawn(async move {
-        // name -> when it may be reloaded (the last event plus the quiet period)
+        // component file name -> when it may be reloaded (the last event plus the quiet period)
         let mut due: HashMap<String, Instant> = HashMap::new();
         loop {
             let next_due = due.values().min().copied();
@@ -63,7 +64,7 @@ pub fn watch(registry: Arc<Registry>, dir: &Path, quiet: Duration) -> Result<Wat
                 path = receiver.recv() => {
                     let Some(path) = path else { return };
                     if let Some(name) = provider_file(&path)
-                        && registry.contains(&name)
+                        && !registry.loaded_from(&dir.join(format!("{name}.wasm"))).is_empty()
                     {
                         due.insert(name, Instant::now() + quiet);
                     }
@@ -74,8 +75,10 @@ pub fn watch(registry: Arc<Registry>, dir: &Path, quiet: Duration) -> Result<Wat
                     for name in ready {
                         due.remove(&name);
                         let file = dir.join(format!("{name}.wasm"));
-                        // Success and failure are both logged by the registry.
-                        let _ = registry.reload(&name, Some(&file)).await;
+                        for provider in registry.loaded_from(&file) {
+                            // Success and failure are both logged by the registry.
+                            let _ = registry.reload(&provider, Some(&file)).await;
+                        }
                     }
                 }
             }

@@ -53,6 +53,9 @@ pub async fn run(runtime: RuntimeConfig, args: Args) -> cordon::Result<ExitCode>
         }
     };
     let gateway = Arc::new(Gateway::start(&config).await?);
+    // A changed component file swaps every provider loaded from it; turns in
+    // flight finish on the version they started on.
+    let _watch = cordon::watch::watch(Arc::clone(gateway.registry()), &config.components, cordon::watch::DEFAULT_QUIET)?;
     let models: Vec<&str> = gateway.model_names().collect();
     let server = Server::start(Arc::clone(&gateway), config.listen)
         .await

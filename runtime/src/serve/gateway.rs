@@ -10,6 +10,7 @@
 //! provider versions it started on while a swap installs the next.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::registry::Registry;
@@ -21,7 +22,7 @@ use crate::trust::{Approval, SecretGrant, TrustStore};
 
 /// The providers, tools and models of one configuration.
 pub struct Gateway {
-    registry: Registry,
+    registry: Arc<Registry>,
     tools: BTreeMap<String, Tool>,
     models: BTreeMap<String, ModelConfig>,
 }
@@ -34,7 +35,7 @@ impl Gateway {
         // Grants come from the config file alone.
         runtime_config.trust = TrustStore::new();
         let runtime = Runtime::new(runtime_config)?;
-        let registry = Registry::new(runtime.clone());
+        let registry = Arc::new(Registry::new(runtime.clone()));
         for (name, provider) in &config.providers {
             let secrets = provider
                 .secrets
@@ -80,7 +81,7 @@ impl Gateway {
     }
 
     /// The providers, for hot-swap and status.
-    pub fn registry(&self) -> &Registry {
+    pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
 
