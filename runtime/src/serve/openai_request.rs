@@ -195,7 +195,7 @@ fn content_part(item: &Value, param: &str) -> Result<Part, BadRequest> {
 }
 
 /// An image by URL, or inline as a `data:` URL.
-fn image_of(url: &str, param: &str) -> Result<FilePart, BadRequest> {
+pub(crate) fn image_of(url: &str, param: &str) -> Result<FilePart, BadRequest> {
     let Some(data) = url.strip_prefix("data:") else {
         return Ok(FilePart { media_type: "image/*".to_owned(), source: FileSource::Url(url.to_owned()), filename: None });
     };
