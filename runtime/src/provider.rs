@@ -473,12 +473,65 @@ pub struct TurnStream {
     receiver: mpsc::Receiver<Message>,
     buffer: VecDeque<Event>,
     result: Option<Result<TurnResult, TurnError>>,
+    /// The caller's deadlines and what it holds for the turn's life.
+    bounds: Option<Box<Bounds>>,
+}
+
+/// A caller's deadlines on a turn (see [`TurnStream::output_by`]).
+#[derive(Default)]
+struct Bounds {
+    /// Until the first output.
+    first_output: Option<(Pin<Box<tokio::time::Sleep>>, TurnError)>,
+    /// Until the end.
+    end: Option<(Pin<Box<tokio::time::Sleep>>, TurnError)>,
+    /// Output has reached the caller.
+    output_seen: bool,
+    /// Released when the stream is dropped (a concurrency permit).
+    _held: Option<Box<dyn Send>>,
+}
+
+impl Bounds {
+    /// The error of a deadline that has passed.
+    fn expired(&mut self, cx: &mut Context<'_>) -> Option<TurnError> {
+        if !self.output_seen
+            && let Some((sleep, error)) = self.first_output.as_mut()
+            && sleep.as_mut().poll(cx).is_ready()
+        {
+            return Some(error.clone());
+        }
+        let (sleep, error) = self.end.as_mut()?;
+        sleep.as_mut().poll(cx).is_ready().then(|| {
+            let mut error = error.clone();
+            error.output_streamed = self.output_seen;
+            error
+        })
+    }
 }
 
 impl TurnStream {
     /// A stream fed by `driver` through `receiver` (the driver runs as the stream is read).
     pub(crate) fn new(driver: Pin<Box<dyn Future<Output = ()> + Send>>, receiver: mpsc::Receiver<Message>) -> TurnStream {
-        TurnStream { driver: Some(driver), receiver, buffer: VecDeque::new(), result: None }
+        TurnStream { driver: Some(driver), receiver, buffer: VecDeque::new(), result: None, bounds: None }
+    }
+
+    /// End the turn with `error` (an `error` event, then the error as its
+    /// result) unless it has produced output by `at`. The turn, its instance
+    /// and its upstream connection are dropped then.
+    pub fn output_by(mut self, at: tokio::time::Instant, error: TurnError) -> TurnStream {
+        self.bounds.get_or_insert_default().first_output = Some((Box::pin(tokio::time::sleep_until(at)), error));
+        self
+    }
+
+    /// End the turn with `error` unless it has ended by `at`.
+    pub fn end_by(mut self, at: tokio::time::Instant, error: TurnError) -> TurnStream {
+        self.bounds.get_or_insert_default().end = Some((Box::pin(tokio::time::sleep_until(at)), error));
+        self
+    }
+
+    /// Keep `held` (a concurrency permit, say) until the stream is dropped.
+    pub fn holding(mut self, held: impl Send + 'static) -> TurnStream {
+        self.bounds.get_or_insert_default()._held = Some(Box::new(held));
+        self
     }
 
     /// The next event, or `None` when the turn is over.
@@ -489,10 +542,22 @@ impl TurnStream {
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         loop {
             if let Some(event) = self.buffer.pop_front() {
+                if let Some(bounds) = self.bounds.as_mut()
+                    && !bounds.output_seen
+                {
+                    bounds.output_seen = event.is_output();
+                }
                 return Poll::Ready(Some(event));
             }
             if self.result.is_some() {
                 return Poll::Ready(None);
+            }
+            if let Some(error) = self.bounds.as_mut().and_then(|bounds| bounds.expired(cx)) {
+                // Dropping the driver drops the instance and its upstream connection.
+                self.driver = None;
+                self.buffer.push_back(Event::Error(error.clone()));
+                self.result = Some(Err(error));
+                continue;
             }
             if let Poll::Ready(message) = self.receiver.poll_recv(cx) {
                 self.accept(message);

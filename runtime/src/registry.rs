@@ -46,6 +46,20 @@ struct Versions {
     last_error: Option<String>,
 }
 
+/// A provider version loaded by [`Registry::stage`], not yet serving.
+pub struct Staged {
+    name: String,
+    options: ProviderOptions,
+    provider: Provider,
+}
+
+impl Staged {
+    /// The staged version.
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+}
+
 /// One loaded version, for status reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionStatus {
@@ -114,6 +128,40 @@ impl Registry {
         };
         self.write_entries().insert(name.to_owned(), Arc::new(entry));
         Ok(status)
+    }
+
+    /// Load `file` as the next version of `name` with `options` (a changed
+    /// configuration), or as a new provider, without serving it yet: a
+    /// configuration is applied whole or not at all (see [`Registry::install`]).
+    /// A new version of the same component takes over its predecessor's state.
+    pub async fn stage(&self, name: &str, file: &str, options: ProviderOptions) -> Result<Staged> {
+        let current = self.entry(name).ok().map(|entry| lock(&entry.versions).current.clone());
+        let same_component = |current: &Provider| current.component().path.file_stem() == Path::new(file).file_stem();
+        let provider = match current {
+            Some(current) if same_component(&current) => self.runtime.load_successor(&current, file, &options).await?,
+            _ => self.runtime.load_provider(file, options.clone()).await?,
+        };
+        Ok(Staged { name: name.to_owned(), options, provider })
+    }
+
+    /// Serve a staged version: turns starting now get it; turns in flight keep
+    /// theirs; the version it replaces is kept for `rollback`.
+    pub fn install(&self, staged: Staged) -> VersionStatus {
+        let status = version_status(&staged.provider);
+        let mut entries = self.write_entries();
+        let previous = entries.get(&staged.name).map(|entry| lock(&entry.versions).current.clone());
+        let entry = Entry {
+            options: staged.options,
+            versions: Mutex::new(Versions { current: staged.provider, previous, last_error: None }),
+            swapping: tokio::sync::Mutex::new(()),
+        };
+        entries.insert(staged.name, Arc::new(entry));
+        status
+    }
+
+    /// Unload every provider whose name `keep` refuses (turns in flight finish).
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.write_entries().retain(|name, _| keep(name));
     }
 
     /// The version of `name` a turn starting now gets.

@@ -164,13 +164,6 @@ enum Attempt {
     FailedBeforeOutput(TurnError),
 }
 
-fn is_output(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::TextDelta { .. } | Event::ReasoningDelta { .. } | Event::ToolCallStart { .. } | Event::ToolCall(_)
-    )
-}
-
 /// One attempt: hold back events until the first output, then pass everything on.
 async fn attempt_turn(provider: &Provider, request: Request, sender: &mpsc::Sender<Message>) -> Attempt {
     let mut turn = provider.stream(request);
@@ -181,7 +174,7 @@ async fn attempt_turn(provider: &Provider, request: Request, sender: &mpsc::Send
             if sender.send(Message::Events(vec![event])).await.is_err() {
                 return Attempt::Served(Err(TurnError::new(ErrorKind::Other, "the caller stopped reading the turn")));
             }
-        } else if is_output(&event) {
+        } else if event.is_output() {
             committed = true;
             held.push(event);
             if sender.send(Message::Events(std::mem::take(&mut held))).await.is_err() {

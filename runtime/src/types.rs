@@ -489,6 +489,14 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// Whether the event is output the caller sees (text, reasoning, a tool
+    /// call), as opposed to the turn's start, metadata, usage or end.
+    pub fn is_output(&self) -> bool {
+        matches!(self, Event::TextDelta { .. } | Event::ReasoningDelta { .. } | Event::ToolCallStart { .. } | Event::ToolCall(_))
+    }
+}
+
 /// A piece of the assembled answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]

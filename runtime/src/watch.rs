@@ -102,3 +102,43 @@ fn provider_file(path: &Path) -> Option<String> {
     }
     Some(path.file_stem()?.to_str()?.to_owned())
 }
+
+/// A watch on one file, such as a configuration: its folder is watched, so a
+/// replace by rename (as editors and config managers do) is seen too.
+pub struct FileWatch {
+    _watcher: notify::RecommendedWatcher,
+    changes: mpsc::UnboundedReceiver<()>,
+    quiet: Duration,
+}
+
+impl FileWatch {
+    /// Watch `file`; a burst of changes quieter than `quiet` at its end counts once.
+    pub fn new(file: &Path, quiet: Duration) -> Result<FileWatch> {
+        let cannot = |err: notify::Error| Error::Config(format!("cannot watch {}: {err}", file.display()));
+        let name = file.file_name().map(ToOwned::to_owned);
+        let dir = match file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let (sender, changes) = mpsc::unbounded_channel();
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event
+                && !matches!(event.kind, notify::EventKind::Access(_))
+                && event.paths.iter().any(|path| path.file_name() == name.as_deref())
+            {
+                let _ = sender.send(());
+            }
+        })
+        .map_err(cannot)?;
+        watcher.watch(&dir, RecursiveMode::NonRecursive).map_err(cannot)?;
+        Ok(FileWatch { _watcher: watcher, changes, quiet })
+    }
+
+    /// Wait for the file to change and then be quiet.
+    pub async fn changed(&mut self) {
+        if self.changes.recv().await.is_none() {
+            return std::future::pending().await;
+        }
+        while let Ok(Some(())) = tokio::time::timeout(self.quiet, self.changes.recv()).await {}
+    }
+}
