@@ -31,7 +31,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::provider::Provider;
+use crate::provider::{self, CHANNEL_BATCHES, Provider, TurnStream};
+use crate::retry::Resilient;
 use crate::tool::ToolErrorKind;
 use crate::toolbox::Toolbox;
 use crate::types::{ContentPart, ErrorKind, Event, Message, Part, Request, Role, ToolCall, ToolResult, TurnError, TurnResult, Usage};
@@ -48,15 +49,49 @@ pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 8;
 /// Events buffered between the loop and its reader.
 const CHANNEL_EVENTS: usize = 64;
 
-/// A provider and the tools its model may call.
+/// A model (one provider, or a chain with retries and fallback) and the tools
+/// it may call.
 #[derive(Clone)]
 pub struct ToolLoop {
-    provider: Provider,
+    model: Model,
     toolbox: Arc<Toolbox>,
     max_steps: u32,
     max_calls_per_step: usize,
     max_calls: usize,
     max_concurrent_calls: usize,
+    /// Calls to tools not in the toolbox end the loop (they are the caller's
+    /// to run) instead of going back to the model as errors.
+    pass_unknown_calls: bool,
+}
+
+/// What answers each step of a loop.
+#[derive(Clone)]
+pub enum Model {
+    /// One provider.
+    Provider(Provider),
+    /// A chain of routes with retries and fallback.
+    Chain(Resilient),
+}
+
+impl Model {
+    fn stream(&self, request: Request) -> TurnStream {
+        match self {
+            Model::Provider(provider) => provider.stream(request),
+            Model::Chain(chain) => chain.stream(request),
+        }
+    }
+}
+
+impl From<Provider> for Model {
+    fn from(provider: Provider) -> Model {
+        Model::Provider(provider)
+    }
+}
+
+impl From<Resilient> for Model {
+    fn from(chain: Resilient) -> Model {
+        Model::Chain(chain)
+    }
 }
 
 /// One event of a loop, tagged with its step (from 1). Serializes flat:
@@ -138,15 +173,17 @@ enum LoopMessage {
 }
 
 impl ToolLoop {
-    /// A loop of `provider` with `toolbox`, at most [`DEFAULT_MAX_STEPS`] steps.
-    pub fn new(provider: Provider, toolbox: Toolbox) -> ToolLoop {
+    /// A loop of `model` (a [`Provider`] or a [`Resilient`] chain) with
+    /// `toolbox`, at most [`DEFAULT_MAX_STEPS`] steps.
+    pub fn new(model: impl Into<Model>, toolbox: Toolbox) -> ToolLoop {
         ToolLoop {
-            provider,
+            model: model.into(),
             toolbox: Arc::new(toolbox),
             max_steps: DEFAULT_MAX_STEPS,
             max_calls_per_step: DEFAULT_MAX_CALLS_PER_STEP,
             max_calls: DEFAULT_MAX_CALLS,
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+            pass_unknown_calls: false,
         }
     }
 
@@ -198,6 +235,56 @@ impl ToolLoop {
         self.run(request).into_result().await
     }
 
+    /// The loop seen as one turn by a caller that does not see the tools (a
+    /// gateway's client): the text and reasoning of every step stream as they
+    /// come; the toolbox's calls, and each step's start, usage and finish, do
+    /// not. Calls to tools the toolbox does not have are the caller's: they
+    /// stream, and end the loop with that step's finish (`tool-calls`), so a
+    /// caller's own tools work beside the host's. The turn starts once, its
+    /// usage is the sum over the steps and it finishes as the last step did; a
+    /// model still calling tools at the step limit ends it with a
+    /// `limit-exceeded` error. Reading the stream drives the loop; dropping it
+    /// stops the loop, its tools and the provider turn in flight.
+    pub fn as_turn(&self, request: Request) -> TurnStream {
+        let this = ToolLoop { pass_unknown_calls: true, ..self.clone() };
+        let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
+        let driver = Box::pin(async move {
+            let toolbox = Arc::clone(&this.toolbox);
+            let (steps, mut step_events) = mpsc::channel(CHANNEL_EVENTS);
+            let run = async move { this.drive(request, &steps).await };
+            let mut view = OneTurn { toolbox: Arc::clone(&toolbox), started: false, described: false, failed: false, callers_calls: Vec::new() };
+            let forward = async {
+                while let Some(message) = step_events.recv().await {
+                    let mut batch = Vec::new();
+                    let mut next = Some(message);
+                    while let Some(message) = next {
+                        if let LoopMessage::Event(StepEvent { event: LoopEvent::Model(event), .. }) = message
+                            && let Some(event) = view.pass(event)
+                        {
+                            batch.push(event);
+                        }
+                        next = step_events.try_recv().ok();
+                    }
+                    if !batch.is_empty() && sender.send(provider::Message::Events(batch)).await.is_err() {
+                        return;
+                    }
+                }
+            };
+            let (outcome, ()) = tokio::join!(run, forward);
+            let outcome = one_turn_result(outcome, &toolbox);
+            let closing = match &outcome {
+                Ok(result) => vec![Event::Usage(result.usage.clone()), Event::Finish(result.finish.clone())],
+                Err(error) if !view.failed => vec![Event::Error(error.clone())],
+                Err(_) => Vec::new(),
+            };
+            if !closing.is_empty() {
+                let _ = sender.send(provider::Message::Events(closing)).await;
+            }
+            let _ = sender.send(provider::Message::Done(Box::new(outcome))).await;
+        });
+        TurnStream::new(driver, receiver)
+    }
+
     async fn drive(&self, mut request: Request, sender: &mpsc::Sender<LoopMessage>) -> Result<LoopResult> {
         let send = |step: u32, event: LoopEvent| async move {
             sender.send(LoopMessage::Event(StepEvent { step, event })).await.map_err(|_| stopped())
@@ -207,7 +294,7 @@ impl ToolLoop {
             LoopResult { steps: Vec::new(), messages: Vec::new(), stop: LoopStop::Done, usage: Usage::default() };
         let mut calls_made: usize = 0;
         for step in 1..=self.max_steps {
-            let mut turn = self.provider.stream(request.clone());
+            let mut turn = self.model.stream(request.clone());
             while let Some(event) = turn.next().await {
                 send(step, LoopEvent::Model(event)).await?;
             }
@@ -218,7 +305,8 @@ impl ToolLoop {
             result.steps.push(turn);
             request.messages.push(assistant.clone());
             result.messages.push(assistant);
-            if calls.is_empty() {
+            let callers_calls = self.pass_unknown_calls && calls.iter().any(|call| self.toolbox.resolve(&call.name).is_none());
+            if calls.is_empty() || callers_calls {
                 return Ok(result);
             }
             calls_made = calls_made.saturating_add(calls.len());
@@ -334,6 +422,77 @@ impl Drop for LoopStream {
 
 fn stopped() -> Error {
     Error::Turn(TurnError::new(ErrorKind::Other, "the caller stopped reading the tool loop"))
+}
+
+/// What a caller of [`ToolLoop::as_turn`] sees of the steps' events.
+struct OneTurn {
+    toolbox: Arc<Toolbox>,
+    /// The first step's start went out.
+    started: bool,
+    /// The first step's response metadata went out.
+    described: bool,
+    /// An error went out.
+    failed: bool,
+    /// Ids of the calls that are the caller's (not the toolbox's).
+    callers_calls: Vec<String>,
+}
+
+impl OneTurn {
+    /// The event as the caller sees it, if at all.
+    fn pass(&mut self, event: Event) -> Option<Event> {
+        match &event {
+            Event::StreamStart { .. } => {
+                let first = !self.started;
+                self.started = true;
+                first.then_some(event)
+            }
+            Event::ResponseMetadata { .. } => {
+                let first = !self.described;
+                self.described = true;
+                first.then_some(event)
+            }
+            Event::TextDelta { .. } | Event::ReasoningDelta { .. } | Event::Raw { .. } => Some(event),
+            Event::ToolCallStart { id, name } => {
+                if self.toolbox.resolve(name).is_some() {
+                    return None;
+                }
+                self.callers_calls.push(id.clone());
+                Some(event)
+            }
+            Event::ToolCallDelta { id, .. } => self.callers_calls.contains(id).then_some(event),
+            Event::ToolCall(call) => self.toolbox.resolve(&call.name).is_none().then_some(event),
+            Event::Usage(_) | Event::Finish(_) => None,
+            Event::Error(_) => {
+                self.failed = true;
+                Some(event)
+            }
+        }
+    }
+}
+
+/// A loop's result as one turn: every step's text and reasoning and the
+/// caller's tool calls, the usage summed, the last step's finish.
+fn one_turn_result(outcome: Result<LoopResult>, toolbox: &Toolbox) -> std::result::Result<TurnResult, TurnError> {
+    let result = match outcome {
+        Ok(result) => result,
+        Err(Error::Turn(error)) => return Err(error),
+        Err(other) => return Err(TurnError::new(ErrorKind::Other, other.to_string())),
+    };
+    if let LoopStop::StepLimit { max_steps } = result.stop {
+        return Err(TurnError::new(
+            ErrorKind::LimitExceeded,
+            format!("the model was still calling tools after {max_steps} steps, the most this model's tool loop takes"),
+        ));
+    }
+    let warnings = result.steps.first().map(|step| step.warnings.clone()).unwrap_or_default();
+    let mut steps = result.steps.into_iter();
+    let Some(mut last) = steps.next_back() else {
+        return Err(TurnError::new(ErrorKind::Other, "the tool loop ended without a step"));
+    };
+    let callers = |part: &ContentPart| !matches!(part, ContentPart::ToolCall(call) if toolbox.resolve(&call.name).is_some());
+    let mut content: Vec<ContentPart> = steps.flat_map(|step| step.content).filter(callers).collect();
+    content.extend(std::mem::take(&mut last.content).into_iter().filter(callers));
+    Ok(TurnResult { content, usage: result.usage, warnings, ..last })
 }
 
 /// The assistant's turn as a message: its text, reasoning and tool calls.
