@@ -23,6 +23,7 @@ mod reflector;
 mod responses;
 mod retries;
 mod serve;
+mod serve_ops;
 mod tool_loop;
 mod tools;
 mod trust_boundary;

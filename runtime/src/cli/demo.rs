@@ -14,7 +14,7 @@ use cordon::{Error, LoopEvent, Message, ProviderOptions, Request, Runtime, ToolL
 
 use super::render::Terminal;
 
-/// The recorded first answer (text and a tool call); `cordon run` serves it too.
+/// The recorded first answer (text and a tool call).
 pub const FIRST_ANSWER: &str = include_str!("../../demo/turn1.sse");
 /// The recorded final answer; `cordon serve --demo` serves it.
 pub const SECOND_ANSWER: &str = include_str!("../../demo/turn2.sse");

@@ -1,5 +1,5 @@
 //! `cordon status`, `cordon reload` and `cordon rollback`: ask a running host
-//! (`cordon run`) through its admin endpoint.
+//! (`cordon serve` with `admin` in its config) through its admin endpoint.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,7 +55,7 @@ fn client() -> cordon::Result<reqwest::Client> {
 /// Send the request, print the JSON answer; a refusal prints its error and fails.
 async fn call(request: reqwest::RequestBuilder) -> cordon::Result<ExitCode> {
     let response = request.send().await.map_err(|err| {
-        Error::Config(format!("cannot reach the admin endpoint ({err}); is `cordon run` running? (--admin / CORDON_ADMIN)"))
+        Error::Config(format!("cannot reach the admin endpoint ({err}); is `cordon serve` running with `admin` in its config? (--admin / CORDON_ADMIN)"))
     })?;
     let ok = response.status().is_success();
     let body = response.text().await.map_err(|err| Error::Config(format!("reading the admin answer: {err}")))?;

@@ -9,7 +9,6 @@ mod manage;
 mod new;
 mod render;
 mod replay;
-mod run;
 mod serve;
 mod tools;
 mod trust;
@@ -60,11 +59,9 @@ enum Command {
     Trust(trust::Args),
     /// Stream a built-in recorded conversation through the OpenAI-compatible provider, the host running the calculator tool.
     Demo,
-    /// Keep turns flowing against a local upstream while a watched folder swaps the provider.
-    Run(run::Args),
-    /// Serve the OpenAI Chat Completions API over the providers and models of a config file.
+    /// The gateway: serve the OpenAI (Chat Completions, Responses) and Anthropic (Messages) APIs over the providers, models and tools of a config file.
     Serve(serve::Args),
-    /// Show the versions a running host serves (`cordon run`).
+    /// Show the versions a running gateway serves (`cordon serve` with `admin` in its config).
     Status(manage::Admin),
     /// Swap a provider in a running host to a new file; the old one stays if the new one fails.
     Reload(manage::Reload),
@@ -117,7 +114,6 @@ async fn run(cli: Cli) -> cordon::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(&Runtime::new(config)?, args).await,
         Command::Trust(args) => trust::run(&Runtime::new(config)?, args).await,
         Command::Demo => demo::run(&Runtime::new(config)?).await,
-        Command::Run(args) => run::run(config, args).await,
         Command::Serve(args) => serve::run(config, args).await,
         Command::Status(admin) => manage::status(admin).await,
         Command::Reload(args) => manage::reload(args).await,

@@ -4,6 +4,13 @@
 //! accepting, lets answers in flight finish for up to `drain-seconds`, and
 //! exits 0 (1 if some had to be cut).
 //!
+//! While it serves: a changed component file swaps the providers loaded from
+//! it; a changed config file (or SIGHUP) reloads the whole configuration, which
+//! applies only if all of it loads (otherwise the running one serves on and
+//! the error is printed); `admin = "127.0.0.1:7700"` in the file opens the
+//! endpoint `cordon status|reload|rollback` talk to. No connection is dropped:
+//! answers in flight finish on the versions they started on.
+//!
 //! `cordon serve --demo` needs no file, key or network: the model `demo` is the
 //! OpenAI-compatible provider in front of a local upstream replaying the demo's
 //! recorded answer; it prints the lines to try.
@@ -16,10 +23,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use cordon::admin::Admin;
 use cordon::replay::{Reply, ReplayServer};
+use cordon::watch::FileWatch;
 use cordon::retry::RetryPolicy;
 use cordon::serve::config::{DEFAULT_DRAIN_SECONDS, ModelConfig, ProviderConfig, ServeConfig};
 use cordon::serve::gateway::Gateway;
+use cordon::serve::limits::ServeLimits;
 use cordon::serve::routes::Server;
 use cordon::trust::{SecretSource, SecretValue};
 use cordon::{Error, RuntimeConfig};
@@ -56,6 +66,16 @@ pub async fn run(runtime: RuntimeConfig, args: Args) -> cordon::Result<ExitCode>
     // A changed component file swaps every provider loaded from it; turns in
     // flight finish on the version they started on.
     let _watch = cordon::watch::watch(Arc::clone(gateway.registry()), &config.components, cordon::watch::DEFAULT_QUIET)?;
+    let _admin = match config.admin {
+        Some(addr) => {
+            let admin = Admin::start(Arc::clone(gateway.registry()), addr)
+                .await
+                .map_err(|err| Error::Config(format!("{}: `admin`: cannot listen on {addr}: {err}", config.path.display())))?;
+            eprintln!("cordon serve: admin endpoint {} (cordon status|reload|rollback --admin {})", admin.url(), admin.url());
+            Some(admin)
+        }
+        None => None,
+    };
     let models: Vec<&str> = gateway.model_names().collect();
     let server = Server::start(Arc::clone(&gateway), config.listen)
         .await
@@ -70,13 +90,52 @@ pub async fn run(runtime: RuntimeConfig, args: Args) -> cordon::Result<ExitCode>
              python3 -c 'from openai import OpenAI; print(OpenAI(base_url=\"{base}\", api_key=\"none\").chat.completions.create(model=\"demo\", messages=[{{\"role\": \"user\", \"content\": \"Hi\"}}]).choices[0].message.content)'\n"
         );
     }
-    shutdown_signal().await;
+    let mut config_watch = match &args.config {
+        Some(path) => Some(FileWatch::new(path, CONFIG_QUIET)?),
+        None => None,
+    };
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let why = tokio::select! {
+            () = &mut shutdown => break,
+            Some(()) = async { hangups.as_mut()?.recv().await } => "SIGHUP",
+            () = async { match config_watch.as_mut() { Some(watch) => watch.changed().await, None => std::future::pending().await } } => "the file changed",
+        };
+        if let Some(path) = &args.config {
+            reload(&server, path, why).await;
+        }
+    }
     eprintln!("cordon serve: stopping; answers in flight have {} s to finish", config.drain.as_secs());
     if server.shutdown(config.drain).await {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("cordon serve: some answers were still running after {} s and were cut", config.drain.as_secs());
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// How long the config file must be quiet after a change before it is read.
+const CONFIG_QUIET: Duration = Duration::from_millis(100);
+
+/// Apply the file at `path` if all of it loads; otherwise keep serving.
+async fn reload(server: &Server, path: &std::path::Path, why: &str) {
+    let started = std::time::Instant::now();
+    let outcome = match ServeConfig::load(path) {
+        Ok(config) => server.gateway().reload(&config).await.map_err(|err| err.to_string()),
+        Err(problems) => Err(problems),
+    };
+    match outcome {
+        Ok((gateway, restart)) => {
+            let models: Vec<&str> = gateway.model_names().collect();
+            eprintln!("cordon serve: reloaded {} ({why}) in {:.0?}: serves {}", path.display(), started.elapsed(), models.join(", "));
+            for change in restart {
+                eprintln!("cordon serve: {change}: restart to apply it");
+            }
+            server.replace(Arc::new(gateway));
+        }
+        Err(error) => eprintln!("cordon serve: {} ({why}) was not applied; the running configuration serves on:\n{error}", path.display()),
     }
 }
 
@@ -93,11 +152,13 @@ fn demo_config(runtime: &RuntimeConfig, upstream: &ReplayServer, listen: SocketA
         secret_hosts: Vec::new(),
         limits: None,
     };
-    let model = ModelConfig { routes: vec![("demo".into(), "demo-model".into())], retry: RetryPolicy::default(), tools: Vec::new() };
+    let model = ModelConfig { routes: vec![("demo".into(), "demo-model".into())], retry: RetryPolicy::default(), tools: Vec::new(), tool_steps: 1 };
     ServeConfig {
         path: PathBuf::from("(built-in demo configuration)"),
         listen,
         drain: Duration::from_secs(DEFAULT_DRAIN_SECONDS),
+        admin: None,
+        limits: ServeLimits::default(),
         components: runtime.components_dir.clone(),
         cache: runtime.cache_dir.clone().unwrap_or_else(|| runtime.components_dir.join("../cache")),
         providers: BTreeMap::from([("demo".to_owned(), provider)]),

@@ -17,6 +17,14 @@
 //! listen = "127.0.0.1:8080"
 //! drain-seconds = 30                # on SIGTERM, answers in flight may finish
 //! components = "dist/components"   # relative to this file
+//! admin = "127.0.0.1:7700"          # cordon status|reload|rollback (loopback only)
+//!
+//! [limits]                          # the gateway's own; these are the defaults
+//! body-mib = 32
+//! concurrent-turns = 1024
+//! request-seconds = 30              # to send a request's head, then its body
+//! first-output-seconds = 120
+//! turn-seconds = 600
 //!
 //! [providers.openai]
 //! component = "openai"
@@ -28,6 +36,7 @@
 //! routes = ["openai:gpt-4.1-mini", "openai:gpt-4.1-nano"]
 //! retry = { attempts = 2 }
 //! tools = ["calculator"]
+//! tool-steps = 8                    # provider turns the host's tool loop takes at most
 //!
 //! [tools.calculator]
 //! component = "calculator"
@@ -44,6 +53,8 @@ use toml::Spanned;
 use crate::limits::LimitOverrides;
 use crate::policy::Origin;
 use crate::retry::RetryPolicy;
+use crate::serve::limits::{self, ServeLimits};
+use crate::tool_loop::DEFAULT_MAX_STEPS;
 use crate::trust::SecretSource;
 
 /// Where the gateway listens unless the file says otherwise.
@@ -61,6 +72,10 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// How long answers in flight may take to finish once SIGTERM arrives.
     pub drain: Duration,
+    /// Where the admin endpoint listens, if anywhere (loopback only).
+    pub admin: Option<SocketAddr>,
+    /// The gateway's own limits.
+    pub limits: ServeLimits,
     /// The components folder.
     pub components: PathBuf,
     /// The compiled-component cache (`cache` beside the components by default).
@@ -103,6 +118,8 @@ pub struct ModelConfig {
     pub retry: RetryPolicy,
     /// Tools the host runs for this model (names in `[tools]`).
     pub tools: Vec<String>,
+    /// Provider turns the host's tool loop takes at most.
+    pub tool_steps: u32,
 }
 
 /// One tool: an instance of a tool component.
@@ -123,6 +140,9 @@ struct RawConfig {
     drain_seconds: Option<u64>,
     components: Option<PathBuf>,
     cache: Option<PathBuf>,
+    admin: Option<Spanned<String>>,
+    #[serde(default)]
+    limits: RawLimits,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -155,6 +175,17 @@ struct RawModel {
     retry: RawRetry,
     #[serde(default)]
     tools: Vec<Spanned<String>>,
+    tool_steps: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLimits {
+    body_mib: Option<Spanned<u64>>,
+    concurrent_turns: Option<Spanned<usize>>,
+    request_seconds: Option<Spanned<u64>>,
+    first_output_seconds: Option<Spanned<u64>>,
+    turn_seconds: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -186,6 +217,39 @@ impl Problems<'_> {
     fn add<T>(&mut self, at: &Spanned<T>, key: &str, why: impl std::fmt::Display) {
         let line = self.text.get(..at.span().start).map_or(1, |before| before.matches('\n').count() + 1);
         self.found.push(format!("{}:{line}: `{key}`: {why}", self.path.display()));
+    }
+
+    /// The `[limits]` table; a zero is refused (it would refuse everything).
+    fn limits(&mut self, raw: &RawLimits) -> ServeLimits {
+        let mut checked = ServeLimits::default();
+        let mut positive = |value: &Option<Spanned<u64>>, key: &str| {
+            let value = value.as_ref()?;
+            if *value.get_ref() == 0 {
+                self.add(value, &format!("limits.{key}"), "must be at least 1 (leave it out for the default)");
+                return None;
+            }
+            Some(*value.get_ref())
+        };
+        if let Some(body) = positive(&raw.body_mib, "body-mib") {
+            checked.body_bytes = limits::mib(body);
+        }
+        if let Some(seconds) = positive(&raw.request_seconds, "request-seconds") {
+            checked.request = Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = positive(&raw.first_output_seconds, "first-output-seconds") {
+            checked.first_output = Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = positive(&raw.turn_seconds, "turn-seconds") {
+            checked.turn = Duration::from_secs(seconds);
+        }
+        if let Some(turns) = &raw.concurrent_turns {
+            if *turns.get_ref() == 0 {
+                self.add(turns, "limits.concurrent-turns", "must be at least 1 (leave it out for the default)");
+            } else {
+                checked.concurrent_turns = *turns.get_ref();
+            }
+        }
+        checked
     }
 
     fn origins(&mut self, list: &[Spanned<String>], key: &str) -> Vec<Origin> {
@@ -221,6 +285,18 @@ impl ServeConfig {
                 SocketAddr::from(([127, 0, 0, 1], 0))
             }),
         };
+        let admin = raw.admin.as_ref().and_then(|admin| match admin.get_ref().parse::<SocketAddr>() {
+            Ok(addr) if addr.ip().is_loopback() => Some(addr),
+            Ok(addr) => {
+                problems.add(admin, "admin", format!("{addr} is not a loopback address: the admin endpoint swaps components, so it listens on 127.0.0.1 or [::1] only"));
+                None
+            }
+            Err(err) => {
+                problems.add(admin, "admin", format!("{err}: write an address and port, such as \"127.0.0.1:7700\""));
+                None
+            }
+        });
+        let limits = problems.limits(&raw.limits);
         let components = base.join(raw.components.unwrap_or_else(|| PathBuf::from("dist/components")));
         let cache = match raw.cache {
             Some(cache) => base.join(cache),
@@ -324,12 +400,25 @@ impl ServeConfig {
                     problems.add(tool, &key("tools"), format!("no tool `{}` in [tools]", tool.get_ref()));
                 }
             }
-            models.insert(name, ModelConfig { routes, retry, tools: model_tools });
+            let tool_steps = match &raw.tool_steps {
+                Some(steps) if *steps.get_ref() == 0 => {
+                    problems.add(steps, &key("tool-steps"), "counts the provider turns of the tool loop: at least 1");
+                    DEFAULT_MAX_STEPS
+                }
+                Some(steps) => *steps.get_ref(),
+                None => DEFAULT_MAX_STEPS,
+            };
+            if raw.tool_steps.is_some() && model_tools.is_empty()
+                && let Some(steps) = &raw.tool_steps
+            {
+                problems.add(steps, &key("tool-steps"), "this model has no `tools`: name some, or remove `tool-steps`");
+            }
+            models.insert(name, ModelConfig { routes, retry, tools: model_tools, tool_steps });
         }
 
         if problems.found.is_empty() {
             let drain = Duration::from_secs(raw.drain_seconds.unwrap_or(DEFAULT_DRAIN_SECONDS));
-            Ok(ServeConfig { path: path.to_owned(), listen, drain, components, cache, providers, models, tools })
+            Ok(ServeConfig { path: path.to_owned(), listen, drain, admin, limits, components, cache, providers, models, tools })
         } else {
             Err(problems.found.join("\n"))
         }

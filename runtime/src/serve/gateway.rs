@@ -1,30 +1,75 @@
 //! What a running gateway serves, built from its [`ServeConfig`]: the
-//! providers loaded into a [`Registry`] (so they hot-swap), the tools, and the
-//! models as chains of routes. Every component is loaded at start with exactly
-//! what the file grants it: hosts its manifest asks for but the file does not
-//! grant are refused when reached (an operator pointing `openai` at another
-//! upstream need not grant api.openai.com), and a secret it asks for that the
-//! file does not bind stops the start, named, before the first request.
+//! providers loaded into a [`Registry`] (so they hot-swap), the tools, the
+//! models as chains of routes, and the limits turns are admitted under. Every
+//! component is loaded with exactly what the file grants it: hosts its
+//! manifest asks for but the file does not grant are refused when reached (an
+//! operator pointing `openai` at another upstream need not grant
+//! api.openai.com), and a secret it asks for that the file does not bind stops
+//! the start, named, before the first request.
 //!
-//! A model's routes are resolved at the start of each turn: a turn keeps the
-//! provider versions it started on while a swap installs the next.
+//! A configuration is applied whole or not at all: [`Gateway::reload`] loads
+//! everything a changed file names beside what is serving, and only when all
+//! of it loaded does the caller switch to the new gateway; providers keep their
+//! names (and state) across it. A model's routes are resolved at the start of
+//! each turn: a turn keeps the provider versions it started on while a swap or
+//! a reload installs the next.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use crate::error::{Error, Result};
-use crate::registry::Registry;
+use crate::provider::TurnStream;
+use crate::registry::{Registry, Staged};
 use crate::retry::{Resilient, Route};
 use crate::runtime::{ProviderOptions, Runtime, RuntimeConfig, ToolOptions};
 use crate::serve::config::{ModelConfig, ServeConfig};
-use crate::tool::Tool;
+use crate::serve::limits::{Admission, ServeLimits};
+use crate::tool_loop::ToolLoop;
+use crate::toolbox::Toolbox;
 use crate::trust::{Approval, SecretGrant, TrustStore};
+use crate::types::{Request, TurnResult};
 
 /// The providers, tools and models of one configuration.
 pub struct Gateway {
+    runtime: Runtime,
     registry: Arc<Registry>,
-    tools: BTreeMap<String, Tool>,
-    models: BTreeMap<String, ModelConfig>,
+    models: BTreeMap<String, Model>,
+    admission: Arc<Admission>,
+    config: ServeConfig,
+}
+
+/// One public model: its routes, and the tool loop the host runs for it.
+struct Model {
+    config: ModelConfig,
+    toolbox: Option<Arc<Toolbox>>,
+}
+
+/// A turn of one model, admitted: call [`ModelTurn::stream`] to run it.
+pub struct ModelTurn {
+    chain: Resilient,
+    toolbox: Option<(Arc<Toolbox>, u32)>,
+    admission: Arc<Admission>,
+    slot: OwnedSemaphorePermit,
+}
+
+impl ModelTurn {
+    /// Run the turn: through the host's tool loop when the model has tools
+    /// (the client sees one turn: see [`ToolLoop::as_turn`]), held to the
+    /// gateway's deadlines, its slot kept until the stream is dropped.
+    pub fn stream(self, request: Request) -> TurnStream {
+        let turn = match self.toolbox {
+            Some((toolbox, steps)) => ToolLoop::new(self.chain, Toolbox::clone(&toolbox)).max_steps(steps).as_turn(request),
+            None => self.chain.stream(request),
+        };
+        self.admission.bound(turn, self.slot)
+    }
+
+    /// Run the turn to its end.
+    pub async fn complete(self, request: Request) -> Result<TurnResult> {
+        self.stream(request).into_result().await
+    }
 }
 
 impl Gateway {
@@ -36,6 +81,30 @@ impl Gateway {
         runtime_config.trust = TrustStore::new();
         let runtime = Runtime::new(runtime_config)?;
         let registry = Arc::new(Registry::new(runtime.clone()));
+        Gateway::load(runtime, registry, config).await
+    }
+
+    /// The gateway `config` describes, loaded beside this one (which serves on
+    /// meanwhile), and what of the change needs a restart to apply. Its
+    /// providers replace this one's under the same names once all loaded.
+    pub async fn reload(&self, config: &ServeConfig) -> Result<(Gateway, Vec<String>)> {
+        let mut restart = Vec::new();
+        let before = &self.config;
+        if config.listen != before.listen {
+            restart.push(format!("`listen` changed from {} to {}", before.listen, config.listen));
+        }
+        if config.admin != before.admin {
+            restart.push("`admin` changed".to_owned());
+        }
+        if config.components != before.components || config.cache != before.cache {
+            restart.push("`components` or `cache` changed".to_owned());
+        }
+        let gateway = Gateway::load(self.runtime.clone(), Arc::clone(&self.registry), config).await?;
+        Ok((gateway, restart))
+    }
+
+    async fn load(runtime: Runtime, registry: Arc<Registry>, config: &ServeConfig) -> Result<Gateway> {
+        let mut staged: Vec<Staged> = Vec::new();
         for (name, provider) in &config.providers {
             let secrets = provider
                 .secrets
@@ -52,9 +121,8 @@ impl Gateway {
                 ..ProviderOptions::default()
             };
             let at = |why: String| Error::Config(format!("{}: provider `{name}`: {why}", config.path.display()));
-            registry.load(name, &provider.component, options).await.map_err(|err| at(err.to_string()))?;
-            let loaded = registry.get(name)?;
-            let manifest = &loaded.component().manifest;
+            let version = registry.stage(name, &provider.component, options).await.map_err(|err| at(err.to_string()))?;
+            let manifest = &version.provider().component().manifest;
             if let Some(unbound) = manifest.secrets.iter().find(|secret| !provider.secrets.contains_key(&secret.name)) {
                 let hint = unbound.suggested_env.as_deref().unwrap_or("VARIABLE");
                 return Err(at(format!(
@@ -62,6 +130,7 @@ impl Gateway {
                     provider.component, unbound.name, unbound.description, unbound.name
                 )));
             }
+            staged.push(version);
         }
         let mut tools = BTreeMap::new();
         for (name, tool) in &config.tools {
@@ -77,7 +146,24 @@ impl Gateway {
                 .map_err(|err| Error::Config(format!("{}: tool `{name}`: {err}", config.path.display())))?;
             tools.insert(name.clone(), loaded);
         }
-        Ok(Gateway { registry, tools, models: config.models.clone() })
+        let mut models = BTreeMap::new();
+        for (name, model) in &config.models {
+            let toolbox = if model.tools.is_empty() {
+                None
+            } else {
+                let chosen = model.tools.iter().filter_map(|tool| tools.get(tool).cloned());
+                let toolbox = Toolbox::with(chosen).map_err(|err| Error::Config(format!("{}: model `{name}`: tools: {err}", config.path.display())))?;
+                Some(Arc::new(toolbox))
+            };
+            models.insert(name.clone(), Model { config: model.clone(), toolbox });
+        }
+        // Everything loaded: serve it.
+        for version in staged {
+            registry.install(version);
+        }
+        registry.retain(|name| config.providers.contains_key(name));
+        let admission = Arc::new(Admission::new(config.limits.clone()));
+        Ok(Gateway { runtime, registry, models, admission, config: config.clone() })
     }
 
     /// The providers, for hot-swap and status.
@@ -85,25 +171,38 @@ impl Gateway {
         &self.registry
     }
 
+    /// The configuration it was built from.
+    pub fn config(&self) -> &ServeConfig {
+        &self.config
+    }
+
+    /// The gateway's own limits.
+    pub fn limits(&self) -> &ServeLimits {
+        self.admission.limits()
+    }
+
     /// The public model names, in order.
     pub fn model_names(&self) -> impl Iterator<Item = &str> {
         self.models.keys().map(String::as_str)
     }
 
-    /// The chain serving `model` now, or `None` for a name not configured.
-    pub fn chain(&self, model: &str) -> Option<Result<Resilient>> {
-        let config = self.models.get(model)?;
-        let routes = config
+    /// A turn of `model`, admitted under the gateway's limits (a `busy` error
+    /// when it runs its most turns already), or `None` for a name not configured.
+    pub fn chain(&self, model: &str) -> Option<Result<ModelTurn>> {
+        let model = self.models.get(model)?;
+        Some(self.admit(model))
+    }
+
+    fn admit(&self, model: &Model) -> Result<ModelTurn> {
+        let slot = self.admission.admit().map_err(Error::Turn)?;
+        let routes = model
+            .config
             .routes
             .iter()
             .map(|(provider, model)| Ok(Route { provider: self.registry.get(provider)?, model: model.clone() }))
-            .collect::<Result<Vec<_>>>();
-        Some(routes.and_then(|routes| Resilient::new(routes, config.retry.clone())))
-    }
-
-    /// The tools the host runs for `model`.
-    pub fn tools_for(&self, model: &str) -> Vec<Tool> {
-        let Some(config) = self.models.get(model) else { return Vec::new() };
-        config.tools.iter().filter_map(|name| self.tools.get(name).cloned()).collect()
+            .collect::<Result<Vec<_>>>()?;
+        let chain = Resilient::new(routes, model.config.retry.clone())?;
+        let toolbox = model.toolbox.as_ref().map(|toolbox| (Arc::clone(toolbox), model.config.tool_steps));
+        Ok(ModelTurn { chain, toolbox, admission: Arc::clone(&self.admission), slot })
     }
 }

@@ -8,6 +8,7 @@
 pub mod anthropic;
 pub mod config;
 pub mod gateway;
+pub mod limits;
 pub mod openai_request;
 pub mod openai_response;
 pub mod responses;

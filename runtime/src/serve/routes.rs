@@ -4,7 +4,9 @@
 //! - `GET /v1/models`: the configured public model names;
 //! - `POST /v1/chat/completions`: a turn through the model's chain, streamed
 //!   as `chat.completion.chunk` events or answered whole;
-//! - `POST /v1/messages`: the same in the Anthropic Messages API.
+//! - `POST /v1/messages`: the same in the Anthropic Messages API;
+//! - `POST /v1/responses`: the same in the OpenAI Responses API (`response.*`
+//!   events, or a whole `response`).
 //!
 //! A stream is written as the guest's events arrive: each write carries every
 //! event ready at that moment (one syscall for a batch, not one per event),
@@ -16,7 +18,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -40,25 +42,24 @@ use crate::serve::anthropic;
 use crate::serve::gateway::Gateway;
 use crate::serve::openai_request::{self, ChatRequest};
 use crate::serve::openai_response::{self, ChunkEncoder, ErrorReply};
+use crate::serve::responses::{self, ResponseEncoder, ResponsesRequest};
 use crate::types::{Event, TurnError};
-
-/// The largest request body read (a conversation with inline images).
-const MAX_BODY_BYTES: usize = 32 << 20;
 
 /// A stream write is sent once this much is ready, even if more is.
 const WRITE_BYTES: usize = 16 << 10;
 
 type Body = http_body_util::Either<Full<Bytes>, ChatStream>;
 
-/// How long a client may take to send a request's head (and, between
-/// requests, to start the next): a slowloris client cannot hold a connection.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// The gateway a request is answered by: replaced whole by a reload, while
+/// the requests already in flight finish on the one they started with.
+type Current = Arc<RwLock<Arc<Gateway>>>;
 
 /// A running gateway server; stops accepting when dropped.
 pub struct Server {
     addr: SocketAddr,
     task: JoinHandle<()>,
     stop: Option<oneshot::Sender<oneshot::Sender<GracefulShutdown>>>,
+    current: Current,
 }
 
 impl Server {
@@ -67,6 +68,8 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let requests = Arc::new(AtomicU64::new(0));
+        let current: Current = Arc::new(RwLock::new(gateway));
+        let serving = Arc::clone(&current);
         let (stop, mut stopping) = oneshot::channel::<oneshot::Sender<GracefulShutdown>>();
         let task = tokio::spawn(async move {
             let connections = GracefulShutdown::new();
@@ -84,15 +87,18 @@ impl Server {
                 let Ok((stream, _)) = accepted else { continue };
                 // Nagle's algorithm would hold each small event back for an ACK.
                 let _ = stream.set_nodelay(true);
-                let gateway = Arc::clone(&gateway);
                 let requests = Arc::clone(&requests);
+                let serving = Arc::clone(&serving);
+                let request_timeout = gateway_now(&serving).limits().request;
                 let service = service_fn(move |request| {
                     let id = format!("req_{:016x}", requests.fetch_add(1, Ordering::Relaxed));
-                    answer(Arc::clone(&gateway), request, id)
+                    answer(gateway_now(&serving), request, id)
                 });
+                // A slowloris client cannot hold a connection: it has this
+                // long for a request's head (and, kept alive, to start the next).
                 let connection = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
+                    .header_read_timeout(request_timeout)
                     .serve_connection(TokioIo::new(stream), service);
                 let connection = connections.watch(connection);
                 tokio::spawn(async move {
@@ -100,7 +106,18 @@ impl Server {
                 });
             }
         });
-        Ok(Server { addr, task, stop: Some(stop) })
+        Ok(Server { addr, task, stop: Some(stop), current })
+    }
+
+    /// Answer new requests with `gateway` (a reloaded configuration); requests
+    /// in flight finish on the gateway they started with.
+    pub fn replace(&self, gateway: Arc<Gateway>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = gateway;
+    }
+
+    /// The gateway answering new requests.
+    pub fn gateway(&self) -> Arc<Gateway> {
+        gateway_now(&self.current)
     }
 
     /// Stop accepting, let the answers in flight finish for up to `deadline`
@@ -129,17 +146,22 @@ impl Drop for Server {
     }
 }
 
+fn gateway_now(current: &Current) -> Arc<Gateway> {
+    Arc::clone(&current.read().unwrap_or_else(PoisonError::into_inner))
+}
+
 async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: String) -> Result<Response<Body>, Infallible> {
     let mut response = match (request.method(), request.uri().path()) {
         (&Method::GET, "/v1/models") => models(&gateway),
         (&Method::POST, "/v1/chat/completions") => chat(&gateway, request).await,
         (&Method::POST, "/v1/messages") => messages(&gateway, request).await,
+        (&Method::POST, "/v1/responses") => responses(&gateway, request).await,
         (_, path) => error(openai_response::refusal(
             404,
             "not_found_error",
             None,
             None,
-            &format!("no route {path}: this gateway serves GET /v1/models, POST /v1/chat/completions and POST /v1/messages"),
+            &format!("no route {path}: this gateway serves GET /v1/models, POST /v1/chat/completions, POST /v1/messages and POST /v1/responses"),
         )),
     };
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -173,19 +195,36 @@ fn models(gateway: &Gateway) -> Response<Body> {
     json(200, &serde_json::json!({"object": "list", "data": data}))
 }
 
-/// The request's body, or why it could not be read (too large, cut).
-async fn read_body(request: hyper::Request<Incoming>) -> Result<Bytes, String> {
-    Limited::new(request.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map(|body| body.to_bytes())
-        .map_err(|err| format!("the request body could not be read, or is over {} MiB: {err}", MAX_BODY_BYTES >> 20))
+/// Why a request's body was not read.
+struct Unread {
+    /// 413 (too large), 408 (too slow) or 400 (cut).
+    status: u16,
+    message: String,
+}
+
+/// The request's body, or why it could not be read: over `limits.body-mib`,
+/// slower than `limits.request-seconds`, or cut.
+async fn read_body(gateway: &Gateway, request: hyper::Request<Incoming>) -> Result<Bytes, Unread> {
+    let limits = gateway.limits();
+    let read = Limited::new(request.into_body(), limits.body_bytes).collect();
+    match tokio::time::timeout(limits.request, read).await {
+        Ok(Ok(body)) => Ok(body.to_bytes()),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => Err(Unread {
+            status: 413,
+            message: format!("the request body is over {} MiB (`limits.body-mib` in the gateway's config)", limits.body_bytes >> 20),
+        }),
+        Ok(Err(err)) => Err(Unread { status: 400, message: format!("the request body could not be read: {err}") }),
+        Err(_) => Err(Unread {
+            status: 408,
+            message: format!("the request body took longer than {} s to arrive (`limits.request-seconds`)", limits.request.as_secs()),
+        }),
+    }
 }
 
 async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<Body> {
-    let body = match read_body(request).await {
+    let body = match read_body(gateway, request).await {
         Ok(body) => body,
-        Err(message) => return error(openai_response::refusal(413, "invalid_request_error", None, None, &message)),
+        Err(unread) => return error(openai_response::refusal(unread.status, "invalid_request_error", None, None, &unread.message)),
     };
     let ChatRequest { request, stream, include_usage, ignored } = match openai_request::parse(&body) {
         Ok(chat) => chat,
@@ -246,6 +285,70 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<
     with_warnings(response, &warnings)
 }
 
+/// `POST /v1/responses`: as [`chat`], in the Responses API's grammar.
+async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<Body> {
+    let body = match read_body(gateway, request).await {
+        Ok(body) => body,
+        Err(unread) => return error(openai_response::refusal(unread.status, "invalid_request_error", None, None, &unread.message)),
+    };
+    let ResponsesRequest { request, stream, mut warnings, echo } = match responses::parse(&body) {
+        Ok(parsed) => parsed,
+        Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
+    };
+    let model = request.model.clone();
+    let chain = match gateway.chain(&model) {
+        Some(Ok(chain)) => chain,
+        Some(Err(err)) => return error(openai_response::error_reply(&turn_error(err))),
+        None => {
+            let known: Vec<&str> = gateway.model_names().collect();
+            let message = format!("the model `{model}` does not exist here; GET /v1/models lists them: {}", known.join(", "));
+            return error(openai_response::refusal(404, "invalid_request_error", Some("model"), Some("model_not_found"), &message));
+        }
+    };
+    let id = format!("resp_{:016x}", rand_id());
+    let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut turn = chain.stream(request);
+    // Until the first output the status can still tell how the turn went.
+    let first = loop {
+        match turn.next().await {
+            Some(Event::StreamStart { warnings: provider_warnings, .. }) => {
+                warnings.extend(provider_warnings.into_iter().map(|w| format!("{}: {}", w.setting.unwrap_or_default(), w.message)));
+            }
+            Some(Event::Error(failure)) => return with_warnings(error(openai_response::error_reply(&failure)), &warnings),
+            other => break other,
+        }
+    };
+    let response = if stream {
+        let mut encoder = ResponseEncoder::new(id, created, model, echo);
+        let mut head = Vec::new();
+        let finished = match first {
+            Some(Event::Error(failure)) => {
+                encoder.error(&failure, &mut head);
+                true
+            }
+            Some(event) => {
+                encoder.event(&event, &mut head);
+                false
+            }
+            None => {
+                encoder.end(&mut head);
+                true
+            }
+        };
+        let body = ChatStream { turn, encoder: Encoder::Responses(encoder), pending: Some(Bytes::from(head)), finished };
+        let mut response = Response::new(Body::Right(body));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+        response
+    } else {
+        match turn.into_result().await {
+            Ok(result) => json(200, &responses::response(&result, &id, created, &model, &echo)),
+            Err(err) => error(openai_response::error_reply(&turn_error(err))),
+        }
+    };
+    with_warnings(response, &warnings)
+}
+
 /// The Anthropic shape of an error reply.
 fn anthropic_error(status: u16, body: serde_json::Value, retry_after_ms: Option<u64>) -> Response<Body> {
     let mut response = json(status, &body);
@@ -265,9 +368,10 @@ async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>) -> Respo
     let refuse = |status: u16, kind: &str, message: &str| {
         anthropic_error(status, serde_json::json!({"type": "error", "error": {"type": kind, "message": message}}), None)
     };
-    let body = match read_body(request).await {
+    let body = match read_body(gateway, request).await {
         Ok(body) => body,
-        Err(message) => return refuse(413, "request_too_large", &message),
+        Err(Unread { status: 413, message }) => return refuse(413, "request_too_large", &message),
+        Err(unread) => return refuse(unread.status, "invalid_request_error", &unread.message),
     };
     let anthropic::MessagesRequest { request, stream } = match anthropic::parse(&body) {
         Ok(parsed) => parsed,
@@ -351,6 +455,7 @@ fn rand_id() -> u64 {
 enum Encoder {
     OpenAi(ChunkEncoder),
     Anthropic(anthropic::MessageEncoder),
+    Responses(ResponseEncoder),
 }
 
 impl Encoder {
@@ -358,6 +463,7 @@ impl Encoder {
         match self {
             Encoder::OpenAi(encoder) => encoder.event(event, out),
             Encoder::Anthropic(encoder) => encoder.event(event, out),
+            Encoder::Responses(encoder) => encoder.event(event, out),
         }
     }
 
@@ -365,14 +471,18 @@ impl Encoder {
         match self {
             Encoder::OpenAi(encoder) => encoder.error(error, out),
             Encoder::Anthropic(encoder) => encoder.error(error, out),
+            Encoder::Responses(encoder) => encoder.error(error, out),
         }
     }
 
-    /// The end of a stream: OpenAI's usage chunk and `[DONE]`; the Messages
-    /// grammar ended with `message_stop` already.
+    /// The end of a stream: OpenAI's usage chunk and `[DONE]`, or the
+    /// Responses API's `response.completed`; the Messages grammar ended with
+    /// `message_stop` already.
     fn end(&mut self, out: &mut Vec<u8>) {
-        if let Encoder::OpenAi(encoder) = self {
-            encoder.end(out);
+        match self {
+            Encoder::OpenAi(encoder) => encoder.end(out),
+            Encoder::Responses(encoder) => encoder.end(out),
+            Encoder::Anthropic(_) => {}
         }
     }
 }

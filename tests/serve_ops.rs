@@ -1,0 +1,340 @@
+//! Operating `cordon serve`: tools the host runs for a model, the gateway's own
+//! limits, and reloading its configuration (a file change, SIGHUP) while it
+//! serves, with a bad file never applied.
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use cordon::replay::{Reply, ReplayServer};
+use cordon::serve::config::ServeConfig;
+use cordon::serve::gateway::Gateway;
+use cordon::serve::routes::Server;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::support::{components_dir, root};
+
+/// A response's JSON body.
+async fn json(response: reqwest::Response) -> Value {
+    let text = response.text().await.expect("a body");
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
+}
+
+/// A recorded answer of the demo, as the upstream sends it.
+fn recorded(name: &str) -> Reply {
+    let sse = std::fs::read_to_string(root().join("runtime/demo").join(name)).expect("the demo's recorded answer");
+    Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect())
+}
+
+/// A config file's head (components, cache) and a provider `main` in front of `upstream`.
+fn config_text(dir: &Path, upstream: &ReplayServer, rest: &str) -> String {
+    std::fs::write(dir.join("key"), "sk-test").expect("key file");
+    let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
+    format!(
+        "listen = \"127.0.0.1:0\"\ncomponents = {:?}\ncache = {:?}\n{rest}\n[providers.main]\ncomponent = \"openai\"\n\
+         base-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n",
+        components_dir().display().to_string(),
+        cache.display().to_string(),
+        upstream.url(),
+        dir.join("key").display()
+    )
+}
+
+/// An in-process gateway on a free port.
+async fn serve(dir: &Path, text: &str) -> Server {
+    let config = ServeConfig::parse(&dir.join("serve.toml"), text).expect("a valid config");
+    let gateway = Arc::new(Gateway::start(&config).await.expect("the gateway starts"));
+    Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens")
+}
+
+fn chat(model: &str, stream: bool) -> String {
+    json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "Split €187.40 plus 15% between 3."}]}).to_string()
+}
+
+/// The JSON of each `data:` line of an SSE body, `[DONE]` left out.
+fn chunks(body: &str) -> Vec<Value> {
+    body.lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter(|data| *data != "[DONE]")
+        .map(|data| serde_json::from_str(data).expect("each data line is JSON"))
+        .collect()
+}
+
+/// A model with tools: the host runs the calculator between the model's two
+/// turns; the client sees one streamed answer (both turns' text, no tool
+/// call, one finish) and one whole answer with the usage of both turns.
+#[tokio::test]
+async fn a_model_with_tools_has_the_host_run_them_and_answers_once() {
+    let upstream = ReplayServer::start(vec![recorded("turn1.sse"), recorded("turn2.sse"), recorded("turn1.sse"), recorded("turn2.sse")])
+        .await
+        .expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = config_text(
+        dir.path(),
+        &upstream,
+        "[models.agent]\nroutes = [\"main:demo-model\"]\ntools = [\"calc\"]\ntool-steps = 3\n[tools.calc]\ncomponent = \"calculator\"\n",
+    );
+    let server = serve(dir.path(), &text).await;
+    let client = cordon::tls::client_builder().build().expect("client");
+    let url = format!("{}/v1/chat/completions", server.url());
+
+    let body = client.post(&url).header("content-type", "application/json").body(chat("agent", true)).send().await.expect("answers");
+    assert_eq!(body.status(), 200);
+    let body = body.text().await.expect("the stream");
+    assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
+    let chunks = chunks(&body);
+    let content: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert!(content.starts_with("I'll work it out exactly with the calculator."), "the first turn's text streams: {content}");
+    assert!(content.contains("Each of you pays €71.84"), "the answer after the tool streams: {content}");
+    assert!(!body.contains("tool_calls"), "the host's tool calls are not the client's: {body}");
+    let finishes: Vec<&str> = chunks.iter().filter_map(|c| c["choices"][0]["finish_reason"].as_str()).collect();
+    assert_eq!(finishes, ["stop"], "one turn, one finish");
+
+    let requests = upstream.requests();
+    assert_eq!(requests.len(), 2, "two model turns");
+    let second: Value = serde_json::from_slice(&requests[1].body).expect("JSON request");
+    let messages = second["messages"].as_array().expect("messages");
+    let tool = messages.iter().find(|m| m["role"] == "tool").expect("the tool's result goes back to the model");
+    let output = tool["content"].as_str().unwrap_or_default();
+    assert!(output.contains("71.83666"), "the calculator computed 187.40 * 1.15 / 3: {output}");
+    let called = messages.iter().find(|m| m["role"] == "assistant").expect("the assistant's call is in the conversation");
+    assert_eq!(called["tool_calls"][0]["function"]["name"], "calculator__evaluate");
+
+    let whole = client.post(&url).header("content-type", "application/json").body(chat("agent", false)).send().await.expect("answers");
+    assert_eq!(whole.status(), 200);
+    let whole: Value = json(whole).await;
+    let message = &whole["choices"][0]["message"];
+    assert!(message["content"].as_str().is_some_and(|c| c.contains("Each of you pays €71.84")), "{whole}");
+    assert!(message.get("tool_calls").is_none_or(Value::is_null), "{whole}");
+    assert_eq!(whole["usage"]["prompt_tokens"], 96 + 171, "usage of both turns: {whole}");
+    assert_eq!(whole["usage"]["completion_tokens"], 31 + 44, "{whole}");
+}
+
+/// A model that keeps calling tools ends at its `tool-steps` with an error the client reads.
+#[tokio::test]
+async fn a_model_still_calling_tools_at_its_step_limit_gets_an_error() {
+    let upstream = ReplayServer::start(vec![recorded("turn1.sse")]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = config_text(
+        dir.path(),
+        &upstream,
+        "[models.agent]\nroutes = [\"main:demo-model\"]\ntools = [\"calc\"]\ntool-steps = 2\n[tools.calc]\ncomponent = \"calculator\"\n",
+    );
+    let server = serve(dir.path(), &text).await;
+    let client = cordon::tls::client_builder().build().expect("client");
+    let body = client
+        .post(format!("{}/v1/chat/completions", server.url()))
+        .header("content-type", "application/json")
+        .body(chat("agent", true))
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("the stream");
+    let error = chunks(&body).into_iter().find(|c| c.get("error").is_some()).unwrap_or_else(|| panic!("an error chunk in {body}"));
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("still calling tools after 2 steps"), "{message}");
+    assert_eq!(upstream.requests().len(), 2, "two steps were taken, no more");
+}
+
+/// `[limits]`: a body over `body-mib` is 413, a turn over `concurrent-turns`
+/// is 429 with `retry-after`, a turn with no output by `first-output-seconds`
+/// ends (closing its upstream), and a client too slow to send its body gets 408.
+#[tokio::test]
+async fn the_gateways_limits_refuse_what_is_over_them() {
+    let mut slow = recorded("turn1.sse");
+    slow.chunk_delay = Duration::from_millis(2500);
+    let upstream = ReplayServer::start(vec![slow]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let limits = "[limits]\nbody-mib = 1\nconcurrent-turns = 1\nfirst-output-seconds = 1\nrequest-seconds = 1\n[models.fast]\nroutes = [\"main:demo-model\"]\n";
+    let server = serve(dir.path(), &config_text(dir.path(), &upstream, limits)).await;
+    let client = cordon::tls::client_builder().build().expect("client");
+    let url = format!("{}/v1/chat/completions", server.url());
+
+    let big = json!({"model": "fast", "messages": [{"role": "user", "content": "x".repeat(1 << 20)}]}).to_string();
+    let refused = client.post(&url).header("content-type", "application/json").body(big).send().await.expect("answers");
+    assert_eq!(refused.status(), 413);
+    let refused: Value = json(refused).await;
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("limits.body-mib")), "{refused}");
+
+    // One turn holds the only slot while its upstream is slow.
+    let held = tokio::spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move { client.post(&url).header("content-type", "application/json").body(chat("fast", true)).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut busy = None;
+    for _ in 0..200 {
+        let answer = client.post(&url).header("content-type", "application/json").body(chat("fast", false)).send().await.expect("answers");
+        if answer.status() == 429 {
+            busy = Some(answer);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let busy = busy.expect("a second turn is refused while the first holds the only slot");
+    assert_eq!(busy.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let busy: Value = json(busy).await;
+    assert!(busy["error"]["message"].as_str().is_some_and(|m| m.contains("limits.concurrent-turns")), "{busy}");
+
+    // The held turn has no output by first-output-seconds: a timeout, before any output, as a real status.
+    let held = held.await.expect("joins").expect("answers");
+    assert_eq!(held.status(), 504);
+    let held: Value = json(held).await;
+    assert!(held["error"]["message"].as_str().is_some_and(|m| m.contains("limits.first-output-seconds")), "{held}");
+    for _ in 0..100 {
+        if upstream.abandoned() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(upstream.abandoned(), 1, "the timed-out turn closed its upstream");
+
+    // A client that announces a body and does not send it.
+    let mut socket = tokio::net::TcpStream::connect(server.url().trim_start_matches("http://")).await.expect("connects");
+    socket
+        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
+        .await
+        .expect("writes");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), socket.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("limits.request-seconds"), "{answer}");
+}
+
+/// A running `cordon serve --config FILE`, stopped when dropped.
+struct Process {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    base: String,
+}
+
+impl Process {
+    fn start(file: &Path) -> Process {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
+            .arg("serve")
+            .arg("--config")
+            .arg(file)
+            .env("CORDON_LOG", "off")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cordon serve starts");
+        let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let mut process = Process { child, lines, base: String::new() };
+        let first = process.line_with("serves");
+        process.base = first.split_whitespace().find(|word| word.starts_with("http://")).expect("the address is printed").to_owned();
+        process
+    }
+
+    /// The next line of stderr containing `needle` (and the lines before it).
+    fn line_with(&self, needle: &str) -> String {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no line with `{needle}` from cordon serve; it printed:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
+    /// The lines up to and including the one containing `needle`.
+    fn lines_to(&self, needle: &str) -> String {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    let done = line.contains(needle);
+                    seen.push(line);
+                    if done {
+                        return seen.join("\n");
+                    }
+                }
+                Err(_) => panic!("no line with `{needle}` from cordon serve; it printed:\n{}", seen.join("\n")),
+            }
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Replace `file` as config managers do: write beside it, then rename.
+fn replace(file: &Path, text: &str) {
+    let temporary: PathBuf = file.with_extension("toml.tmp");
+    std::fs::write(&temporary, text).expect("write");
+    std::fs::rename(&temporary, file).expect("rename");
+}
+
+async fn models(client: &reqwest::Client, base: &str) -> Vec<String> {
+    let list: Value = json(client.get(format!("{base}/models")).send().await.expect("answers")).await;
+    list["data"].as_array().expect("data").iter().filter_map(|m| m["id"].as_str().map(str::to_owned)).collect()
+}
+
+/// A changed config file is applied while a stream runs on (which finishes on
+/// the configuration it started with); a bad one is not applied, the running
+/// configuration serving on and the problems printed with their lines; SIGHUP
+/// reloads too.
+#[tokio::test]
+async fn a_config_change_or_sighup_reloads_without_dropping_the_stream_in_flight() {
+    let mut slow = recorded("turn1.sse");
+    slow.chunk_delay = Duration::from_millis(30);
+    let upstream = ReplayServer::start(vec![slow]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("serve.toml");
+    let first = config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n");
+    std::fs::write(&file, &first).expect("config");
+    let gateway = Process::start(&file);
+    let client = cordon::tls::client_builder().build().expect("client");
+    assert_eq!(models(&client, &gateway.base).await, ["fast"]);
+
+    let mut stream = client
+        .post(format!("{}/chat/completions", gateway.base))
+        .header("content-type", "application/json")
+        .body(chat("fast", true))
+        .send()
+        .await
+        .expect("a stream");
+    let mut received = String::from_utf8_lossy(&stream.chunk().await.expect("reads").expect("a first chunk")).into_owned();
+
+    let second = first.replace("[models.fast]", "[models.second]\nroutes = [\"main:other-model\"]\n[models.fast]");
+    replace(&file, &second);
+    let reloaded = gateway.line_with("reloaded");
+    assert!(reloaded.contains("(the file changed)") && reloaded.contains("fast, second"), "{reloaded}");
+    assert_eq!(models(&client, &gateway.base).await, ["fast", "second"]);
+
+    replace(&file, &second.replace("[models.second]", "[models.second]\ntemperature = 2"));
+    let refused = gateway.lines_to("unknown field");
+    assert!(refused.contains("was not applied; the running configuration serves on"), "{refused}");
+    assert!(refused.contains("serve.toml: TOML parse error at line"), "the line is named: {refused}");
+    assert_eq!(models(&client, &gateway.base).await, ["fast", "second"], "the running configuration serves on");
+
+    std::fs::write(&file, &first).expect("config");
+    let reloaded = gateway.line_with("reloaded");
+    assert!(reloaded.contains("serves fast"), "{reloaded}");
+    let status = std::process::Command::new("kill").arg("-HUP").arg(gateway.child.id().to_string()).status().expect("kill runs");
+    assert!(status.success());
+    assert!(gateway.line_with("reloaded").contains("(SIGHUP)"));
+
+    while let Some(chunk) = stream.chunk().await.expect("the stream goes on") {
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(received.ends_with("data: [DONE]\n\n"), "the stream in flight finished: {received}");
+    assert!(received.contains("calculator__evaluate"), "whole: {received}");
+    assert_eq!(models(&client, &gateway.base).await, ["fast"]);
+}
