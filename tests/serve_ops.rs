@@ -205,6 +205,15 @@ async fn the_gateways_limits_refuse_what_is_over_them() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("limits.request-seconds"), "{answer}");
+
+    // A client that connects and sends nothing, or half a head, is let go.
+    for opening in [&b""[..], b"GET /v1/models HTTP/1.1\r\nhost:"] {
+        let mut socket = tokio::net::TcpStream::connect(server.url().trim_start_matches("http://")).await.expect("connects");
+        socket.write_all(opening).await.expect("writes");
+        let mut answer = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(30), socket.read_to_end(&mut answer)).await;
+        assert!(matches!(closed, Ok(Ok(_))), "the gateway closed the connection: {closed:?}");
+    }
 }
 
 /// A running `cordon serve --config FILE`, stopped when dropped.
