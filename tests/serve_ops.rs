@@ -224,12 +224,12 @@ struct Process {
 }
 
 impl Process {
-    fn start(file: &Path) -> Process {
+    fn start(file: &Path, log: &str) -> Process {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
             .arg("serve")
             .arg("--config")
             .arg(file)
-            .env("CORDON_LOG", "off")
+            .env("CORDON_LOG", log)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("cordon serve starts");
@@ -308,7 +308,7 @@ async fn a_config_change_or_sighup_reloads_without_dropping_the_stream_in_flight
     let file = dir.path().join("serve.toml");
     let first = config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n");
     std::fs::write(&file, &first).expect("config");
-    let gateway = Process::start(&file);
+    let gateway = Process::start(&file, "off");
     let client = cordon::tls::client_builder().build().expect("client");
     assert_eq!(models(&client, &gateway.base).await, ["fast"]);
 
@@ -346,4 +346,25 @@ async fn a_config_change_or_sighup_reloads_without_dropping_the_stream_in_flight
     assert!(received.ends_with("data: [DONE]\n\n"), "the stream in flight finished: {received}");
     assert!(received.contains("calculator__evaluate"), "whole: {received}");
     assert_eq!(models(&client, &gateway.base).await, ["fast"]);
+}
+
+/// Every answer's `x-request-id` is in the gateway's log line for it.
+#[tokio::test]
+async fn the_request_id_is_in_the_log() {
+    let upstream = ReplayServer::start(vec![recorded("turn2.sse")]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("serve.toml");
+    std::fs::write(&file, config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n")).expect("config");
+    let gateway = Process::start(&file, "cordon=info");
+    let client = cordon::tls::client_builder().build().expect("client");
+    let answer = client
+        .post(format!("{}/chat/completions", gateway.base))
+        .header("content-type", "application/json")
+        .body(chat("fast", false))
+        .send()
+        .await
+        .expect("answers");
+    let id = answer.headers().get("x-request-id").and_then(|v| v.to_str().ok()).expect("an x-request-id").to_owned();
+    let line = gateway.line_with(&id);
+    assert!(line.contains("path=/v1/chat/completions") && line.contains("status=200"), "{line}");
 }

@@ -35,6 +35,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tracing::Instrument as _;
 
 use crate::error::Error;
 use crate::provider::TurnStream;
@@ -150,8 +151,30 @@ fn gateway_now(current: &Current) -> Arc<Gateway> {
     Arc::clone(&current.read().unwrap_or_else(PoisonError::into_inner))
 }
 
+/// Answer one request; it is logged with its id (`CORDON_LOG=info` for every
+/// request, failures at `warn`), and what is logged while answering carries it.
 async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: String) -> Result<Response<Body>, Infallible> {
-    let mut response = match (request.method(), request.uri().path()) {
+    let started = std::time::Instant::now();
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let span = tracing::info_span!("request", id = %id);
+    let mut response = route(gateway, request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let head_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(%method, path = %uri.path(), status, head_us, "answered with a server error");
+        } else {
+            tracing::info!(%method, path = %uri.path(), status, head_us, "answered");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    Ok(response)
+}
+
+async fn route(gateway: Arc<Gateway>, request: hyper::Request<Incoming>) -> Response<Body> {
+    match (request.method(), request.uri().path()) {
         (&Method::GET, "/v1/models") => models(&gateway),
         (&Method::POST, "/v1/chat/completions") => chat(&gateway, request).await,
         (&Method::POST, "/v1/messages") => messages(&gateway, request).await,
@@ -163,11 +186,7 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
             None,
             &format!("no route {path}: this gateway serves GET /v1/models, POST /v1/chat/completions, POST /v1/messages and POST /v1/responses"),
         )),
-    };
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
     }
-    Ok(response)
 }
 
 fn json(status: u16, value: &serde_json::Value) -> Response<Body> {
