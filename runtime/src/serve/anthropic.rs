@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::serve::openai_request::BadRequest;
+use crate::serve::openai_response::{self, ErrorReply};
 use crate::types::{
     ErrorKind, Event, FilePart, FileSource, FinishReason, Message, Part, ReasoningPart, ReasoningSettings, Request, Role, Sampling,
     ToolCall, ToolChoice, ToolDefinition, ToolResult, TurnError, Usage,
@@ -396,6 +397,19 @@ pub fn error_body(error: &TurnError) -> Value {
     json!({"type": "error", "error": {"type": classify(error.kind).1, "message": error.message}})
 }
 
+/// The whole answer for a turn that failed before anything was streamed: the
+/// status the Anthropic clients map to their exception classes (an upstream's
+/// 413, 422 or exact 5xx kept, 413 as `request_too_large`), the retry headers
+/// they read (`retry-after-ms`, `retry-after`, and `x-should-retry: false`
+/// where a retry cannot help, as for an exhausted quota's 429), and the body.
+pub fn error_reply(error: &TurnError) -> ErrorReply {
+    let (status, kind) = classify(error.kind);
+    let status = openai_response::status_of(error, status);
+    let kind = if status == 413 { "request_too_large" } else { kind };
+    let body = json!({"type": "error", "error": {"type": kind, "message": error.message}});
+    ErrorReply { status, headers: openai_response::retry_headers(error), body }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,5 +509,34 @@ mod tests {
         MessageEncoder::new("m".into(), "x".into()).error(&TurnError::new(ErrorKind::Overloaded, "busy"), &mut out);
         assert_eq!(self::tests::frames(&out)[0].1, json!({"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}));
         assert_eq!(classify(ErrorKind::Overloaded).0, 529);
+    }
+
+    #[test]
+    fn error_replies_carry_the_status_type_and_retry_headers_the_clients_read() {
+        let mut overloaded = TurnError::new(ErrorKind::Overloaded, "Overloaded");
+        overloaded.retryable = true;
+        overloaded.status = Some(529);
+        let reply = error_reply(&overloaded);
+        assert_eq!((reply.status, reply.headers.is_empty()), (529, true), "the client retries a 529 by itself");
+        assert_eq!(reply.body, json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}));
+
+        let mut limited = TurnError::new(ErrorKind::RateLimited, "slow down");
+        limited.retryable = true;
+        limited.retry_after_ms = Some(1500);
+        let reply = error_reply(&limited);
+        assert_eq!(reply.status, 429);
+        assert_eq!(reply.headers, [("retry-after-ms", "1500".to_owned()), ("retry-after", "2".to_owned())]);
+
+        let quota = error_reply(&TurnError::new(ErrorKind::Quota, "credit balance too low"));
+        assert_eq!((quota.status, quota.headers), (429, vec![("x-should-retry", "false".to_owned())]));
+
+        let mut too_large = TurnError::new(ErrorKind::InvalidRequest, "too big");
+        too_large.status = Some(413);
+        let reply = error_reply(&too_large);
+        assert_eq!((reply.status, &reply.body["error"]["type"]), (413, &json!("request_too_large")));
+        let mut unavailable = TurnError::new(ErrorKind::Server, "down");
+        unavailable.status = Some(503);
+        assert_eq!((error_reply(&unavailable).status, error_reply(&unavailable).body["error"]["type"].clone()), (503, json!("api_error")));
+        assert_eq!(error_reply(&TurnError::new(ErrorKind::Auth, "bad key")).headers, [("x-should-retry", "false".to_owned())]);
     }
 }

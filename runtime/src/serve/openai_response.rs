@@ -255,9 +255,23 @@ fn error_body(error: &TurnError) -> Value {
     json!({"error": {"message": error.message, "type": kind, "param": null, "code": code}})
 }
 
-/// The reply for a turn that failed before anything was streamed.
-pub fn error_reply(error: &TurnError) -> ErrorReply {
-    let (status, _, _) = classify(error.kind);
+/// The status for `error`: its kind's, except that an upstream's 413 or 422
+/// (a request too large, or unprocessable) and its exact 5xx pass through, so
+/// the clients raise the class that status names (`UnprocessableEntityError`,
+/// `ContentTooLargeError`, `ServiceUnavailableError`).
+pub(crate) fn status_of(error: &TurnError, kind_status: u16) -> u16 {
+    match (error.kind, error.status) {
+        (ErrorKind::InvalidRequest, Some(upstream @ (413 | 422))) => upstream,
+        (ErrorKind::Server, Some(upstream @ 500..=599)) => upstream,
+        _ => kind_status,
+    }
+}
+
+/// The headers that tell a client when and whether to retry: the wait the
+/// upstream asked for (`retry-after-ms`, and `retry-after` in whole seconds
+/// for clients that read only that), and `x-should-retry: false` where a retry
+/// cannot help (the clients would otherwise retry a 429 or a 5xx).
+pub(crate) fn retry_headers(error: &TurnError) -> Vec<(&'static str, String)> {
     let mut headers = Vec::new();
     if let Some(ms) = error.retry_after_ms {
         headers.push(("retry-after-ms", ms.to_string()));
@@ -266,7 +280,13 @@ pub fn error_reply(error: &TurnError) -> ErrorReply {
     if !error.retryable {
         headers.push(("x-should-retry", "false".to_owned()));
     }
-    ErrorReply { status, headers, body: error_body(error) }
+    headers
+}
+
+/// The reply for a turn that failed before anything was streamed.
+pub fn error_reply(error: &TurnError) -> ErrorReply {
+    let (status, _, _) = classify(error.kind);
+    ErrorReply { status: status_of(error, status), headers: retry_headers(error), body: error_body(error) }
 }
 
 /// A refusal of the gateway's own (bad body, unknown model): status 400 or 404.
@@ -359,6 +379,43 @@ mod tests {
         encoder.error(&TurnError::new(ErrorKind::StreamProtocol, "cut"), &mut out);
         let text = String::from_utf8(out).expect("UTF-8");
         assert!(text.starts_with("data: {\"error\":") && text.ends_with("\n\n"), "{text}");
+    }
+
+    #[test]
+    fn an_upstream_413_422_or_5xx_keeps_its_status() {
+        let upstream = |kind: ErrorKind, status: u16| {
+            let mut error = TurnError::new(kind, "upstream answered");
+            error.status = Some(status);
+            error.retryable = status >= 500;
+            error_reply(&error)
+        };
+        for (kind, status, expected) in [
+            (ErrorKind::InvalidRequest, 413, 413),
+            (ErrorKind::InvalidRequest, 422, 422),
+            (ErrorKind::InvalidRequest, 400, 400),
+            (ErrorKind::Server, 503, 503),
+            (ErrorKind::Server, 500, 500),
+            (ErrorKind::Overloaded, 529, 503),
+            (ErrorKind::ContextLengthExceeded, 413, 400),
+            (ErrorKind::RateLimited, 503, 429),
+        ] {
+            let reply = upstream(kind, status);
+            assert_eq!(reply.status, expected, "{kind:?} from an upstream {status}");
+        }
+        let too_large = upstream(ErrorKind::InvalidRequest, 413);
+        assert_eq!(too_large.body["error"]["type"], "invalid_request_error");
+        assert_eq!(too_large.headers, [("x-should-retry", "false".to_owned())], "a retry cannot help");
+        assert!(upstream(ErrorKind::Server, 503).headers.is_empty(), "the client decides how to retry a 503");
+    }
+
+    #[test]
+    fn a_refused_quota_says_no_retry_although_it_is_a_429() {
+        let mut quota = TurnError::new(ErrorKind::Quota, "You exceeded your current quota");
+        quota.provider_code = Some("insufficient_quota".into());
+        let reply = error_reply(&quota);
+        assert_eq!(reply.status, 429);
+        assert_eq!(reply.headers, [("x-should-retry", "false".to_owned())]);
+        assert_eq!(reply.body["error"]["code"], "insufficient_quota");
     }
 
     #[test]
