@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask demo`  builds the host and the components the demo loads
 //!   (the list in `runtime/demo/components.toml`), then runs `cordon demo`.
-//! - `cargo xtask test`  builds every guest, then runs every test.
+//! - `cargo xtask test`  builds every guest, installs the pinned API clients
+//!   the gateway's tests drive (`tools/`), then runs every test.
 //! - `cargo xtask build [NAME...]` builds every guest component (or the named
 //!   ones, in any language, variants included) into `dist/components/`.
 //! - `cargo xtask bench` builds the guests, then runs the benchmarks.
@@ -72,6 +73,10 @@ fn main() -> ExitCode {
         "build" => select(rest).and_then(|units| build(&units, &clock)),
         "demo" => demo(&clock),
         "test" => all_units().and_then(|units| build(&units, &clock)).and_then(|()| {
+            // The official API clients the gateway's tests drive, pinned in
+            // tools/ (a no-op once installed, as the guests' builds may have done).
+            clock.step("checking the pinned test clients in .tools/ (installed on first use)");
+            cargo(&["run", "--quiet", "-p", "xtask-lang", "--", "--tools"])?;
             clock.step("running every test");
             cargo(&["test", "--workspace", "--exclude", "cordon-hostile", "--exclude", "cordon-hostile-tool"])
         }),

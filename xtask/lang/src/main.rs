@@ -4,6 +4,10 @@
 //! generators and the component encoder it needs are compiled only then, never
 //! for the demo.
 //!
+//! `xtask-lang --tools` installs the pinned Python and JavaScript tools alone
+//! (they include the official API clients the gateway's tests drive);
+//! `cargo xtask test` runs it before the tests.
+//!
 //! A guest folder's language is told by what is in it (see [`lang::Lang`]);
 //! toolchains are installed on first use into the repository's ignored
 //! `.tools/` (see [`toolchain`]).
@@ -21,12 +25,18 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [dir, name] = args.as_slice() else {
-        eprintln!("usage: xtask-lang DIR NAME (run by `cargo xtask build`)");
-        return ExitCode::FAILURE;
+    let result = match args.as_slice() {
+        // The pinned tools the tests use besides the guests' builds: the
+        // official OpenAI and Anthropic clients the gateway's tests drive.
+        [flag] if flag == "--tools" => toolchain::python(&root()).and_then(|_| toolchain::node(&root())).map(drop),
+        [dir, name] => lang::build(&root(), Path::new(dir), name).map(drop),
+        _ => {
+            eprintln!("usage: xtask-lang DIR NAME | --tools (run by `cargo xtask build` and `cargo xtask test`)");
+            return ExitCode::FAILURE;
+        }
     };
-    match lang::build(&root(), Path::new(dir), name) {
-        Ok(_) => ExitCode::SUCCESS,
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("xtask: {message}");
             ExitCode::FAILURE
