@@ -368,3 +368,46 @@ async fn the_request_id_is_in_the_log() {
     let line = gateway.line_with(&id);
     assert!(line.contains("path=/v1/chat/completions") && line.contains("status=200"), "{line}");
 }
+
+/// Back-pressure end to end: a client that stops reading stops the guest turn
+/// and the upstream read, once the buffers between are full; nothing reads
+/// the upstream on into memory. When the client reads again, the stream goes on.
+#[tokio::test]
+async fn a_client_that_stops_reading_stops_the_upstream() {
+    let delta = r#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"la "},"finish_reason":null}]}"#;
+    let endless = Reply { body: cordon::replay::ReplyBody::Endless(Bytes::from(format!("{delta}\n\n"))), ..Reply::stream(vec![]) };
+    let upstream = ReplayServer::start(vec![endless]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = serve(dir.path(), &config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n")).await;
+    let client = cordon::tls::client_builder().build().expect("client");
+    let mut stream = client
+        .post(format!("{}/v1/chat/completions", server.url()))
+        .header("content-type", "application/json")
+        .body(chat("fast", true))
+        .send()
+        .await
+        .expect("a stream");
+    assert!(stream.chunk().await.expect("reads").is_some());
+
+    // The client reads nothing more: the upstream must come to a stop.
+    let mut sent = upstream.bytes_sent();
+    let mut stalled = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = upstream.bytes_sent();
+        if now == sent {
+            stalled = true;
+            break;
+        }
+        sent = now;
+    }
+    assert!(stalled, "the upstream kept sending to a client that reads nothing: {sent} bytes");
+    assert!(sent < 64 << 20, "what is buffered is bounded by socket buffers, not the turn: {sent} bytes");
+    assert_eq!(upstream.abandoned(), 0, "the turn is waiting, not ended");
+
+    let mut read = 0usize;
+    while read < 1 << 20 {
+        read += stream.chunk().await.expect("reads").expect("the stream goes on").len();
+    }
+    assert!(upstream.bytes_sent() > sent, "reading again resumes the upstream");
+}

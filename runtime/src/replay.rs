@@ -161,6 +161,8 @@ struct Shared {
     received: Mutex<Vec<RecordedRequest>>,
     /// Replies whose client went away before the last chunk.
     abandoned: std::sync::atomic::AtomicUsize,
+    /// Body bytes handed to the connections so far (they wait when a client reads slowly).
+    sent: std::sync::atomic::AtomicU64,
 }
 
 /// A running replay upstream; stops when dropped.
@@ -179,7 +181,7 @@ impl ReplayServer {
         }
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { replies, received: Mutex::new(Vec::new()), abandoned: std::sync::atomic::AtomicUsize::new(0) });
+        let shared = Arc::new(Shared { replies, received: Mutex::new(Vec::new()), abandoned: std::sync::atomic::AtomicUsize::new(0), sent: std::sync::atomic::AtomicU64::new(0) });
         let accept_shared = Arc::clone(&shared);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -208,6 +210,12 @@ impl ReplayServer {
     /// connection (an endless reply ends only so).
     pub fn abandoned(&self) -> usize {
         self.shared.abandoned.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Body bytes sent so far, over all replies: a client that stops reading
+    /// stops this from growing once the buffers between are full.
+    pub fn bytes_sent(&self) -> u64 {
+        self.shared.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The requests received so far.
@@ -262,10 +270,12 @@ async fn answer(
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
+            let size = chunk.len() as u64;
             if sender.send(chunk).await.is_err() {
                 counter.abandoned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
+            counter.sent.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
         }
     });
     let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
