@@ -95,12 +95,21 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, BadRequest> {
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(bad("stop", "`stop` is a string or an array of strings")),
     };
-    let tools = raw.tools.unwrap_or_default().iter().enumerate().map(|(i, tool)| tool_of(tool, i)).collect::<Result<_, _>>()?;
+    let tool_list = raw.tools.as_deref().unwrap_or_default();
+    let tools = tool_list.iter().enumerate().map(|(i, tool)| tool_of(tool, i)).collect::<Result<_, _>>()?;
     let include_usage = match &raw.stream_options {
         None | Some(Value::Null) => false,
         Some(options) => options.get("include_usage").and_then(Value::as_bool).unwrap_or(false),
     };
-    let ignored = raw.rest.into_iter().filter(|(key, _)| !DESCRIPTIVE.contains(&key.as_str())).map(|(key, _)| key).collect();
+    let mut ignored: Vec<String> = raw.rest.into_iter().filter(|(key, _)| !DESCRIPTIVE.contains(&key.as_str())).map(|(key, _)| key).collect();
+    // The contract has no per-tool strictness: say so rather than drop it.
+    ignored.extend(
+        tool_list
+            .iter()
+            .enumerate()
+            .filter(|(_, tool)| tool.pointer("/function/strict").is_some_and(|strict| strict == &Value::Bool(true)))
+            .map(|(index, _)| format!("tools[{index}].function.strict")),
+    );
     let request = Request {
         model,
         messages,
@@ -264,7 +273,7 @@ mod tests {
             "temperature": 0.2, "top_p": 0.9, "max_tokens": 10, "max_completion_tokens": 20, "stop": "END", "seed": 7,
             "presence_penalty": 0.1, "frequency_penalty": 0.3, "reasoning_effort": "low", "parallel_tool_calls": false,
             "response_format": {"type": "json_schema", "json_schema": {"name": "city", "schema": {"type": "object"}}},
-            "tools": [{"type": "function", "function": {"name": "weather", "description": "d", "parameters": {"type": "object"}}}],
+            "tools": [{"type": "function", "function": {"name": "weather", "description": "d", "parameters": {"type": "object"}, "strict": true}}],
             "tool_choice": {"type": "function", "function": {"name": "weather"}},
             "user": "u-1", "logprobs": true,
             "messages": [
@@ -276,7 +285,7 @@ mod tests {
         });
         let chat = parsed(body).expect("valid");
         assert!(chat.stream && chat.include_usage);
-        assert_eq!(chat.ignored, ["logprobs"], "described fields pass, unknown ones are reported");
+        assert_eq!(chat.ignored, ["logprobs", "tools[0].function.strict"], "described fields pass, unknown ones are reported");
         let r = &chat.request;
         assert_eq!((r.model.as_str(), r.sampling.max_output_tokens, r.sampling.seed), ("fast", Some(20), Some(7)));
         assert_eq!(r.sampling.stop_sequences, ["END"]);

@@ -448,10 +448,27 @@ async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>) -> Respo
     with_warnings(response, &warnings)
 }
 
+/// The warnings in `x-cordon-warnings`, as one header line of visible ASCII:
+/// line breaks become spaces, other characters `\u{...}` escapes, so no
+/// warning (a client's field name, a provider's message) can drop the header.
 fn with_warnings(mut response: Response<Body>, warnings: &[String]) -> Response<Body> {
-    if !warnings.is_empty()
-        && let Ok(value) = HeaderValue::from_str(&warnings.join("; ").replace(['\r', '\n'], " "))
-    {
+    if warnings.is_empty() {
+        return response;
+    }
+    let mut line = String::new();
+    for (index, warning) in warnings.iter().enumerate() {
+        if index > 0 {
+            line.push_str("; ");
+        }
+        for character in warning.chars() {
+            match character {
+                '\r' | '\n' | '\t' => line.push(' '),
+                ' '..='~' => line.push(character),
+                other => line.extend(other.escape_unicode()),
+            }
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&line) {
         response.headers_mut().insert("x-cordon-warnings", value);
     }
     response
@@ -546,5 +563,18 @@ impl hyper::body::Body for ChatStream {
         } else {
             Poll::Pending
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_of_any_text_make_one_header_line() {
+        let warnings = ["temperature: ignored — not supported".to_owned(), "naïve\r\nfield".to_owned()];
+        let response = with_warnings(json(200, &serde_json::json!({})), &warnings);
+        let header = response.headers().get("x-cordon-warnings").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert_eq!(header, r"temperature: ignored \u{2014} not supported; na\u{ef}ve  field");
     }
 }
