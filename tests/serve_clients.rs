@@ -296,7 +296,34 @@ async fn the_anthropic_python_client_does_a_tool_round_trip() {
     assert!(result["content"].to_string().contains("3 issues updated"), "the result's text is carried: {result}");
 }
 
-/// A recorded-looking answer whose text is a JSON object, with usage.
+/// Both OpenAI clients leaving a stream early (Node's `break` aborts the
+/// request, Python's `close()` drops the connection) end the turn: the
+/// gateway closes the upstream, which sees its never-ending reply abandoned.
+#[tokio::test]
+async fn a_client_leaving_a_stream_early_closes_the_upstream() {
+    let delta = r#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"la "},"finish_reason":null}]}"#;
+    let mut endless = Reply { body: cordon::replay::ReplyBody::Endless(Bytes::from(format!("{delta}\n\n"))), ..Reply::stream(vec![]) };
+    endless.chunk_delay = std::time::Duration::from_millis(5);
+    let upstream = ReplayServer::start(vec![endless]).await.expect("replay upstream");
+    let served = Served::start(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
+
+    let node = run_node(&served.base, "fast", "disconnect").await;
+    let python = run_python("openai_roundtrip.py", &[&served.base, "fast", "disconnect"]).await;
+    for seen in [&node, &python] {
+        assert_eq!(seen["chunks"], 3, "{seen}");
+        assert!(seen["received"].as_str().is_some_and(|text| text.starts_with("la la")), "{seen}");
+    }
+    // The clients have exited; the gateway notices each closed connection.
+    for _ in 0..400 {
+        if upstream.abandoned() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!((upstream.requests().len(), upstream.abandoned()), (2, 2), "both upstream replies were abandoned");
+}
+
+/// A recorded-looking answer whose text is a JSON object.
 fn json_answer() -> Reply {
     let pieces = ["{\"city\":", "\"Oslo\",\"coun", "try\":\"Norway\",", "\"population\":709037}"];
     let chunk = |delta: Value, finish: Value| {
@@ -366,6 +393,20 @@ fn openai_error(status: u16, kind: &str, code: Option<&str>, message: &str) -> R
 /// An Anthropic error body.
 fn anthropic_error(status: u16, kind: &str, message: &str) -> Reply {
     Reply::error(status, &json!({"type": "error", "error": {"type": kind, "message": message}}).to_string())
+}
+
+/// An Anthropic stream that breaks off with an `overloaded_error` event after
+/// its first text.
+fn anthropic_cut_stream() -> Reply {
+    let events = [
+        json!({"type": "message_start", "message": {"id": "msg_cut", "type": "message", "role": "assistant", "model": "upstream-model",
+            "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 3, "output_tokens": 1}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Partial"}}),
+        json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+    ];
+    let lines: Vec<String> = events.iter().map(Value::to_string).collect();
+    Reply::stream(cordon::replay::frame(&lines.join("\n"), Framing::AnthropicSse).expect("frames"))
 }
 
 /// Serve each case's reply from its own upstream, behind its own provider
@@ -499,6 +540,7 @@ async fn upstream_errors_raise_the_anthropic_clients_exception_classes() {
         Case::new("server", anthropic_error(500, "api_error", "Internal server error"), 1),
         Case::new("overloaded", anthropic_error(529, "overloaded_error", "Overloaded"), 1),
         Case::new("overloaded-stream", anthropic_error(529, "overloaded_error", "Overloaded"), 0).streamed(),
+        Case::new("mid-stream", anthropic_cut_stream(), 0).streamed(),
     ];
     let unknown = json!({"name": "unknown-model", "model": "no-such-model", "retries": 2, "stream": false});
     let (seen, upstreams) = error_cases("anthropic", "anthropic", cases, &[unknown]).await;
@@ -523,6 +565,10 @@ async fn upstream_errors_raise_the_anthropic_clients_exception_classes() {
     for name in ["bad-request", "auth", "forbidden", "gone"] {
         assert_eq!((attempts(&upstreams, name), case(name)["waits"].clone()), (1, json!([])), "{name}: not retried");
     }
+    // An error after the stream began is the stream's `error` event: the
+    // client raises it (as a status error of the 200 answer) after the text.
+    let cut = case("mid-stream");
+    assert_eq!((class("mid-stream"), cut["type"].as_str(), cut["received"].as_str()), ("APIStatusError".to_owned(), Some("overloaded_error"), Some("Partial")), "{cut}");
     assert_eq!(case("limited")["retry_after"], "4");
     assert_eq!(case("limited")["waits"], json!([4.0]), "the client waited what retry-after said");
     assert_eq!((attempts(&upstreams, "limited"), attempts(&upstreams, "server"), attempts(&upstreams, "overloaded")), (2, 2, 2));

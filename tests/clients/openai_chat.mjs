@@ -1,7 +1,7 @@
 // Drive `cordon serve` with the official OpenAI Node client (pinned in
 // tools/package.json, installed into .tools/node by `cargo xtask`).
 //
-// Usage: node openai_chat.mjs <node_modules> BASE_URL MODEL stream|tools|json
+// Usage: node openai_chat.mjs <node_modules> BASE_URL MODEL stream|tools|json|disconnect
 // Prints one JSON line with what the client saw.
 //
 // - stream: `chat.completions.stream()` with `stream_options.include_usage`,
@@ -12,6 +12,8 @@
 //   requested `calculator__evaluate` here, sends the result back as a `tool`
 //   message and streams the second answer.
 // - json: `chat.completions.parse()` with a `json_schema` response format.
+// - disconnect: read three chunks of a stream, then `break` (the client
+//   aborts the request).
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -115,9 +117,21 @@ async function json() {
   return { parsed: message.parsed, content: message.content, finish: completion.choices[0].finish_reason };
 }
 
-const modes = { stream, tools, json };
+async function disconnect() {
+  const stream = await client.chat.completions.create({ model, messages: question, stream: true });
+  let received = "";
+  let chunks = 0;
+  for await (const chunk of stream) {
+    received += chunk.choices[0]?.delta?.content ?? "";
+    chunks += 1;
+    if (chunks === 3) break;
+  }
+  return { chunks, received };
+}
+
+const modes = { stream, tools, json, disconnect };
 if (!modes[mode]) {
-  console.error(`unknown mode ${mode}: stream, tools or json`);
+  console.error(`unknown mode ${mode}: stream, tools, json or disconnect`);
   process.exit(2);
 }
 console.log(JSON.stringify(await modes[mode]()));

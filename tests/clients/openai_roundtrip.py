@@ -1,7 +1,7 @@
 """Drive `cordon serve` with the official OpenAI Python client: a tool-call
-round trip, or a JSON-schema answer.
+round trip, a JSON-schema answer, or a stream left early.
 
-Usage: python openai_roundtrip.py BASE_URL MODEL tools|json
+Usage: python openai_roundtrip.py BASE_URL MODEL tools|json|disconnect
 Prints one JSON object.
 
 - `tools`: a streamed answer brings a call to `calculator__evaluate`; the
@@ -9,6 +9,7 @@ Prints one JSON object.
   result back as a `tool` message and streams the second answer.
 - `json`: `chat.completions.parse` with a `json_schema` response format; the
   client parses the answer into the schema's object.
+- `disconnect`: read three chunks of a stream, then close it.
 """
 
 import json
@@ -87,5 +88,15 @@ elif mode == "json":
         "content": message.content,
         "finish": completion.choices[0].finish_reason,
     }))
+elif mode == "disconnect":
+    stream = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Sing"}], stream=True)
+    received, chunks = "", 0
+    for chunk in stream:
+        received += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+        chunks += 1
+        if chunks == 3:
+            break
+    stream.close()
+    print(json.dumps({"chunks": chunks, "received": received}))
 else:
-    sys.exit(f"unknown mode {mode!r}: tools or json")
+    sys.exit(f"unknown mode {mode!r}: tools, json or disconnect")
