@@ -24,6 +24,7 @@ mod responses;
 mod retries;
 mod serve;
 mod serve_ops;
+mod serve_providers;
 mod serve_clients;
 mod serve_responses;
 mod tool_loop;
