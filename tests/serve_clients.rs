@@ -537,7 +537,9 @@ async fn upstream_errors_raise_the_anthropic_clients_exception_classes() {
         Case::new("forbidden", anthropic_error(403, "permission_error", "Your key may not use this model"), 2),
         Case::new("gone", anthropic_error(404, "not_found_error", "model: upstream-model"), 2),
         Case::new("limited", anthropic_error(429, "rate_limit_error", "Number of requests has exceeded your rate limit").header("retry-after", "4"), 1),
+        Case::new("too-large", anthropic_error(413, "request_too_large", "Request exceeds the maximum allowed number of bytes"), 2),
         Case::new("server", anthropic_error(500, "api_error", "Internal server error"), 1),
+        Case::new("unavailable", anthropic_error(503, "api_error", "Service unavailable"), 1),
         Case::new("overloaded", anthropic_error(529, "overloaded_error", "Overloaded"), 1),
         Case::new("overloaded-stream", anthropic_error(529, "overloaded_error", "Overloaded"), 0).streamed(),
         Case::new("mid-stream", anthropic_cut_stream(), 0).streamed(),
@@ -554,7 +556,9 @@ async fn upstream_errors_raise_the_anthropic_clients_exception_classes() {
         ("gone", "NotFoundError", 404, "not_found_error"),
         ("unknown-model", "NotFoundError", 404, "not_found_error"),
         ("limited", "RateLimitError", 429, "rate_limit_error"),
+        ("too-large", "ContentTooLargeError", 413, "request_too_large"),
         ("server", "InternalServerError", 500, "api_error"),
+        ("unavailable", "ServiceUnavailableError", 503, "api_error"),
         ("overloaded", "OverloadedError", 529, "overloaded_error"),
         ("overloaded-stream", "OverloadedError", 529, "overloaded_error"),
     ] {
@@ -562,7 +566,8 @@ async fn upstream_errors_raise_the_anthropic_clients_exception_classes() {
         assert_eq!((class(name), seen["status"].as_u64(), seen["type"].as_str()), (expected.to_owned(), Some(status), Some(kind)), "{name}: {seen}");
     }
     assert!(seen["overloaded"]["class"].as_array().is_some_and(|bases| bases.contains(&json!("InternalServerError"))));
-    for name in ["bad-request", "auth", "forbidden", "gone"] {
+    assert!(case("auth")["request_id"].as_str().is_some_and(|id| id.starts_with("req_")), "the client reads request-id: {}", case("auth"));
+    for name in ["bad-request", "auth", "forbidden", "gone", "too-large"] {
         assert_eq!((attempts(&upstreams, name), case(name)["waits"].clone()), (1, json!([])), "{name}: not retried");
     }
     // An error after the stream began is the stream's `error` event: the

@@ -167,7 +167,9 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
             tracing::info!(%method, path = %uri.path(), status, head_us, "answered");
         }
     });
+    // `x-request-id` for the OpenAI clients, `request-id` for Anthropic's.
     if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("request-id", value.clone());
         response.headers_mut().insert("x-request-id", value);
     }
     Ok(response)
@@ -368,24 +370,17 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>) -> Resp
     with_warnings(response, &warnings)
 }
 
-/// The Anthropic shape of an error reply.
-fn anthropic_error(status: u16, body: serde_json::Value, retry_after_ms: Option<u64>) -> Response<Body> {
-    let mut response = json(status, &body);
-    if let Some(ms) = retry_after_ms
-        && let Ok(value) = HeaderValue::from_str(&ms.div_ceil(1000).to_string())
-    {
-        response.headers_mut().insert("retry-after", value);
-    }
-    response
-}
-
+/// A failed turn in the Anthropic shape, with the status and retry headers
+/// the Anthropic clients read.
 fn anthropic_turn_error(failure: &TurnError) -> Response<Body> {
-    anthropic_error(anthropic::classify(failure.kind).0, anthropic::error_body(failure), failure.retry_after_ms)
+    error(anthropic::error_reply(failure))
 }
 
 async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<Body> {
+    // The gateway's own refusals: a retry cannot help.
     let refuse = |status: u16, kind: &str, message: &str| {
-        anthropic_error(status, serde_json::json!({"type": "error", "error": {"type": kind, "message": message}}), None)
+        let body = serde_json::json!({"type": "error", "error": {"type": kind, "message": message}});
+        error(ErrorReply { status, headers: vec![("x-should-retry", "false".to_owned())], body })
     };
     let body = match read_body(gateway, request).await {
         Ok(body) => body,
