@@ -6,7 +6,11 @@
 //!   the gateway's tests drive (`tools/`), then runs every test.
 //! - `cargo xtask build [NAME...]` builds every guest component (or the named
 //!   ones, in any language, variants included) into `dist/components/`.
-//! - `cargo xtask bench` builds the guests, then runs the benchmarks.
+//! - `cargo xtask bench` builds the guests, then runs the benchmarks of the
+//!   runtime (`runtime/benches/turn.rs`).
+//! - `cargo xtask bench-gateway` builds the `openai` component, then runs the
+//!   gateway benchmark (`runtime/benches/gateway.rs`): the release `cordon
+//!   serve` pinned to core 0, load generator and upstream on core 1.
 //! - `cargo xtask fuzz [TARGET...] [--seconds N]` runs the fuzz targets in
 //!   `fuzz/` (see [`fuzz`]); not part of `test`.
 //! - `cargo xtask build-guest DIR [--out DIR]` builds one guest folder (e.g. one
@@ -80,11 +84,15 @@ fn main() -> ExitCode {
             clock.step("running every test");
             cargo(&["test", "--workspace", "--exclude", "cordon-hostile", "--exclude", "cordon-hostile-tool"])
         }),
-        "bench" => all_units().and_then(|units| build(&units, &clock)).and_then(|()| cargo(&["bench", "-p", "cordon"])),
+        "bench" => all_units().and_then(|units| build(&units, &clock)).and_then(|()| cargo(&["bench", "-p", "cordon", "--bench", "turn"])),
+        "bench-gateway" => select(&["openai".to_owned()]).and_then(|units| build(&units, &clock)).and_then(|()| {
+            clock.step("building `cordon` in release and running the gateway benchmark (a few minutes)");
+            cargo(&["bench", "-p", "cordon", "--bench", "gateway"])
+        }),
         "fuzz" => fuzz::run(&root(), rest),
         "build-guest" => guest_args(rest).and_then(|(dir, out)| build_guest(&dir, &out).map(|_| ())),
         "test-guest" => guest_args(rest).and_then(|(dir, out)| test_guest(&dir, &out)),
-        _ => Err("usage: cargo xtask demo | test | build [NAME...] | bench | fuzz [TARGET...] [--seconds N] | <build-guest|test-guest> DIR [--out DIR]".to_owned()),
+        _ => Err("usage: cargo xtask demo | test | build [NAME...] | bench | bench-gateway | fuzz [TARGET...] [--seconds N] | <build-guest|test-guest> DIR [--out DIR]".to_owned()),
     };
     match result {
         Ok(()) => {
