@@ -19,6 +19,11 @@ use serde_json::{Value, json};
 use crate::types::{ContentPart, ErrorKind, Event, FinishReason, TurnError, TurnResult, Usage};
 
 /// Writes one turn's events as `chat.completion.chunk` events.
+///
+/// Every chunk of a stream shares its envelope (`id`, `object`, `created`,
+/// `model`, the choice's `index`), so that part is serialized once, in
+/// [`ChunkEncoder::new`]; each event then serializes only its delta. The bytes
+/// are those serde would write for the whole chunk.
 pub struct ChunkEncoder {
     id: String,
     created: u64,
@@ -27,30 +32,17 @@ pub struct ChunkEncoder {
     role_sent: bool,
     call_ids: Vec<String>,
     usage: Option<Usage>,
+    /// `data: {"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":[{"index":0,"delta":`
+    head: Vec<u8>,
 }
 
+/// The start of every chunk of a stream, up to its delta.
 #[derive(Serialize)]
-struct Chunk<'a> {
+struct Envelope<'a> {
     id: &'a str,
     object: &'static str,
     created: u64,
     model: &'a str,
-    choices: [Choice<'a>; 1],
-    #[serde(skip_serializing_if = "std::ops::Not::not", serialize_with = "null")]
-    usage: bool,
-}
-
-/// `usage: null` on every chunk of a stream that asked for usage.
-fn null<S: serde::Serializer>(_: &bool, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_none()
-}
-
-#[derive(Serialize)]
-struct Choice<'a> {
-    index: u32,
-    delta: Delta<'a>,
-    logprobs: Option<()>,
-    finish_reason: Option<&'static str>,
 }
 
 #[derive(Serialize, Default)]
@@ -86,7 +78,13 @@ impl ChunkEncoder {
     /// An encoder for the answer `id`, made at `created` (Unix seconds), for the
     /// public `model` name the client asked for.
     pub fn new(id: String, created: u64, model: String, include_usage: bool) -> ChunkEncoder {
-        ChunkEncoder { id, created, model, include_usage, role_sent: false, call_ids: Vec::new(), usage: None }
+        let envelope = Envelope { id: &id, object: "chat.completion.chunk", created, model: &model };
+        let mut head = b"data: ".to_vec();
+        // Serializing these types cannot fail.
+        let _ = serde_json::to_writer(&mut head, &envelope);
+        head.pop(); // the envelope's closing brace: the choices follow
+        head.extend_from_slice(br#","choices":[{"index":0,"delta":"#);
+        ChunkEncoder { id, created, model, include_usage, role_sent: false, call_ids: Vec::new(), usage: None, head }
     }
 
     /// Append the server-sent events `event` makes (often none) to `out`.
@@ -141,15 +139,20 @@ impl ChunkEncoder {
             delta.role = Some("assistant");
             self.role_sent = true;
         }
-        let chunk = Chunk {
-            id: &self.id,
-            object: "chat.completion.chunk",
-            created: self.created,
-            model: &self.model,
-            choices: [Choice { index: 0, delta, logprobs: None, finish_reason }],
-            usage: self.include_usage,
-        };
-        frame(&chunk, out);
+        out.extend_from_slice(&self.head);
+        let _ = serde_json::to_writer(&mut *out, &delta);
+        out.extend_from_slice(br#","logprobs":null,"finish_reason":"#);
+        match finish_reason {
+            Some(reason) => {
+                out.push(b'"');
+                out.extend_from_slice(reason.as_bytes());
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        // `usage: null` on every chunk of a stream that asked for usage.
+        out.extend_from_slice(if self.include_usage { br#"}],"usage":null}"# } else { b"}]}" });
+        out.extend_from_slice(b"\n\n");
     }
 }
 
