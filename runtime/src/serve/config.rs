@@ -517,6 +517,32 @@ component = "calculator"
     }
 
     #[test]
+    fn limits_admin_and_tool_steps_are_checked() {
+        let config = parse(&format!("admin = \"127.0.0.1:7700\"\n{GOOD}\n[limits]\nbody-mib = 2\nconcurrent-turns = 8\nturn-seconds = 60\n"))
+            .expect("valid");
+        assert_eq!(config.admin, Some("127.0.0.1:7700".parse().expect("address")));
+        assert_eq!((config.limits.body_bytes, config.limits.concurrent_turns), (2 << 20, 8));
+        assert_eq!(config.limits.turn, Duration::from_secs(60));
+        assert_eq!(config.limits.first_output, ServeLimits::default().first_output, "unset limits keep their defaults");
+        assert_eq!(config.models["fast"].tool_steps, DEFAULT_MAX_STEPS);
+
+        let text = format!("admin = \"0.0.0.0:7700\"\n{GOOD}\n[limits]\nconcurrent-turns = 0\nrequest-seconds = 0\n")
+            .replace("tools = [\"calc\"]", "tool-steps = 3");
+        let line_of = |start: &str| text.lines().position(|line| line.starts_with(start)).map_or(0, |index| index + 1);
+        let err = parse(&text).expect_err("refused");
+        for needle in [
+            "serve.toml:1: `admin`: 0.0.0.0:7700 is not a loopback address".to_owned(),
+            format!("serve.toml:{}: `limits.concurrent-turns`: must be at least 1", line_of("concurrent-turns")),
+            format!("serve.toml:{}: `limits.request-seconds`: must be at least 1", line_of("request-seconds")),
+            format!("serve.toml:{}: `models.fast.tool-steps`: this model has no `tools`", line_of("tool-steps")),
+        ] {
+            assert!(err.contains(&needle), "`{needle}` in:\n{err}");
+        }
+        let err = parse("[limits]\nbody-kib = 1\n").expect_err("refused");
+        assert!(err.contains("unknown field `body-kib`"), "{err}");
+    }
+
+    #[test]
     fn secrets_need_a_destination_and_origins_a_scheme() {
         let text = "[providers.p]\ncomponent = \"openai\"\nsecrets = { k = \"file:/nonexistent/key\" }\nhosts = [\"ftp://x\"]\n";
         let err = parse(text).expect_err("refused");
