@@ -411,3 +411,38 @@ async fn a_client_that_stops_reading_stops_the_upstream() {
     }
     assert!(upstream.bytes_sent() > sent, "reading again resumes the upstream");
 }
+
+/// A turn still running at `turn-seconds` ends with a timeout: once output has
+/// streamed, as the stream's error chunk after the text so far; its upstream closes.
+#[tokio::test]
+async fn a_turn_over_turn_seconds_ends_with_an_error_chunk() {
+    let mut slow = recorded("turn2.sse");
+    slow.chunk_delay = Duration::from_millis(150);
+    let upstream = ReplayServer::start(vec![slow]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let limits = "[limits]\nturn-seconds = 1\n[models.fast]\nroutes = [\"main:demo-model\"]\n";
+    let server = serve(dir.path(), &config_text(dir.path(), &upstream, limits)).await;
+    let client = cordon::tls::client_builder().build().expect("client");
+    let answer = client
+        .post(format!("{}/v1/chat/completions", server.url()))
+        .header("content-type", "application/json")
+        .body(chat("fast", true))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 200, "output came before the deadline");
+    let body = answer.text().await.expect("the stream");
+    let chunks = chunks(&body);
+    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert!(text.starts_with("Each"), "the text before the deadline arrived: {body}");
+    let last = chunks.last().expect("chunks");
+    assert!(last["error"]["message"].as_str().is_some_and(|m| m.contains("limits.turn-seconds")), "{body}");
+    assert!(!body.contains("[DONE]"), "a cut stream does not claim to be done: {body}");
+    for _ in 0..100 {
+        if upstream.abandoned() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(upstream.abandoned(), 1, "the turn's upstream closed");
+}
