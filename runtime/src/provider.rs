@@ -539,6 +539,22 @@ impl TurnStream {
         std::future::poll_fn(|cx| self.poll_event(cx)).await
     }
 
+    /// The next events: at least one, and all that are ready with it (a
+    /// forwarder passes a batch on at once, not an event at a time), or `None`
+    /// when the turn is over.
+    pub async fn next_batch(&mut self) -> Option<Vec<Event>> {
+        let first = self.next().await?;
+        let mut batch = Vec::with_capacity(1 + self.buffer.len());
+        batch.push(first);
+        batch.extend(self.buffer.drain(..));
+        if let Some(bounds) = self.bounds.as_mut()
+            && !bounds.output_seen
+        {
+            bounds.output_seen = batch.iter().any(Event::is_output);
+        }
+        Some(batch)
+    }
+
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         loop {
             if let Some(event) = self.buffer.pop_front() {

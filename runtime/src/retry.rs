@@ -169,19 +169,29 @@ async fn attempt_turn(provider: &Provider, request: Request, sender: &mpsc::Send
     let mut turn = provider.stream(request);
     let mut held: Vec<Event> = Vec::new();
     let mut committed = false;
-    while let Some(event) = turn.next().await {
-        if committed {
-            if sender.send(Message::Events(vec![event])).await.is_err() {
-                return Attempt::Served(Err(TurnError::new(ErrorKind::Other, "the caller stopped reading the turn")));
+    // Batches pass on whole: one hand-over per batch the guest produced.
+    while let Some(batch) = turn.next_batch().await {
+        let batch = if committed {
+            batch
+        } else {
+            let mut events = batch.into_iter();
+            for event in events.by_ref() {
+                if event.is_output() {
+                    committed = true;
+                    held.push(event);
+                    break;
+                } else if !matches!(event, Event::Error(_)) {
+                    held.push(event);
+                }
             }
-        } else if event.is_output() {
-            committed = true;
-            held.push(event);
-            if sender.send(Message::Events(std::mem::take(&mut held))).await.is_err() {
-                return Attempt::Served(Err(TurnError::new(ErrorKind::Other, "the caller stopped reading the turn")));
+            if !committed {
+                continue;
             }
-        } else if !matches!(event, Event::Error(_)) {
-            held.push(event);
+            held.extend(events);
+            std::mem::take(&mut held)
+        };
+        if sender.send(Message::Events(batch)).await.is_err() {
+            return Attempt::Served(Err(TurnError::new(ErrorKind::Other, "the caller stopped reading the turn")));
         }
     }
     match turn.into_result().await {
