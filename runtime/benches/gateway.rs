@@ -36,7 +36,8 @@
 //! rounds at concurrency 1, 20) and `CORDON_BENCH_PER_ROUND` (turns per target
 //! per round, 150) shorten or lengthen it. `CORDON_BENCH_ONLY=text|paced|short`
 //! (with `CORDON_BENCH_CLIENTS`, 100) only loads the gateway with that turn for
-//! the window: run `perf record -p PID` on the printed gateway meanwhile. It
+//! the window: run `perf record -p PID` on the printed gateway meanwhile.
+//! `CORDON_BIN` runs another `cordon` build (to compare two). It
 //! needs `../shared/fixtures` and `taskset`; without them it says so and stops.
 
 use std::convert::Infallible;
@@ -206,6 +207,8 @@ struct Sample {
     first_byte: Duration,
     whole: Duration,
     bytes: usize,
+    /// Body reads it took (at most the writes the server made).
+    reads: usize,
 }
 
 fn fail(what: &str) -> ! {
@@ -241,7 +244,15 @@ async fn run(recording: String, settings: Settings) {
         eprintln!("loading the gateway alone for {:?} after 1 s", settings.window);
         let cell = load(&through, kind, settings.clients, settings.window, size(kind, &through)).await;
         let (p50, p99) = cell.whole;
-        println!("{} clients, {}: {:.0} turns/s, whole p50 {} p99 {}", settings.clients, kind.label(), cell.per_second, micros(p50), micros(p99));
+        println!(
+            "{} clients, {}: {:.0} turns/s, {:.0} reads/turn, whole p50 {} p99 {}",
+            settings.clients,
+            kind.label(),
+            cell.per_second,
+            cell.reads,
+            micros(p50),
+            micros(p99)
+        );
         return;
     }
 
@@ -265,11 +276,12 @@ async fn run(recording: String, settings: Settings) {
             for target in [&direct, &through] {
                 let cell = load(target, kind, clients, settings.window, size(kind, target)).await;
                 eprintln!(
-                    "{:7} {:>3} clients, {}: {:.0} turns/s, whole p50 {} p99 {}",
+                    "{:7} {:>3} clients, {}: {:.0} turns/s, {:.0} reads/turn, whole p50 {} p99 {}",
                     target.name,
                     clients,
                     kind.label(),
                     cell.per_second,
+                    cell.reads,
                     micros(cell.whole.0),
                     micros(cell.whole.1)
                 );
@@ -429,7 +441,8 @@ struct Gateway {
 
 impl Gateway {
     fn start(upstream: SocketAddr) -> Gateway {
-        let cordon = env!("CARGO_BIN_EXE_cordon");
+        // The release build cargo made for this benchmark, or another to compare.
+        let cordon = std::env::var("CORDON_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cordon").to_owned());
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let components = root.join("dist/components");
         if !components.join("openai.wasm").is_file() {
@@ -453,7 +466,7 @@ impl Gateway {
         std::fs::write(&config, text).expect("write the gateway's config");
         let log = std::fs::File::create(dir.path().join("stderr")).expect("a log file");
         let child = Command::new("taskset")
-            .args(["-c", GATEWAY_CORE, cordon, "serve", "--config"])
+            .args(["-c", GATEWAY_CORE, &cordon, "serve", "--config"])
             .arg(&config)
             .env("CORDON_BENCH_KEY", "bench")
             .stdin(Stdio::null())
@@ -541,6 +554,7 @@ async fn turn(sender: &mut SendRequest<Full<Bytes>>, target: &Target, kind: Kind
     let mut body = response.into_body();
     let mut first_byte = None;
     let mut bytes = 0;
+    let mut reads = 0;
     let mut tail = Vec::with_capacity(64);
     while let Some(frame) = body.frame().await {
         let frame = frame.unwrap_or_else(|err| fail(&format!("{}: body cut: {err}", target.name)));
@@ -550,6 +564,7 @@ async fn turn(sender: &mut SendRequest<Full<Bytes>>, target: &Target, kind: Kind
         }
         first_byte.get_or_insert_with(|| start.elapsed());
         bytes += data.len();
+        reads += 1;
         keep_tail(&mut tail, &data);
     }
     let whole = start.elapsed();
@@ -561,7 +576,7 @@ async fn turn(sender: &mut SendRequest<Full<Bytes>>, target: &Target, kind: Kind
             String::from_utf8_lossy(&tail)
         ));
     }
-    Sample { first_byte: first_byte.unwrap_or(whole), whole, bytes }
+    Sample { first_byte: first_byte.unwrap_or(whole), whole, bytes, reads }
 }
 
 /// Keep the last 16 bytes of a body in `tail`.
@@ -601,6 +616,8 @@ async fn interleaved(
 /// One sweep cell's result.
 struct Cell {
     per_second: f64,
+    /// Mean body reads per turn.
+    reads: f64,
     first_byte: (Duration, Duration),
     whole: (Duration, Duration),
 }
@@ -634,6 +651,7 @@ async fn load(target: &Target, kind: Kind, clients: usize, window: Duration, exp
     let mut whole: Vec<Duration> = samples.iter().map(|s| s.whole).collect();
     Cell {
         per_second: samples.len() as f64 / window.as_secs_f64(),
+        reads: samples.iter().map(|s| s.reads).sum::<usize>() as f64 / samples.len().max(1) as f64,
         first_byte: percentiles(&mut first),
         whole: percentiles(&mut whole),
     }
@@ -727,15 +745,15 @@ fn print_report(
         ));
     }
     out.push_str("\nThroughput (turns/s; whole-turn p50 / p99; first byte p99):\n\n");
-    out.push_str("| turn | clients | direct turns/s | direct p50 / p99 | gateway turns/s | gateway p50 / p99 | gateway first byte p99 |\n");
-    out.push_str("| --- | --- | --- | --- | --- | --- | --- |\n");
+    out.push_str("| turn | clients | direct turns/s | direct p50 / p99 | gateway turns/s | gateway p50 / p99 | gateway first byte p99 | client reads per turn, direct / gateway |\n");
+    out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (kind, clients, target, cell) in sweep {
         if *target != "direct" {
             continue;
         }
         let Some((_, _, _, through)) = sweep.iter().find(|(k, c, t, _)| k == kind && c == clients && *t == "gateway") else { continue };
         out.push_str(&format!(
-            "| {} | {clients} | {:.0} | {} / {} | {:.0} | {} / {} | {} |\n",
+            "| {} | {clients} | {:.0} | {} / {} | {:.0} | {} / {} | {} | {:.0} / {:.0} |\n",
             kind.label(),
             cell.per_second,
             micros(cell.whole.0),
@@ -743,7 +761,9 @@ fn print_report(
             through.per_second,
             micros(through.whole.0),
             micros(through.whole.1),
-            micros(through.first_byte.1)
+            micros(through.first_byte.1),
+            cell.reads,
+            through.reads
         ));
     }
     out.push_str("\nGateway memory (RSS):\n\n| state | RSS | per live stream |\n| --- | --- | --- |\n");
