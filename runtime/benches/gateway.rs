@@ -5,7 +5,8 @@
 //!
 //! - **added time to the first byte** at concurrency 1: gateway minus direct,
 //!   p50 and p99, over thousands of turns in interleaved rounds (so drift in
-//!   the machine's load falls on both sides alike);
+//!   the machine's load falls on both sides alike), and the largest gap
+//!   between two reads of a stream;
 //! - **turns per second** at 1, 10 and 100 clients, with p50/p99 latency, for
 //!   the recorded 303-event `openai-text` stream and for a short whole answer;
 //! - **memory per live stream**: the gateway's RSS at rest, then with N
@@ -209,6 +210,8 @@ struct Sample {
     bytes: usize,
     /// Body reads it took (at most the writes the server made).
     reads: usize,
+    /// The longest wait between two reads of the body.
+    max_gap: Duration,
 }
 
 fn fail(what: &str) -> ! {
@@ -555,6 +558,8 @@ async fn turn(sender: &mut SendRequest<Full<Bytes>>, target: &Target, kind: Kind
     let mut first_byte = None;
     let mut bytes = 0;
     let mut reads = 0;
+    let mut max_gap = Duration::ZERO;
+    let mut last = None;
     let mut tail = Vec::with_capacity(64);
     while let Some(frame) = body.frame().await {
         let frame = frame.unwrap_or_else(|err| fail(&format!("{}: body cut: {err}", target.name)));
@@ -562,7 +567,12 @@ async fn turn(sender: &mut SendRequest<Full<Bytes>>, target: &Target, kind: Kind
         if data.is_empty() {
             continue;
         }
-        first_byte.get_or_insert_with(|| start.elapsed());
+        let now = Instant::now();
+        first_byte.get_or_insert_with(|| now - start);
+        if let Some(last) = last {
+            max_gap = max_gap.max(now - last);
+        }
+        last = Some(now);
         bytes += data.len();
         reads += 1;
         keep_tail(&mut tail, &data);
@@ -576,7 +586,7 @@ async fn turn(sender: &mut SendRequest<Full<Bytes>>, target: &Target, kind: Kind
             String::from_utf8_lossy(&tail)
         ));
     }
-    Sample { first_byte: first_byte.unwrap_or(whole), whole, bytes, reads }
+    Sample { first_byte: first_byte.unwrap_or(whole), whole, bytes, reads, max_gap }
 }
 
 /// Keep the last 16 bytes of a body in `tail`.
@@ -720,8 +730,8 @@ fn print_report(
 ) {
     let mut out = String::new();
     out.push_str("\nConcurrency 1, time to the first body byte (µs), interleaved rounds:\n\n");
-    out.push_str("| turn | turns per side | direct p50 | direct p99 | gateway p50 | gateway p99 | added p50 | added p99 | whole turn added p50 |\n");
-    out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    out.push_str("| turn | turns per side | direct p50 | direct p99 | gateway p50 | gateway p99 | added p50 | added p99 | whole turn added p50 | largest gap between reads p99, direct / gateway |\n");
+    out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (kind, direct, gateway) in latency {
         let mut df: Vec<Duration> = direct.iter().map(|s| s.first_byte).collect();
         let mut gf: Vec<Duration> = gateway.iter().map(|s| s.first_byte).collect();
@@ -731,8 +741,10 @@ fn print_report(
         let (g50, g99) = percentiles(&mut gf);
         let (dw50, _) = percentiles(&mut dw);
         let (gw50, _) = percentiles(&mut gw);
+        let (_, dg99) = percentiles(&mut direct.iter().map(|s| s.max_gap).collect::<Vec<_>>());
+        let (_, gg99) = percentiles(&mut gateway.iter().map(|s| s.max_gap).collect::<Vec<_>>());
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} |\n",
             kind.label(),
             direct.len(),
             micros(d50),
@@ -741,7 +753,9 @@ fn print_report(
             micros(g99),
             added(g50, d50),
             added(g99, d99),
-            added(gw50, dw50)
+            added(gw50, dw50),
+            micros(dg99),
+            micros(gg99)
         ));
     }
     out.push_str("\nThroughput (turns/s; whole-turn p50 / p99; first byte p99):\n\n");
