@@ -193,6 +193,10 @@ async fn attempt_turn(provider: &Provider, request: Request, sender: &mpsc::Send
         if sender.send(Message::Events(batch)).await.is_err() {
             return Attempt::Served(Err(TurnError::new(ErrorKind::Other, "the caller stopped reading the turn")));
         }
+        // Let the reader take this batch now: the provider's next one is
+        // usually ready at once, and the first output must not wait for the
+        // queue to fill.
+        tokio::task::yield_now().await;
     }
     match turn.into_result().await {
         Ok(result) => {
