@@ -292,7 +292,7 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<
                 true
             }
         };
-        let body = ChatStream { turn, encoder: Encoder::OpenAi(encoder), pending: Some(Bytes::from(head)), finished };
+        let body = ChatStream::new(turn, Encoder::OpenAi(encoder), head, finished);
         let mut response = Response::new(Body::Right(body));
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
@@ -356,7 +356,7 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>) -> Resp
                 true
             }
         };
-        let body = ChatStream { turn, encoder: Encoder::Responses(encoder), pending: Some(Bytes::from(head)), finished };
+        let body = ChatStream::new(turn, Encoder::Responses(encoder), head, finished);
         let mut response = Response::new(Body::Right(body));
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
@@ -429,7 +429,7 @@ async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>) -> Respo
             }
             None => true,
         };
-        let body = ChatStream { turn, encoder: Encoder::Anthropic(encoder), pending: Some(Bytes::from(head)), finished };
+        let body = ChatStream::new(turn, Encoder::Anthropic(encoder), head, finished);
         let mut response = Response::new(Body::Right(body));
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
@@ -524,7 +524,19 @@ pub struct ChatStream {
     encoder: Encoder,
     /// Bytes encoded before the body was first polled.
     pending: Option<Bytes>,
+    /// Pause once before the next frame: hyper writes out what it holds only
+    /// when the body pauses, so without this the first event, and each full
+    /// frame, would wait while a turn whose events are all ready is encoded.
+    flush: bool,
     finished: bool,
+}
+
+impl ChatStream {
+    /// The body of a streamed answer: `head` (the first event, encoded), then
+    /// the rest of `turn` in `encoder`'s grammar.
+    fn new(turn: TurnStream, encoder: Encoder, head: Vec<u8>, finished: bool) -> ChatStream {
+        ChatStream { turn, encoder, pending: Some(Bytes::from(head)), flush: false, finished }
+    }
 }
 
 impl hyper::body::Body for ChatStream {
@@ -534,7 +546,13 @@ impl hyper::body::Body for ChatStream {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
         if let Some(head) = this.pending.take() {
+            this.flush = !this.finished;
             return Poll::Ready(Some(Ok(Frame::data(head))));
+        }
+        if this.flush {
+            this.flush = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         let mut out = Vec::new();
         while !this.finished && out.len() < WRITE_BYTES {
@@ -552,6 +570,7 @@ impl hyper::body::Body for ChatStream {
             }
         }
         if !out.is_empty() {
+            this.flush = out.len() >= WRITE_BYTES && !this.finished;
             Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
         } else if this.finished {
             Poll::Ready(None)
