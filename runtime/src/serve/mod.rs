@@ -1,9 +1,10 @@
 //! `cordon serve`: an OpenAI- and Anthropic-compatible gateway over sandboxed
 //! providers and tools. One file per concern: [`config`] (the configuration
-//! file), [`openai_request`] (Chat Completions requests),
-//! [`openai_response`] (chunks, whole answers, errors), [`gateway`] (what a
-//! config loads), [`anthropic`] (the Messages API), [`responses`] (the Responses API),
-//! [`routes`] (the HTTP server). Work in progress on this branch (issue 14).
+//! file), [`gateway`] (what a configuration loads, and its reload),
+//! [`limits`] (the gateway's own limits and deadlines), [`routes`] (the HTTP
+//! server and its streams), and one per API: [`openai_request`] and
+//! [`openai_response`] (Chat Completions), [`responses`] (the Responses API),
+//! [`anthropic`] (the Messages API).
 
 pub mod anthropic;
 pub mod config;
