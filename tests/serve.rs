@@ -1,4 +1,4 @@
-//! `cordon serve` (work in progress, issue 14): a gateway built from its
+//! `cordon serve`: a gateway built from its
 //! config file loads each provider with exactly what the file grants it, and
 //! a model's chain streams through the real component to a local upstream.
 
