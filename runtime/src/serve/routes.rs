@@ -40,7 +40,7 @@ use tracing::Instrument as _;
 use crate::error::Error;
 use crate::provider::TurnStream;
 use crate::serve::anthropic;
-use crate::serve::gateway::Gateway;
+use crate::serve::gateway::{Gateway, ModelTurn};
 use crate::serve::openai_request::{self, ChatRequest};
 use crate::serve::openai_response::{self, ChunkEncoder, ErrorReply};
 use crate::serve::responses::{self, ResponseEncoder, ResponsesRequest};
@@ -252,51 +252,20 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<
         Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
     };
     let model = request.model.clone();
-    let chain = match gateway.chain(&model) {
-        Some(Ok(chain)) => chain,
-        Some(Err(err)) => return error(openai_response::error_reply(&turn_error(err))),
-        None => {
-            let known: Vec<&str> = gateway.model_names().collect();
-            let message = format!("the model `{model}` does not exist here; GET /v1/models lists them: {}", known.join(", "));
-            return error(openai_response::refusal(404, "invalid_request_error", Some("model"), Some("model_not_found"), &message));
-        }
+    let chain = match openai_chain(gateway, &model) {
+        Ok(chain) => chain,
+        Err(refused) => return error(refused),
     };
     let id = format!("chatcmpl-{:016x}", rand_id());
     let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut warnings: Vec<String> = ignored.into_iter().map(|field| format!("{field}: not supported by this gateway, ignored")).collect();
     let mut turn = chain.stream(request);
-    // Until the first output the status can still tell how the turn went.
-    let first = loop {
-        match turn.next().await {
-            Some(Event::StreamStart { warnings: provider_warnings, .. }) => {
-                warnings.extend(provider_warnings.into_iter().map(|w| format!("{}: {}", w.setting.unwrap_or_default(), w.message)));
-            }
-            Some(Event::Error(failure)) => return with_warnings(error(openai_response::error_reply(&failure)), &warnings),
-            other => break other,
-        }
+    let first = match until_output(&mut turn, &mut warnings).await {
+        Ok(first) => first,
+        Err(failure) => return with_warnings(error(openai_response::error_reply(&failure)), &warnings),
     };
     let response = if stream {
-        let mut encoder = ChunkEncoder::new(id, created, model, include_usage);
-        let mut head = Vec::new();
-        let finished = match first {
-            Some(Event::Error(failure)) => {
-                encoder.error(&failure, &mut head);
-                true
-            }
-            Some(event) => {
-                encoder.event(&event, &mut head);
-                false
-            }
-            None => {
-                encoder.end(&mut head);
-                true
-            }
-        };
-        let body = ChatStream::new(turn, Encoder::OpenAi(encoder), head, finished);
-        let mut response = Response::new(Body::Right(body));
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-        response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
-        response
+        event_stream(turn, Encoder::OpenAi(ChunkEncoder::new(id, created, model, include_usage)), first)
     } else {
         match turn.into_result().await {
             Ok(result) => json(200, &openai_response::completion(&result, &id, created, &model)),
@@ -317,50 +286,19 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>) -> Resp
         Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
     };
     let model = request.model.clone();
-    let chain = match gateway.chain(&model) {
-        Some(Ok(chain)) => chain,
-        Some(Err(err)) => return error(openai_response::error_reply(&turn_error(err))),
-        None => {
-            let known: Vec<&str> = gateway.model_names().collect();
-            let message = format!("the model `{model}` does not exist here; GET /v1/models lists them: {}", known.join(", "));
-            return error(openai_response::refusal(404, "invalid_request_error", Some("model"), Some("model_not_found"), &message));
-        }
+    let chain = match openai_chain(gateway, &model) {
+        Ok(chain) => chain,
+        Err(refused) => return error(refused),
     };
     let id = format!("resp_{:016x}", rand_id());
     let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut turn = chain.stream(request);
-    // Until the first output the status can still tell how the turn went.
-    let first = loop {
-        match turn.next().await {
-            Some(Event::StreamStart { warnings: provider_warnings, .. }) => {
-                warnings.extend(provider_warnings.into_iter().map(|w| format!("{}: {}", w.setting.unwrap_or_default(), w.message)));
-            }
-            Some(Event::Error(failure)) => return with_warnings(error(openai_response::error_reply(&failure)), &warnings),
-            other => break other,
-        }
+    let first = match until_output(&mut turn, &mut warnings).await {
+        Ok(first) => first,
+        Err(failure) => return with_warnings(error(openai_response::error_reply(&failure)), &warnings),
     };
     let response = if stream {
-        let mut encoder = ResponseEncoder::new(id, created, model, echo);
-        let mut head = Vec::new();
-        let finished = match first {
-            Some(Event::Error(failure)) => {
-                encoder.error(&failure, &mut head);
-                true
-            }
-            Some(event) => {
-                encoder.event(&event, &mut head);
-                false
-            }
-            None => {
-                encoder.end(&mut head);
-                true
-            }
-        };
-        let body = ChatStream::new(turn, Encoder::Responses(encoder), head, finished);
-        let mut response = Response::new(Body::Right(body));
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-        response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
-        response
+        event_stream(turn, Encoder::Responses(ResponseEncoder::new(id, created, model, echo)), first)
     } else {
         match turn.into_result().await {
             Ok(result) => json(200, &responses::response(&result, &id, created, &model, &echo)),
@@ -368,6 +306,55 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>) -> Resp
         }
     };
     with_warnings(response, &warnings)
+}
+
+/// The turn of `model` in an OpenAI API, or the answer refusing it (a 404
+/// naming the models there are, or the turn's error, such as `busy`).
+fn openai_chain(gateway: &Gateway, model: &str) -> Result<ModelTurn, ErrorReply> {
+    match gateway.chain(model) {
+        Some(Ok(chain)) => Ok(chain),
+        Some(Err(err)) => Err(openai_response::error_reply(&turn_error(err))),
+        None => {
+            let known: Vec<&str> = gateway.model_names().collect();
+            let message = format!("the model `{model}` does not exist here; GET /v1/models lists them: {}", known.join(", "));
+            Err(openai_response::refusal(404, "invalid_request_error", Some("model"), Some("model_not_found"), &message))
+        }
+    }
+}
+
+/// Read `turn` to its first output, or its end: the provider's warnings join
+/// `warnings`, and a failure before any output is returned, so that the
+/// answer's status can still say how the turn went.
+async fn until_output(turn: &mut TurnStream, warnings: &mut Vec<String>) -> Result<Option<Event>, TurnError> {
+    loop {
+        match turn.next().await {
+            Some(Event::StreamStart { warnings: provider_warnings, .. }) => {
+                warnings.extend(provider_warnings.into_iter().map(|w| format!("{}: {}", w.setting.unwrap_or_default(), w.message)));
+            }
+            Some(Event::Error(failure)) => return Err(failure),
+            other => return Ok(other),
+        }
+    }
+}
+
+/// A streamed answer in `encoder`'s grammar: `first` (the turn's first
+/// output, or `None` when it ended without any), then the rest of `turn`.
+fn event_stream(turn: TurnStream, mut encoder: Encoder, first: Option<Event>) -> Response<Body> {
+    let mut head = Vec::new();
+    let finished = match &first {
+        Some(event) => {
+            encoder.event(event, &mut head);
+            false
+        }
+        None => {
+            encoder.end(&mut head);
+            true
+        }
+    };
+    let mut response = Response::new(Body::Right(ChatStream::new(turn, encoder, head, finished)));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// A failed turn in the Anthropic shape, with the status and retry headers
@@ -406,34 +393,12 @@ async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>) -> Respo
     let id = format!("msg_{:016x}", rand_id());
     let mut turn = chain.stream(request);
     let mut warnings = Vec::new();
-    let first = loop {
-        match turn.next().await {
-            Some(Event::StreamStart { warnings: provider_warnings, .. }) => {
-                warnings.extend(provider_warnings.into_iter().map(|w| format!("{}: {}", w.setting.unwrap_or_default(), w.message)));
-            }
-            Some(Event::Error(failure)) => return with_warnings(anthropic_turn_error(&failure), &warnings),
-            other => break other,
-        }
+    let first = match until_output(&mut turn, &mut warnings).await {
+        Ok(first) => first,
+        Err(failure) => return with_warnings(anthropic_turn_error(&failure), &warnings),
     };
     let response = if stream {
-        let mut encoder = anthropic::MessageEncoder::new(id, model);
-        let mut head = Vec::new();
-        let finished = match &first {
-            Some(Event::Error(failure)) => {
-                encoder.error(failure, &mut head);
-                true
-            }
-            Some(event) => {
-                encoder.event(event, &mut head);
-                false
-            }
-            None => true,
-        };
-        let body = ChatStream::new(turn, Encoder::Anthropic(encoder), head, finished);
-        let mut response = Response::new(Body::Right(body));
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-        response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
-        response
+        event_stream(turn, Encoder::Anthropic(anthropic::MessageEncoder::new(id, model)), first)
     } else {
         match turn.into_result().await {
             Ok(result) => json(200, &anthropic::message(&result, &id, &model)),
