@@ -8,7 +8,7 @@ use cordon::serve::config::ServeConfig;
 use cordon::serve::gateway::Gateway;
 use cordon::{Event, Request};
 
-use crate::support::{components_dir, root};
+use crate::support::{ServeProcess, components_dir, root};
 
 fn config(text: &str, dir: &std::path::Path) -> ServeConfig {
     let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
@@ -164,40 +164,20 @@ async fn the_official_openai_python_client_reads_the_gateway() {
 /// flight finish (to its `[DONE]`), and exits 0.
 #[tokio::test]
 async fn sigterm_lets_the_stream_in_flight_finish() {
-    use std::io::BufRead as _;
-
     let sse = std::fs::read_to_string(root().join("runtime/demo/turn1.sse")).expect("the demo's first answer");
     let mut reply = Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect());
     reply.chunk_delay = std::time::Duration::from_millis(40);
     let upstream = ReplayServer::start(vec![reply]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
-    let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
-    let file = dir.path().join("serve.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "listen = \"127.0.0.1:0\"\ncomponents = {:?}\ncache = {:?}\n[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\n\
-             secrets = {{ api-key = \"file:{}\" }}\n[models.fast]\nroutes = [\"main:demo-model\"]\n",
-            components_dir().display().to_string(),
-            cache.display().to_string(),
-            upstream.url(),
-            dir.path().join("key").display()
-        ),
-    )
-    .expect("config");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&file)
-        .env("CORDON_LOG", "off")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("cordon serve starts");
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("a line");
-    let base = line.split_whitespace().find(|word| word.starts_with("http://")).expect("the address is printed").to_owned();
+    let body = format!(
+        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
+         [models.fast]\nroutes = [\"main:demo-model\"]\n",
+        upstream.url(),
+        dir.path().join("key").display()
+    );
+    let mut gateway = ServeProcess::start(&body, &[]);
+    let base = gateway.base.clone();
 
     let client = cordon::tls::client_builder().build().expect("client");
     let body = serde_json::json!({"model": "fast", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
@@ -209,17 +189,21 @@ async fn sigterm_lets_the_stream_in_flight_finish() {
         .await
         .expect("a stream");
     let mut received = String::from_utf8_lossy(&response.chunk().await.expect("reads").expect("a first chunk")).into_owned();
-    let status = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill runs");
+    let status = std::process::Command::new("kill").arg("-TERM").arg(gateway.child.id().to_string()).status().expect("kill runs");
     assert!(status.success());
     while let Some(chunk) = response.chunk().await.expect("the stream goes on") {
         received.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(received.ends_with("data: [DONE]\n\n"), "the stream finished: {received}");
-    let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("joins").expect("exits");
+    let (gateway, exit) = tokio::task::spawn_blocking(move || {
+        let exit = gateway.child.wait();
+        (gateway, exit)
+    })
+    .await
+    .expect("joins");
+    let exit = exit.expect("exits");
     assert!(exit.success(), "exit 0 after draining: {exit}");
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-    assert!(rest.contains("stopping"), "{rest}");
+    assert!(gateway.line_with("stopping").contains("answers in flight have"));
     assert!(client.get(format!("{base}/models")).send().await.is_err(), "no longer accepting");
 }
 

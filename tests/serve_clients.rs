@@ -12,81 +12,23 @@
 //! concurrent streams, each byte-correct; and a bad config file stopping the
 //! start with the file, line, key and fix named.
 
-use std::io::{BufRead as _, Read as _};
+use std::io::Read as _;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 
 use bytes::Bytes;
 use cordon::replay::{Framing, RecordedRequest, Reply, ReplayServer};
 use serde_json::{Value, json};
 
-use crate::support::{components_dir, root, shared_fixtures};
+use crate::support::{ServeProcess, components_dir, root, shared_fixtures};
 
 /// The key every provider here is given (through the environment, as an
 /// operator would); the replay upstreams accept any.
 const KEY_VARIABLE: &str = "CORDON_SERVE_CLIENTS_TEST_KEY";
 
-/// A running `cordon serve` process, stopped when dropped.
-struct Served {
-    child: Child,
-    /// `http://127.0.0.1:PORT/v1`, as printed by the process.
-    base: String,
-    /// What the process wrote to stderr after its first line.
-    log: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Served {
-    /// Start `cordon serve --config` with `body` (providers, models) after a
-    /// head naming the built components and an ephemeral port.
-    fn start(body: &str) -> Served {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
-        let file = dir.path().join("serve.toml");
-        let head = format!(
-            "listen = \"127.0.0.1:0\"\ndrain-seconds = 5\ncomponents = {:?}\ncache = {:?}\n",
-            components_dir().display().to_string(),
-            cache.display().to_string()
-        );
-        std::fs::write(&file, format!("{head}{body}")).expect("config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cordon"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&file)
-            .env("CORDON_LOG", "off")
-            .env(KEY_VARIABLE, "sk-test")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cordon serve starts");
-        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-        let mut first = String::new();
-        stderr.read_line(&mut first).expect("reads stderr");
-        let Some(base) = first.split_whitespace().find(|word| word.starts_with("http://")).map(str::to_owned) else {
-            let mut rest = String::new();
-            let _ = stderr.read_to_string(&mut rest);
-            let _ = child.kill();
-            panic!("cordon serve did not start:\n{first}{rest}");
-        };
-        // Keep draining stderr, so the process never blocks on a full pipe.
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            while stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
-                sink.lock().expect("log lock").push_str(&line);
-                line.clear();
-            }
-        });
-        Served { child, base, log, _dir: dir }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `cordon serve` with `body` (providers, models), the key in its environment.
+fn served(body: &str) -> ServeProcess {
+    ServeProcess::start(&format!("drain-seconds = 5\n{body}"), &[(KEY_VARIABLE, "sk-test")])
 }
 
 /// A provider of the `openai` component in front of `upstream`.
@@ -183,7 +125,7 @@ async fn run_node(base: &str, model: &str, mode: &str) -> Value {
 #[tokio::test]
 async fn the_openai_node_client_streams_and_answers_whole() {
     let upstream = ReplayServer::start(vec![sse(&demo_answer("turn1.sse"))]).await.expect("replay upstream");
-    let served = Served::start(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
+    let served = served(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
     let seen = run_node(&served.base, "fast", "stream").await;
 
     let stream = &seen["stream"];
@@ -228,7 +170,7 @@ fn assert_openai_round_trip_on_the_wire(requests: &[RecordedRequest]) {
 #[tokio::test]
 async fn the_openai_python_client_does_a_tool_round_trip() {
     let upstream = ReplayServer::start(vec![sse(&demo_answer("turn1.sse")), sse(&demo_answer("turn2.sse"))]).await.expect("replay upstream");
-    let served = Served::start(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
+    let served = served(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
     let seen = run_python("openai_roundtrip.py", &[&served.base, "fast", "tools"]).await;
 
     assert_eq!(seen["first"]["text"], "I'll work it out exactly with the calculator.");
@@ -247,7 +189,7 @@ async fn the_openai_python_client_does_a_tool_round_trip() {
 #[tokio::test]
 async fn the_openai_node_client_does_a_tool_round_trip() {
     let upstream = ReplayServer::start(vec![sse(&demo_answer("turn1.sse")), sse(&demo_answer("turn2.sse"))]).await.expect("replay upstream");
-    let served = Served::start(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
+    let served = served(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
     let seen = run_node(&served.base, "fast", "tools").await;
 
     assert_eq!(seen["ran"], json!([{"expression": EXPRESSION, "result": TOOL_RESULT}]), "the helper ran the tool once: {seen}");
@@ -272,7 +214,7 @@ async fn the_anthropic_python_client_does_a_tool_round_trip() {
         .filter_map(|event| event["delta"]["text"].as_str().map(str::to_owned))
         .collect();
     let upstream = ReplayServer::start(vec![tool_use, answer]).await.expect("replay upstream");
-    let served = Served::start(&format!("{}{}", anthropic_provider("claude", &upstream), model("sonnet", "claude")));
+    let served = served(&format!("{}{}", anthropic_provider("claude", &upstream), model("sonnet", "claude")));
     let seen = run_python("anthropic_roundtrip.py", &[served.base.trim_end_matches("/v1"), "sonnet", "updateIssueList"]).await;
 
     let id = "toolu_01QE1WLsSVp5hy5Q3GmGTmjP";
@@ -305,7 +247,7 @@ async fn a_client_leaving_a_stream_early_closes_the_upstream() {
     let mut endless = Reply { body: cordon::replay::ReplyBody::Endless(Bytes::from(format!("{delta}\n\n"))), ..Reply::stream(vec![]) };
     endless.chunk_delay = std::time::Duration::from_millis(5);
     let upstream = ReplayServer::start(vec![endless]).await.expect("replay upstream");
-    let served = Served::start(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
+    let served = served(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
 
     let node = run_node(&served.base, "fast", "disconnect").await;
     let python = run_python("openai_roundtrip.py", &[&served.base, "fast", "disconnect"]).await;
@@ -344,7 +286,7 @@ fn json_answer() -> Reply {
 #[tokio::test]
 async fn json_schema_output_reaches_the_upstream_and_parses() {
     let upstream = ReplayServer::start(vec![json_answer()]).await.expect("replay upstream");
-    let served = Served::start(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
+    let served = served(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
     let city = json!({"city": "Oslo", "country": "Norway", "population": 709037});
 
     let python = run_python("openai_roundtrip.py", &[&served.base, "fast", "json"]).await;
@@ -428,7 +370,7 @@ async fn error_cases(component: &str, client: &str, cases: Vec<Case>, extra: &[V
         asked.push(json!({"name": case.name, "model": case.name, "retries": case.retries, "stream": case.stream}));
         upstreams.push((case.name, upstream));
     }
-    let served = Served::start(&config);
+    let served = served(&config);
     let base = if client == "anthropic" { served.base.trim_end_matches("/v1").to_owned() } else { served.base.clone() };
     let seen = run_python("errors.py", &[client, &base, &Value::Array(asked).to_string()]).await;
     drop(served);
@@ -584,7 +526,7 @@ async fn upstream_errors_raise_the_anthropic_clients_exception_classes() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_a_413_the_client_raises() {
     let upstream = ReplayServer::start(vec![sse(&demo_answer("turn2.sse"))]).await.expect("replay upstream");
-    let served = Served::start(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
+    let served = served(&format!("{}{}", openai_provider("main", &upstream), model("fast", "main")));
     // A message of the default limit's size alone puts the body over it.
     let size = cordon::serve::limits::DEFAULT_BODY_MIB << 20;
     let big = json!([{"name": "big", "model": "fast", "retries": 2, "stream": false, "big": size}]);
@@ -622,7 +564,7 @@ async fn a_hundred_concurrent_streams_are_each_byte_correct() {
     reply.chunk_delay = std::time::Duration::from_millis(5);
     let upstream = ReplayServer::start(vec![reply]).await.expect("replay upstream");
     let provider = openai_provider("main", &upstream) + "limits = { concurrent-turns = 128 }\n";
-    let served = Served::start(&format!("{provider}{}", model("fast", "main")));
+    let served = served(&format!("{provider}{}", model("fast", "main")));
     let client = cordon::tls::client_builder().build().expect("client");
     let url = format!("{}/chat/completions", served.base);
     let body = json!({"model": "fast", "stream": true, "stream_options": {"include_usage": true},
@@ -653,7 +595,7 @@ async fn a_hundred_concurrent_streams_are_each_byte_correct() {
     assert_eq!(ids.len(), CLIENTS, "each answer has its own id");
     assert_eq!(upstream.requests().len(), CLIENTS + 1);
     assert_eq!(upstream.abandoned(), 0, "every upstream reply was read to its end");
-    let log = served.log.lock().expect("log lock").clone();
+    let log = served.printed();
     assert!(!log.contains("panic"), "{log}");
 }
 

@@ -2,7 +2,6 @@
 //! limits, and reloading its configuration (a file change, SIGHUP) while it
 //! serves, with a bad file never applied.
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use cordon::serve::routes::Server;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::support::{components_dir, root};
+use crate::support::{ServeProcess, root, serve_config_head};
 
 /// A response's JSON body.
 async fn json(response: reqwest::Response) -> Value {
@@ -29,15 +28,12 @@ fn recorded(name: &str) -> Reply {
     Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect())
 }
 
-/// A config file's head (components, cache) and a provider `main` in front of `upstream`.
+/// A config file's head (components, cache, port 0) and a provider `main` in front of `upstream`.
 fn config_text(dir: &Path, upstream: &ReplayServer, rest: &str) -> String {
     std::fs::write(dir.join("key"), "sk-test").expect("key file");
-    let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
     format!(
-        "listen = \"127.0.0.1:0\"\ncomponents = {:?}\ncache = {:?}\n{rest}\n[providers.main]\ncomponent = \"openai\"\n\
-         base-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n",
-        components_dir().display().to_string(),
-        cache.display().to_string(),
+        "{}{rest}\n[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n",
+        serve_config_head(),
         upstream.url(),
         dir.join("key").display()
     )
@@ -216,73 +212,6 @@ async fn the_gateways_limits_refuse_what_is_over_them() {
     }
 }
 
-/// A running `cordon serve --config FILE`, stopped when dropped.
-struct Process {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    base: String,
-}
-
-impl Process {
-    fn start(file: &Path, log: &str) -> Process {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
-            .arg("serve")
-            .arg("--config")
-            .arg(file)
-            .env("CORDON_LOG", log)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("cordon serve starts");
-        let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-        let (sender, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
-        let mut process = Process { child, lines, base: String::new() };
-        let first = process.line_with("serves");
-        process.base = first.split_whitespace().find(|word| word.starts_with("http://")).expect("the address is printed").to_owned();
-        process
-    }
-
-    /// The next line of stderr containing `needle` (and the lines before it).
-    fn line_with(&self, needle: &str) -> String {
-        let mut seen = Vec::new();
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(line) => seen.push(line),
-                Err(_) => panic!("no line with `{needle}` from cordon serve; it printed:\n{}", seen.join("\n")),
-            }
-        }
-    }
-
-    /// The lines up to and including the one containing `needle`.
-    fn lines_to(&self, needle: &str) -> String {
-        let mut seen = Vec::new();
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => {
-                    let done = line.contains(needle);
-                    seen.push(line);
-                    if done {
-                        return seen.join("\n");
-                    }
-                }
-                Err(_) => panic!("no line with `{needle}` from cordon serve; it printed:\n{}", seen.join("\n")),
-            }
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Replace `file` as config managers do: write beside it, then rename.
 fn replace(file: &Path, text: &str) {
     let temporary: PathBuf = file.with_extension("toml.tmp");
@@ -308,7 +237,7 @@ async fn a_config_change_or_sighup_reloads_without_dropping_the_stream_in_flight
     let file = dir.path().join("serve.toml");
     let first = config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n");
     std::fs::write(&file, &first).expect("config");
-    let gateway = Process::start(&file, "off");
+    let gateway = ServeProcess::start_file(&file, &[], "off");
     let client = cordon::tls::client_builder().build().expect("client");
     assert_eq!(models(&client, &gateway.base).await, ["fast"]);
 
@@ -355,7 +284,7 @@ async fn the_request_id_is_in_the_log() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("serve.toml");
     std::fs::write(&file, config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n")).expect("config");
-    let gateway = Process::start(&file, "cordon=info");
+    let gateway = ServeProcess::start_file(&file, &[], "cordon=info");
     let client = cordon::tls::client_builder().build().expect("client");
     let answer = client
         .post(format!("{}/chat/completions", gateway.base))

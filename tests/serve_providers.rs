@@ -5,13 +5,11 @@
 //! (Messages, streamed). What each client assembles is exactly what the
 //! provider yields for the same recording when called directly.
 
-use std::io::BufRead as _;
-
 use cordon::FinishReason;
 use cordon::replay::{Framing, Reply, ReplayServer, frame};
 use serde_json::Value;
 
-use crate::support::{components_dir, provider_against, root, run_turn, shared_fixtures};
+use crate::support::{ServeProcess, provider_against, root, run_turn, shared_fixtures};
 
 /// Each provider component with a recording of its wire format and its framing.
 const PROVIDERS: [(&str, &str, Framing); 5] = [
@@ -27,12 +25,7 @@ async fn the_official_clients_read_every_shipped_provider_through_the_gateway() 
     let Some(fixtures) = shared_fixtures() else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
-    let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
-    let mut config = format!(
-        "listen = \"127.0.0.1:0\"\ncomponents = {:?}\ncache = {:?}\n",
-        components_dir().display().to_string(),
-        cache.display().to_string()
-    );
+    let mut config = String::new();
     let mut upstreams: Vec<ReplayServer> = Vec::new();
     let mut expected = Vec::new();
     for (component, fixture, framing) in PROVIDERS {
@@ -54,23 +47,8 @@ async fn the_official_clients_read_every_shipped_provider_through_the_gateway() 
         ));
         upstreams.push(upstream);
     }
-    let file = dir.path().join("serve.toml");
-    std::fs::write(&file, &config).expect("config");
-    let mut gateway = std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .args(["serve", "--config"])
-        .arg(&file)
-        .env("CORDON_LOG", "off")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("cordon serve starts");
-    let mut stderr = std::io::BufReader::new(gateway.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("a line");
-    let base = line.split_whitespace().find(|word| word.starts_with("http://")).map(|url| url.trim_end_matches("/v1").to_owned());
-    let Some(base) = base else {
-        let _ = gateway.kill();
-        panic!("cordon serve did not start: {line}");
-    };
+    let gateway = ServeProcess::start(&config, &[]);
+    let base = gateway.base.trim_end_matches("/v1").to_owned();
 
     let models: Vec<String> = PROVIDERS.iter().map(|(component, _, _)| format!("via-{component}")).collect();
     let mut client = std::process::Command::new(root().join(".tools/venv/bin/python"));
@@ -79,8 +57,7 @@ async fn the_official_clients_read_every_shipped_provider_through_the_gateway() 
         .await
         .expect("joins")
         .expect("python runs (cargo xtask installs the pinned clients into .tools/venv)");
-    let _ = gateway.kill();
-    let _ = gateway.wait();
+    drop(gateway);
     assert!(output.status.success(), "the clients failed:\n{}", String::from_utf8_lossy(&output.stderr));
     let seen: Value = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
 

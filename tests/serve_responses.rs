@@ -5,24 +5,18 @@
 //! checks every event. What the client sees is compared with what the
 //! recording says, computed here from the raw chunks.
 
-use std::io::{BufRead as _, Read as _};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 
 use bytes::Bytes;
 use cordon::replay::{Framing, Reply, ReplayServer, frame};
 use serde_json::{Value, json};
 
-use crate::support::{components_dir, own_fixture, root, shared_fixtures};
+use crate::support::{ServeProcess, own_fixture, root, shared_fixtures};
 
 /// `cordon serve --config` as its own process, serving the model `fast`
 /// through the `openai` component pointed at `upstream`; killed when dropped.
 struct Serve {
-    child: Child,
-    /// `http://ADDRESS:PORT/v1`, as the process printed it.
-    base: String,
-    /// What it wrote to stderr after its first line, for failure messages.
-    stderr: Arc<Mutex<String>>,
+    process: ServeProcess,
     _dir: tempfile::TempDir,
 }
 
@@ -30,48 +24,13 @@ impl Serve {
     fn start(upstream: &ReplayServer) -> Serve {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
-        let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
-        let file = dir.path().join("serve.toml");
-        std::fs::write(
-            &file,
-            format!(
-                "listen = \"127.0.0.1:0\"\ncomponents = {:?}\ncache = {:?}\n[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\n\
-                 secrets = {{ api-key = \"file:{}\" }}\n[models.fast]\nroutes = [\"main:demo-model\"]\n",
-                components_dir().display().to_string(),
-                cache.display().to_string(),
-                upstream.url(),
-                dir.path().join("key").display()
-            ),
-        )
-        .expect("config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cordon"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&file)
-            .env("CORDON_LOG", "off")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cordon serve starts");
-        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-        let mut line = String::new();
-        stderr.read_line(&mut line).expect("a line");
-        let Some(base) = line.split_whitespace().find(|word| word.starts_with("http://")).map(str::to_owned) else {
-            let _ = child.kill();
-            let mut rest = String::new();
-            let _ = stderr.read_to_string(&mut rest);
-            panic!("cordon serve did not start: {line}{rest}");
-        };
-        // Keep reading, so the process never blocks on a full pipe.
-        let kept = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&kept);
-        std::thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = stderr.read_to_string(&mut rest);
-            if let Ok(mut sink) = sink.lock() {
-                sink.push_str(&rest);
-            }
-        });
-        Serve { child, base, stderr: kept, _dir: dir }
+        let body = format!(
+            "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\n\
+             secrets = {{ api-key = \"file:{}\" }}\n[models.fast]\nroutes = [\"main:demo-model\"]\n",
+            upstream.url(),
+            dir.path().join("key").display()
+        );
+        Serve { process: ServeProcess::start(&body, &[]), _dir: dir }
     }
 
     /// Run `tests/clients/openai_responses.py` in `scenario` against this
@@ -79,7 +38,7 @@ impl Serve {
     async fn client(&self, scenario: &str) -> Value {
         let python = root().join(".tools/venv/bin/python");
         assert!(python.exists(), "{} is missing: run `cargo xtask test`, which installs the pinned clients", python.display());
-        let (base, scenario) = (self.base.clone(), scenario.to_owned());
+        let (base, scenario) = (self.process.base.clone(), scenario.to_owned());
         // The client blocks; the replay upstream keeps serving on this test's runtime.
         let output = tokio::task::spawn_blocking(move || {
             Command::new(&python).arg(root().join("tests/clients/openai_responses.py")).arg(base).arg("fast").arg(scenario).output()
@@ -88,16 +47,9 @@ impl Serve {
         .expect("joins")
         .expect("python runs");
         let printed = String::from_utf8_lossy(&output.stdout);
-        let stderr = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        let stderr = self.process.printed();
         assert!(output.status.success(), "{printed}{}\ngateway: {stderr}", String::from_utf8_lossy(&output.stderr));
         serde_json::from_str(printed.trim()).unwrap_or_else(|err| panic!("one JSON line ({err}): {printed}"))
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -317,7 +269,7 @@ async fn an_error_mid_stream_is_raised_by_the_client_and_fails_the_response() {
     let body = json!({"model": "fast", "stream": true, "input": "hi"});
     let client = cordon::tls::client_builder().build().expect("client");
     let response =
-        client.post(format!("{}/responses", serve.base)).header("content-type", "application/json").body(body.to_string()).send().await.expect("a stream");
+        client.post(format!("{}/responses", serve.process.base)).header("content-type", "application/json").body(body.to_string()).send().await.expect("a stream");
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let text = response.text().await.expect("the whole stream");
     let events: Vec<Value> = data_lines(&text).map(|data| serde_json::from_str(data).expect("JSON")).collect();

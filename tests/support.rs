@@ -151,3 +151,100 @@ pub fn normalized_result(result: &Result<TurnResult, TurnError>) -> Result<TurnR
         ok
     })
 }
+
+/// A running `cordon serve --config FILE` process (the real binary, a free
+/// port), killed when dropped. Its stderr is read on a thread, so the process
+/// never blocks on a full pipe and a test can wait for a line.
+pub struct ServeProcess {
+    /// The process.
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT/v1`, as the process printed it.
+    pub base: String,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// The lines read so far (by [`ServeProcess::line_with`] or [`ServeProcess::printed`]).
+    seen: std::sync::Mutex<Vec<String>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl ServeProcess {
+    /// A config of `body` (providers, models, ...) after a head naming the
+    /// built components, their cache and port 0, in a temp dir.
+    pub fn start(body: &str, env: &[(&str, &str)]) -> ServeProcess {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("serve.toml");
+        std::fs::write(&file, format!("{}{body}", serve_config_head())).expect("config");
+        let mut process = ServeProcess::start_file(&file, env, "off");
+        process._dir = Some(dir);
+        process
+    }
+
+    /// `cordon serve --config file` with `CORDON_LOG=log` and `env`.
+    pub fn start_file(file: &Path, env: &[(&str, &str)], log: &str) -> ServeProcess {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
+            .arg("serve")
+            .arg("--config")
+            .arg(file)
+            .env("CORDON_LOG", log)
+            .envs(env.iter().copied())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cordon serve starts");
+        let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let mut process = ServeProcess { child, base: String::new(), lines, seen: std::sync::Mutex::new(Vec::new()), _dir: None };
+        let first = process.line_with("serves");
+        process.base = first.split_whitespace().find(|word| word.starts_with("http://")).expect("the address is printed").to_owned();
+        process
+    }
+
+    /// The next line of stderr containing `needle`; a test fails, showing
+    /// what was printed, if none comes within a minute or the process ends.
+    pub fn line_with(&self, needle: &str) -> String {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let from = seen.len();
+        loop {
+            match self.lines.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(line) => {
+                    seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no line with `{needle}` from cordon serve; it printed:\n{}", seen[from..].join("\n")),
+            }
+        }
+    }
+
+    /// The lines from the last one read up to and including the next one containing `needle`.
+    pub fn lines_to(&self, needle: &str) -> String {
+        let from = self.seen.lock().map_or(0, |seen| seen.len());
+        self.line_with(needle);
+        self.seen.lock().map(|seen| seen[from..].join("\n")).unwrap_or_default()
+    }
+
+    /// Everything the process has printed so far, for failure messages.
+    pub fn printed(&self) -> String {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.extend(self.lines.try_iter());
+        seen.join("\n")
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The head of a test's gateway config: the built components, their cache,
+/// and a free port.
+pub fn serve_config_head() -> String {
+    let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
+    format!("listen = \"127.0.0.1:0\"\ncomponents = {:?}\ncache = {:?}\n", components_dir().display().to_string(), cache.display().to_string())
+}
