@@ -8,7 +8,7 @@ use cordon::serve::config::ServeConfig;
 use cordon::serve::gateway::Gateway;
 use cordon::{Event, Request};
 
-use crate::support::{ServeProcess, components_dir, root};
+use crate::support::{ServeProcess, components_dir, demo_reply, fast_model, root, run_python, serve_in_process};
 
 fn config(text: &str, dir: &std::path::Path) -> ServeConfig {
     let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
@@ -62,19 +62,9 @@ async fn a_secret_the_component_asks_for_but_the_file_does_not_bind_stops_the_st
 /// The gateway over HTTP: models, a streamed and a whole answer, an unknown model.
 #[tokio::test]
 async fn chat_completions_stream_and_answer_whole_over_http() {
-    let sse = std::fs::read_to_string(root().join("runtime/demo/turn1.sse")).expect("the demo's first answer");
-    let reply = || Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect());
-    let upstream = ReplayServer::start(vec![reply(), reply()]).await.expect("replay upstream");
+    let upstream = ReplayServer::start(vec![demo_reply("turn1.sse"), demo_reply("turn1.sse")]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
-    let text = format!(
-        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
-         [models.fast]\nroutes = [\"main:demo-model\"]\n",
-        upstream.url(),
-        dir.path().join("key").display()
-    );
-    let gateway = std::sync::Arc::new(Gateway::start(&config(&text, dir.path())).await.expect("the gateway starts"));
-    let server = cordon::serve::routes::Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens");
+    let server = serve_in_process(dir.path(), &fast_model(&upstream, dir.path())).await;
     let client = cordon::tls::client_builder().build().expect("client");
     let base = format!("{}/v1", server.url());
 
@@ -124,32 +114,11 @@ async fn chat_completions_stream_and_answer_whole_over_http() {
 /// usage, a whole answer, and raises `NotFoundError` for an unknown model.
 #[tokio::test]
 async fn the_official_openai_python_client_reads_the_gateway() {
-    let python = root().join(".tools/venv/bin/python");
-    assert!(python.exists(), "{} is missing: run `cargo xtask test`, which installs the pinned clients", python.display());
-    let sse = std::fs::read_to_string(root().join("runtime/demo/turn1.sse")).expect("the demo's first answer");
-    let reply = || Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect());
-    let upstream = ReplayServer::start(vec![reply(), reply()]).await.expect("replay upstream");
+    let upstream = ReplayServer::start(vec![demo_reply("turn1.sse"), demo_reply("turn1.sse")]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
-    let text = format!(
-        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
-         [models.fast]\nroutes = [\"main:demo-model\"]\n",
-        upstream.url(),
-        dir.path().join("key").display()
-    );
-    let gateway = std::sync::Arc::new(Gateway::start(&config(&text, dir.path())).await.expect("the gateway starts"));
-    let server = cordon::serve::routes::Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens");
+    let server = serve_in_process(dir.path(), &fast_model(&upstream, dir.path())).await;
     let base_url = format!("{}/v1", server.url());
-    // The client blocks; the gateway keeps serving on this test's runtime.
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(&python).arg(root().join("tests/clients/openai_chat.py")).arg(base_url).arg("fast").output()
-    })
-    .await
-    .expect("joins")
-    .expect("python runs");
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
-    let seen: serde_json::Value = serde_json::from_str(printed.trim()).expect("one JSON line");
+    let seen = run_python("openai_chat.py", &[&base_url, "fast"]).await;
     assert_eq!(seen["stream"]["text"], "I'll work it out exactly with the calculator.");
     assert_eq!(seen["stream"]["calls"]["0"]["name"], "calculator__evaluate");
     assert_eq!(seen["stream"]["calls"]["0"]["arguments"], r#"{"expression": "187.40 * 1.15 / 3"}"#);
@@ -169,14 +138,7 @@ async fn sigterm_lets_the_stream_in_flight_finish() {
     reply.chunk_delay = std::time::Duration::from_millis(40);
     let upstream = ReplayServer::start(vec![reply]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
-    let body = format!(
-        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
-         [models.fast]\nroutes = [\"main:demo-model\"]\n",
-        upstream.url(),
-        dir.path().join("key").display()
-    );
-    let mut gateway = ServeProcess::start(&body, &[]);
+    let mut gateway = ServeProcess::start(&fast_model(&upstream, dir.path()), &[]);
     let base = gateway.base.clone();
 
     let client = cordon::tls::client_builder().build().expect("client");
@@ -216,15 +178,7 @@ async fn a_client_that_disconnects_closes_the_upstream() {
     endless.chunk_delay = std::time::Duration::from_millis(5);
     let upstream = ReplayServer::start(vec![endless]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
-    let text = format!(
-        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
-         [models.fast]\nroutes = [\"main:demo-model\"]\n",
-        upstream.url(),
-        dir.path().join("key").display()
-    );
-    let gateway = std::sync::Arc::new(Gateway::start(&config(&text, dir.path())).await.expect("the gateway starts"));
-    let server = cordon::serve::routes::Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens");
+    let server = serve_in_process(dir.path(), &fast_model(&upstream, dir.path())).await;
     let client = cordon::tls::client_builder().build().expect("client");
     let body = serde_json::json!({"model": "fast", "stream": true, "messages": [{"role": "user", "content": "sing"}]});
     let mut response = client
@@ -257,31 +211,11 @@ async fn a_client_that_disconnects_closes_the_upstream() {
 /// helper assembles the message, tool use included.
 #[tokio::test]
 async fn the_official_anthropic_python_client_reads_the_gateway() {
-    let python = root().join(".tools/venv/bin/python");
-    assert!(python.exists(), "{} is missing: run `cargo xtask test`, which installs the pinned clients", python.display());
-    let sse = std::fs::read_to_string(root().join("runtime/demo/turn1.sse")).expect("the demo's first answer");
-    let reply = || Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect());
-    let upstream = ReplayServer::start(vec![reply(), reply()]).await.expect("replay upstream");
+    let upstream = ReplayServer::start(vec![demo_reply("turn1.sse"), demo_reply("turn1.sse")]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
-    let text = format!(
-        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n\
-         [models.fast]\nroutes = [\"main:demo-model\"]\n",
-        upstream.url(),
-        dir.path().join("key").display()
-    );
-    let gateway = std::sync::Arc::new(Gateway::start(&config(&text, dir.path())).await.expect("the gateway starts"));
-    let server = cordon::serve::routes::Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens");
+    let server = serve_in_process(dir.path(), &fast_model(&upstream, dir.path())).await;
     let base_url = server.url();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(&python).arg(root().join("tests/clients/anthropic_messages.py")).arg(base_url).arg("fast").output()
-    })
-    .await
-    .expect("joins")
-    .expect("python runs");
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
-    let seen: serde_json::Value = serde_json::from_str(printed.trim()).expect("one JSON line");
+    let seen = run_python("anthropic_messages.py", &[&base_url, "fast"]).await;
     assert_eq!(seen["stream"]["text"], "I'll work it out exactly with the calculator.");
     let tool = serde_json::json!({"type": "tool_use", "text": null, "name": "calculator__evaluate", "input": {"expression": "187.40 * 1.15 / 3"}});
     assert_eq!(seen["stream"]["blocks"][1], tool, "{seen}");

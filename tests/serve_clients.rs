@@ -20,7 +20,7 @@ use bytes::Bytes;
 use cordon::replay::{Framing, RecordedRequest, Reply, ReplayServer};
 use serde_json::{Value, json};
 
-use crate::support::{ServeProcess, components_dir, root, shared_fixtures};
+use crate::support::{ServeProcess, components_dir, root, run_client, run_python, shared_fixtures};
 
 /// The key every provider here is given (through the environment, as an
 /// operator would); the replay upstreams accept any.
@@ -74,34 +74,6 @@ fn fixture(fixtures: &std::path::Path, path: &str, framing: Framing) -> (String,
 /// The request bodies an upstream received, as JSON.
 fn bodies(requests: &[RecordedRequest]) -> Vec<Value> {
     requests.iter().map(|request| serde_json::from_slice(&request.body).expect("a JSON request body")).collect()
-}
-
-/// The pinned Python venv's interpreter.
-fn python() -> PathBuf {
-    let python = root().join(".tools/venv/bin/python");
-    assert!(python.exists(), "{} is missing: run `cargo xtask test`, which installs the pinned clients", python.display());
-    python
-}
-
-/// Run `program` with `args` off the async runtime (the upstreams keep
-/// serving on it) and return the one JSON line it prints.
-async fn run_client(program: PathBuf, args: Vec<String>) -> Value {
-    let shown = format!("{} {}", program.display(), args.join(" "));
-    let output = tokio::task::spawn_blocking(move || Command::new(&program).args(&args).output())
-        .await
-        .expect("joins")
-        .unwrap_or_else(|err| panic!("cannot run {shown}: {err}"));
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{shown} failed ({}):\n{printed}{}", output.status, String::from_utf8_lossy(&output.stderr));
-    let last = printed.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|err| panic!("{shown} printed no JSON line ({err}):\n{printed}"))
-}
-
-/// Run a script of `tests/clients` with the pinned Python.
-async fn run_python(script: &str, args: &[&str]) -> Value {
-    let mut all = vec![root().join("tests/clients").join(script).display().to_string()];
-    all.extend(args.iter().map(|arg| (*arg).to_owned()));
-    run_client(python(), all).await
 }
 
 /// Run `tests/clients/openai_chat.mjs` with node and the pinned OpenAI Node client.

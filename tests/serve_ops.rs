@@ -3,18 +3,14 @@
 //! serves, with a bad file never applied.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use cordon::replay::{Reply, ReplayServer};
-use cordon::serve::config::ServeConfig;
-use cordon::serve::gateway::Gateway;
-use cordon::serve::routes::Server;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::support::{ServeProcess, root, serve_config_head};
+use crate::support::{ServeProcess, demo_reply, fast_model, main_provider, serve_config_head, serve_in_process};
 
 /// A response's JSON body.
 async fn json(response: reqwest::Response) -> Value {
@@ -22,28 +18,9 @@ async fn json(response: reqwest::Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
 }
 
-/// A recorded answer of the demo, as the upstream sends it.
-fn recorded(name: &str) -> Reply {
-    let sse = std::fs::read_to_string(root().join("runtime/demo").join(name)).expect("the demo's recorded answer");
-    Reply::stream(sse.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect())
-}
-
-/// A config file's head (components, cache, port 0) and a provider `main` in front of `upstream`.
+/// `rest` (limits, models, tools) and the provider `main` in front of `upstream`.
 fn config_text(dir: &Path, upstream: &ReplayServer, rest: &str) -> String {
-    std::fs::write(dir.join("key"), "sk-test").expect("key file");
-    format!(
-        "{}{rest}\n[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n",
-        serve_config_head(),
-        upstream.url(),
-        dir.join("key").display()
-    )
-}
-
-/// An in-process gateway on a free port.
-async fn serve(dir: &Path, text: &str) -> Server {
-    let config = ServeConfig::parse(&dir.join("serve.toml"), text).expect("a valid config");
-    let gateway = Arc::new(Gateway::start(&config).await.expect("the gateway starts"));
-    Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens")
+    format!("{rest}\n{}", main_provider(upstream, dir))
 }
 
 fn chat(model: &str, stream: bool) -> String {
@@ -64,7 +41,7 @@ fn chunks(body: &str) -> Vec<Value> {
 /// call, one finish) and one whole answer with the usage of both turns.
 #[tokio::test]
 async fn a_model_with_tools_has_the_host_run_them_and_answers_once() {
-    let upstream = ReplayServer::start(vec![recorded("turn1.sse"), recorded("turn2.sse"), recorded("turn1.sse"), recorded("turn2.sse")])
+    let upstream = ReplayServer::start(vec![demo_reply("turn1.sse"), demo_reply("turn2.sse"), demo_reply("turn1.sse"), demo_reply("turn2.sse")])
         .await
         .expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -73,7 +50,7 @@ async fn a_model_with_tools_has_the_host_run_them_and_answers_once() {
         &upstream,
         "[models.agent]\nroutes = [\"main:demo-model\"]\ntools = [\"calc\"]\ntool-steps = 3\n[tools.calc]\ncomponent = \"calculator\"\n",
     );
-    let server = serve(dir.path(), &text).await;
+    let server = serve_in_process(dir.path(), &text).await;
     let client = cordon::tls::client_builder().build().expect("client");
     let url = format!("{}/v1/chat/completions", server.url());
 
@@ -112,14 +89,14 @@ async fn a_model_with_tools_has_the_host_run_them_and_answers_once() {
 /// A model that keeps calling tools ends at its `tool-steps` with an error the client reads.
 #[tokio::test]
 async fn a_model_still_calling_tools_at_its_step_limit_gets_an_error() {
-    let upstream = ReplayServer::start(vec![recorded("turn1.sse")]).await.expect("replay upstream");
+    let upstream = ReplayServer::start(vec![demo_reply("turn1.sse")]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
     let text = config_text(
         dir.path(),
         &upstream,
         "[models.agent]\nroutes = [\"main:demo-model\"]\ntools = [\"calc\"]\ntool-steps = 2\n[tools.calc]\ncomponent = \"calculator\"\n",
     );
-    let server = serve(dir.path(), &text).await;
+    let server = serve_in_process(dir.path(), &text).await;
     let client = cordon::tls::client_builder().build().expect("client");
     let body = client
         .post(format!("{}/v1/chat/completions", server.url()))
@@ -142,12 +119,12 @@ async fn a_model_still_calling_tools_at_its_step_limit_gets_an_error() {
 /// ends (closing its upstream), and a client too slow to send its body gets 408.
 #[tokio::test]
 async fn the_gateways_limits_refuse_what_is_over_them() {
-    let mut slow = recorded("turn1.sse");
+    let mut slow = demo_reply("turn1.sse");
     slow.chunk_delay = Duration::from_millis(2500);
     let upstream = ReplayServer::start(vec![slow]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
     let limits = "[limits]\nbody-mib = 1\nconcurrent-turns = 1\nfirst-output-seconds = 1\nrequest-seconds = 1\n[models.fast]\nroutes = [\"main:demo-model\"]\n";
-    let server = serve(dir.path(), &config_text(dir.path(), &upstream, limits)).await;
+    let server = serve_in_process(dir.path(), &config_text(dir.path(), &upstream, limits)).await;
     let client = cordon::tls::client_builder().build().expect("client");
     let url = format!("{}/v1/chat/completions", server.url());
 
@@ -230,12 +207,12 @@ async fn models(client: &reqwest::Client, base: &str) -> Vec<String> {
 /// reloads too.
 #[tokio::test]
 async fn a_config_change_or_sighup_reloads_without_dropping_the_stream_in_flight() {
-    let mut slow = recorded("turn1.sse");
+    let mut slow = demo_reply("turn1.sse");
     slow.chunk_delay = Duration::from_millis(30);
     let upstream = ReplayServer::start(vec![slow]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("serve.toml");
-    let first = config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n");
+    let first = format!("{}{}", serve_config_head(), fast_model(&upstream, dir.path()));
     std::fs::write(&file, &first).expect("config");
     let gateway = ServeProcess::start_file(&file, &[], "off");
     let client = cordon::tls::client_builder().build().expect("client");
@@ -280,10 +257,10 @@ async fn a_config_change_or_sighup_reloads_without_dropping_the_stream_in_flight
 /// Every answer's `x-request-id` is in the gateway's log line for it.
 #[tokio::test]
 async fn the_request_id_is_in_the_log() {
-    let upstream = ReplayServer::start(vec![recorded("turn2.sse")]).await.expect("replay upstream");
+    let upstream = ReplayServer::start(vec![demo_reply("turn2.sse")]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("serve.toml");
-    std::fs::write(&file, config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n")).expect("config");
+    std::fs::write(&file, format!("{}{}", serve_config_head(), fast_model(&upstream, dir.path()))).expect("config");
     let gateway = ServeProcess::start_file(&file, &[], "cordon=info");
     let client = cordon::tls::client_builder().build().expect("client");
     let answer = client
@@ -307,7 +284,7 @@ async fn a_client_that_stops_reading_stops_the_upstream() {
     let endless = Reply { body: cordon::replay::ReplyBody::Endless(Bytes::from(format!("{delta}\n\n"))), ..Reply::stream(vec![]) };
     let upstream = ReplayServer::start(vec![endless]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = serve(dir.path(), &config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n")).await;
+    let server = serve_in_process(dir.path(), &config_text(dir.path(), &upstream, "[models.fast]\nroutes = [\"main:demo-model\"]\n")).await;
     let client = cordon::tls::client_builder().build().expect("client");
     let mut stream = client
         .post(format!("{}/v1/chat/completions", server.url()))
@@ -345,12 +322,12 @@ async fn a_client_that_stops_reading_stops_the_upstream() {
 /// streamed, as the stream's error chunk after the text so far; its upstream closes.
 #[tokio::test]
 async fn a_turn_over_turn_seconds_ends_with_an_error_chunk() {
-    let mut slow = recorded("turn2.sse");
+    let mut slow = demo_reply("turn2.sse");
     slow.chunk_delay = Duration::from_millis(150);
     let upstream = ReplayServer::start(vec![slow]).await.expect("replay upstream");
     let dir = tempfile::tempdir().expect("temp dir");
     let limits = "[limits]\nturn-seconds = 1\n[models.fast]\nroutes = [\"main:demo-model\"]\n";
-    let server = serve(dir.path(), &config_text(dir.path(), &upstream, limits)).await;
+    let server = serve_in_process(dir.path(), &config_text(dir.path(), &upstream, limits)).await;
     let client = cordon::tls::client_builder().build().expect("client");
     let answer = client
         .post(format!("{}/v1/chat/completions", server.url()))

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use cordon::replay::{Framing, Reply, ReplayServer, frame};
 use serde_json::{Value, json};
 
-use crate::support::{ServeProcess, own_fixture, root, shared_fixtures};
+use crate::support::{ServeProcess, fast_model, own_fixture, root, shared_fixtures};
 
 /// `cordon serve --config` as its own process, serving the model `fast`
 /// through the `openai` component pointed at `upstream`; killed when dropped.
@@ -23,14 +23,7 @@ struct Serve {
 impl Serve {
     fn start(upstream: &ReplayServer) -> Serve {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("key"), "sk-test").expect("key file");
-        let body = format!(
-            "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\n\
-             secrets = {{ api-key = \"file:{}\" }}\n[models.fast]\nroutes = [\"main:demo-model\"]\n",
-            upstream.url(),
-            dir.path().join("key").display()
-        );
-        Serve { process: ServeProcess::start(&body, &[]), _dir: dir }
+        Serve { process: ServeProcess::start(&fast_model(upstream, dir.path()), &[]), _dir: dir }
     }
 
     /// Run `tests/clients/openai_responses.py` in `scenario` against this

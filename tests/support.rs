@@ -248,3 +248,61 @@ pub fn serve_config_head() -> String {
     let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
     format!("listen = \"127.0.0.1:0\"\ncomponents = {:?}\ncache = {:?}\n", components_dir().display().to_string(), cache.display().to_string())
 }
+
+/// The pinned Python venv's interpreter.
+pub fn python() -> std::path::PathBuf {
+    let python = root().join(".tools/venv/bin/python");
+    assert!(python.exists(), "{} is missing: run `cargo xtask test`, which installs the pinned clients", python.display());
+    python
+}
+
+/// Run `program` with `args` off the async runtime (the upstreams keep
+/// serving on it) and return the one JSON line it prints.
+pub async fn run_client(program: std::path::PathBuf, args: Vec<String>) -> serde_json::Value {
+    let shown = format!("{} {}", program.display(), args.join(" "));
+    let output = tokio::task::spawn_blocking(move || std::process::Command::new(&program).args(&args).output())
+        .await
+        .expect("joins")
+        .unwrap_or_else(|err| panic!("cannot run {shown}: {err}"));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown} failed ({}):\n{printed}{}", output.status, String::from_utf8_lossy(&output.stderr));
+    let last = printed.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|err| panic!("{shown} printed no JSON line ({err}):\n{printed}"))
+}
+
+/// Run a script of `tests/clients` with the pinned Python.
+pub async fn run_python(script: &str, args: &[&str]) -> serde_json::Value {
+    let mut all = vec![root().join("tests/clients").join(script).display().to_string()];
+    all.extend(args.iter().map(|arg| (*arg).to_owned()));
+    run_client(python(), all).await
+}
+
+/// `[providers.main]`: the `openai` component in front of `upstream`, its key
+/// in a file in `dir`.
+pub fn main_provider(upstream: &ReplayServer, dir: &Path) -> String {
+    std::fs::write(dir.join("key"), "sk-test").expect("key file");
+    format!(
+        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"file:{}\" }}\n",
+        upstream.url(),
+        dir.join("key").display()
+    )
+}
+
+/// [`main_provider`] and the model `fast` routed to it.
+pub fn fast_model(upstream: &ReplayServer, dir: &Path) -> String {
+    format!("{}[models.fast]\nroutes = [\"main:demo-model\"]\n", main_provider(upstream, dir))
+}
+
+/// A gateway of `text` (after [`serve_config_head`]) in this process, on a free port.
+pub async fn serve_in_process(dir: &Path, text: &str) -> cordon::serve::routes::Server {
+    let file = dir.join("serve.toml");
+    let config = cordon::serve::config::ServeConfig::parse(&file, &format!("{}{text}", serve_config_head())).expect("a valid config");
+    let gateway = std::sync::Arc::new(cordon::serve::gateway::Gateway::start(&config).await.expect("the gateway starts"));
+    cordon::serve::routes::Server::start(gateway, "127.0.0.1:0".parse().expect("address")).await.expect("listens")
+}
+
+/// The demo's recorded answer `name` (`turn1.sse`, `turn2.sse`), as an upstream sends it.
+pub fn demo_reply(name: &str) -> Reply {
+    let sse = std::fs::read_to_string(root().join("runtime/demo").join(name)).expect("the demo's recorded answer");
+    Reply::stream(sse.split_inclusive("\n\n").map(|event| bytes::Bytes::copy_from_slice(event.as_bytes())).collect())
+}
