@@ -228,14 +228,20 @@ fn tool_of(tool: &Value, index: usize) -> Result<ToolDefinition, BadRequest> {
     Ok(ToolDefinition { name: name.to_owned(), description: description.to_owned(), parameters })
 }
 
+/// A `tool_choice` given as a string (both OpenAI APIs); `named` shows how
+/// this API names one function instead.
+pub(crate) fn tool_choice_mode(mode: &str, named: &str) -> Result<ToolChoice, BadRequest> {
+    match mode {
+        "auto" => Ok(ToolChoice::Auto),
+        "none" => Ok(ToolChoice::None),
+        "required" => Ok(ToolChoice::Required),
+        other => Err(bad("tool_choice", format!("`{other}` is not a tool choice: auto, none, required, or {named}"))),
+    }
+}
+
 fn tool_choice_of(choice: &Value) -> Result<ToolChoice, BadRequest> {
     match choice {
-        Value::String(mode) => match mode.as_str() {
-            "auto" => Ok(ToolChoice::Auto),
-            "none" => Ok(ToolChoice::None),
-            "required" => Ok(ToolChoice::Required),
-            other => Err(bad("tool_choice", format!("`{other}` is not a tool choice: auto, none, required, or a function"))),
-        },
+        Value::String(mode) => tool_choice_mode(mode, "{\"type\": \"function\", \"function\": {\"name\": ...}}"),
         _ => choice
             .pointer("/function/name")
             .and_then(Value::as_str)

@@ -36,7 +36,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::serve::openai_request::{BadRequest, image_of};
+use crate::serve::openai_request::{BadRequest, image_of, tool_choice_mode};
 use crate::serve::openai_response;
 use crate::types::{
     ContentPart, Event, FinishReason, Message, Part, ReasoningEffort, ReasoningPart, ReasoningSettings, Request, ResponseFormat, Role,
@@ -382,12 +382,7 @@ fn tool_of(tool: &Value, index: usize, warnings: &mut Vec<String>) -> Result<Too
 
 fn tool_choice_of(choice: &Value) -> Result<ToolChoice, BadRequest> {
     match choice {
-        Value::String(mode) => match mode.as_str() {
-            "auto" => Ok(ToolChoice::Auto),
-            "none" => Ok(ToolChoice::None),
-            "required" => Ok(ToolChoice::Required),
-            other => Err(bad("tool_choice", format!("`{other}` is not a tool choice: auto, none, required, or {{\"type\": \"function\", \"name\": ...}}"))),
-        },
+        Value::String(mode) => tool_choice_mode(mode, "{\"type\": \"function\", \"name\": ...}"),
         Value::Object(choice) => match choice.get("type").and_then(Value::as_str) {
             Some("function") => choice
                 .get("name")
