@@ -128,12 +128,13 @@ async fn reload(server: &Server, path: &std::path::Path, why: &str) {
     };
     match outcome {
         Ok((gateway, restart)) => {
-            let models: Vec<&str> = gateway.model_names().collect();
-            eprintln!("cordon serve: reloaded {} ({why}) in {:.0?}: serves {}", path.display(), started.elapsed(), models.join(", "));
+            let models = gateway.model_names().collect::<Vec<_>>().join(", ");
+            // Serve it first: whoever reads the line may send a request at once.
+            server.replace(Arc::new(gateway));
+            eprintln!("cordon serve: reloaded {} ({why}) in {:.0?}: serves {models}", path.display(), started.elapsed());
             for change in restart {
                 eprintln!("cordon serve: {change}: restart to apply it");
             }
-            server.replace(Arc::new(gateway));
         }
         Err(error) => eprintln!("cordon serve: {} ({why}) was not applied; the running configuration serves on:\n{error}", path.display()),
     }
