@@ -46,6 +46,8 @@ pub struct HostState {
 /// Start a new exported call: its CPU time and fuel are counted afresh.
 pub fn begin_call(store: &mut Store<HostState>) -> wasmtime::Result<()> {
     store.data_mut().cpu_ticks = 0;
+    // A store made ahead of its turn may have sat idle past its deadline.
+    store.set_epoch_deadline(1);
     if let Some(fuel) = store.data().fuel_per_call {
         store.set_fuel(fuel)?;
     }

@@ -6,7 +6,10 @@
 //! reads, and no thread hand-off is paid per event. Every batch is held to the
 //! output limits and the event grammar ([`crate::grammar`]) before it reaches
 //! the reader; the turn's result is folded from the events ([`crate::fold`]);
-//! the turn's CPU is counted across its calls ([`crate::cpu`]). A trap, a
+//! the turn's CPU is counted across its calls ([`crate::cpu`]). A provider
+//! keeps one fresh instance ready (made when it loads and after each turn, off
+//! the answer's path), so a turn does not wait for its instantiation; an
+//! instance still serves one turn only. A trap, a
 //! limit breach, a grammar violation or a timeout becomes an `error` event and
 //! a typed error; the instance is dropped and the next turn gets a new one.
 
@@ -21,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use crate::bindings::{ProviderComponentPre, ProviderInfo, wit};
+use crate::bindings::{ProviderComponent, ProviderComponentPre, ProviderInfo, wit};
 use crate::broker::Broker;
 use crate::component::{LoadedComponent, Prepared};
 use crate::convert;
@@ -61,6 +64,18 @@ struct Inner {
     /// Turns running now.
     in_flight: AtomicU64,
     loaded_at: SystemTime,
+    /// A fresh instance made ahead of the next turn (see [`Spare`]).
+    spare: Mutex<Option<Spare>>,
+    /// A spare is being made now.
+    making_spare: std::sync::atomic::AtomicBool,
+}
+
+/// A fresh instance in its own store, made ahead of a turn and never called
+/// before it: instantiation is the same work either way, but done between
+/// turns it is off the path to the first event.
+struct Spare {
+    store: wasmtime::Store<HostState>,
+    instance: ProviderComponent,
 }
 
 /// How a version gets its state: a fresh `init`, or the state of the version it replaces.
@@ -143,7 +158,7 @@ impl Provider {
         };
         let served_by = format!("{}@{}", component.manifest.name, component.manifest.version);
         let slots = Arc::new(Semaphore::new(component.manifest.limits.concurrent_turns as usize));
-        Ok(Provider {
+        let provider = Provider {
             inner: Arc::new(Inner {
                 engine,
                 component,
@@ -157,8 +172,12 @@ impl Provider {
                 queued: AtomicU64::new(0),
                 in_flight: AtomicU64::new(0),
                 loaded_at: SystemTime::now(),
+                spare: Mutex::new(None),
+                making_spare: std::sync::atomic::AtomicBool::new(false),
             }),
-        })
+        };
+        make_spare(&provider.inner);
+        Ok(provider)
     }
 
     /// `name@version` of the component behind it, as results and events report it.
@@ -236,6 +255,7 @@ impl Provider {
                 let _ = sender.send(Message::Events(vec![Event::Error(error.error.clone())])).await;
             }
             let _ = sender.send(Message::Done(Box::new(outcome.map_err(|e| e.error)))).await;
+            make_spare(&inner);
         });
         TurnStream::new(driver, receiver)
     }
@@ -244,6 +264,54 @@ impl Provider {
     pub async fn complete(&self, request: Request) -> Result<TurnResult> {
         self.stream(request).into_result().await
     }
+}
+
+/// Make the provider's spare instance in a task of its own, unless it has
+/// one or one is being made. The task holds the provider weakly: a version
+/// that is replaced meanwhile is not kept alive by it.
+fn make_spare(inner: &Arc<Inner>) {
+    let has_spare = inner.spare.lock().map(|spare| spare.is_some()).unwrap_or(true);
+    if has_spare || inner.making_spare.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let making = MakingSpare(Arc::downgrade(inner));
+    tokio::spawn(async move {
+        let Some(inner) = making.0.upgrade() else { return };
+        let limits = &inner.component.manifest.limits;
+        let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
+        match inner.pre.instantiate_async(&mut store).await {
+            Ok(instance) => {
+                if let Ok(mut spare) = inner.spare.lock() {
+                    *spare = Some(Spare { store, instance });
+                }
+            }
+            // The turn that finds no spare instantiates for itself and reports the error.
+            Err(err) => tracing::debug!(component = %inner.name, "cannot make a spare instance: {err:#}"),
+        }
+    });
+}
+
+/// Clears `making_spare` when the task making a spare ends, however it ends
+/// (a runtime shutting down drops the task unrun).
+struct MakingSpare(Weak<Inner>);
+
+impl Drop for MakingSpare {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.making_spare.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// The spare instance, or a new one made now (its time charged to the turn).
+async fn fresh_instance(inner: &Inner, cpu: &mut CpuBudget) -> Result<Spare, TurnError> {
+    if let Some(spare) = inner.spare.lock().ok().and_then(|mut spare| spare.take()) {
+        return Ok(spare);
+    }
+    let limits = &inner.component.manifest.limits;
+    let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
+    let instance = cpu.meter(inner.pre.instantiate_async(&mut store)).await.map_err(|e| trap_error(&store, e))?;
+    Ok(Spare { store, instance })
 }
 
 /// Instantiate, call `info`, and run `init` (or take over the given state).
@@ -371,8 +439,7 @@ impl From<TurnError> for Failure {
 async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message>) -> Result<TurnResult, Failure> {
     let limits = &inner.component.manifest.limits;
     let mut cpu = CpuBudget::new(limits.turn_cpu_ms);
-    let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
-    let instance = cpu.meter(inner.pre.instantiate_async(&mut store)).await.map_err(|e| trap_error(&store, e))?;
+    let Spare { mut store, instance } = fresh_instance(inner, &mut cpu).await?;
     let api = instance.cordon_provider_provider();
     let state = inner.state.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone());
 
