@@ -79,9 +79,9 @@ enum Event<'a> {
 
 #[derive(Deserialize)]
 struct Message<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     model: Option<Cow<'a, str>>,
     #[serde(default)]
     usage: Option<serde_json::Value>,
@@ -139,7 +139,7 @@ enum Fragment<'a> {
 
 #[derive(Deserialize)]
 struct MessageDeltaBody<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     stop_reason: Option<Cow<'a, str>>,
 }
 

@@ -53,9 +53,9 @@ struct Chunk<'a> {
     candidates: Vec<Candidate<'a>>,
     #[serde(borrow, default)]
     usage_metadata: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     model_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     response_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     prompt_feedback: Option<PromptFeedback<'a>>,
@@ -66,7 +66,7 @@ struct Chunk<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PromptFeedback<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     block_reason: Option<Cow<'a, str>>,
 }
 
@@ -77,7 +77,7 @@ struct Candidate<'a> {
     index: u64,
     #[serde(borrow, default)]
     content: Option<Content<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     finish_reason: Option<Cow<'a, str>>,
 }
 
@@ -90,11 +90,11 @@ struct Content<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WirePart<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     text: Option<Cow<'a, str>>,
     #[serde(default)]
     thought: bool,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     thought_signature: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     function_call: Option<FunctionCall<'a>>,
@@ -104,9 +104,9 @@ struct WirePart<'a> {
 #[serde(rename_all = "camelCase")]
 struct FunctionCall<'a> {
     /// Sent by some Google endpoints (Vertex AI, Live); the Gemini API sends none.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     args: Option<&'a RawValue>,
@@ -121,7 +121,7 @@ struct FunctionCall<'a> {
 struct PartialArg<'a> {
     #[serde(borrow)]
     json_path: Cow<'a, str>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     string_value: Option<Cow<'a, str>>,
     #[serde(default)]
     number_value: Option<Number>,

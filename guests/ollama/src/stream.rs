@@ -33,15 +33,15 @@ pub struct ChatStream {
 
 #[derive(Deserialize)]
 struct Line<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     model: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     created_at: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     message: Option<WireMessage<'a>>,
     #[serde(default)]
     done: bool,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     done_reason: Option<Cow<'a, str>>,
     #[serde(default)]
     total_duration: Option<u64>,
@@ -61,9 +61,9 @@ struct Line<'a> {
 
 #[derive(Deserialize)]
 struct WireMessage<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     content: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     thinking: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     tool_calls: Option<Vec<WireToolCall<'a>>>,
@@ -71,7 +71,7 @@ struct WireMessage<'a> {
 
 #[derive(Deserialize)]
 struct WireToolCall<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     function: Option<WireFunction<'a>>,
@@ -79,7 +79,7 @@ struct WireToolCall<'a> {
 
 #[derive(Deserialize)]
 struct WireFunction<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     arguments: Option<&'a RawValue>,

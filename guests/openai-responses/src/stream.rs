@@ -53,11 +53,11 @@ struct PendingCall {
 /// One stream event: the fields of every event type this provider handles.
 #[derive(Deserialize)]
 struct WireEvent<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, rename = "type", deserialize_with = "cordon_sdk::json::borrowed")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     delta: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     item_id: Option<Cow<'a, str>>,
     #[serde(default)]
     output_index: Option<u64>,
@@ -65,7 +65,7 @@ struct WireEvent<'a> {
     summary_index: Option<u64>,
     #[serde(default)]
     content_index: Option<u64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     arguments: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     item: Option<Item<'a>>,
@@ -84,7 +84,7 @@ struct WireEvent<'a> {
 /// Just the type, for events the flat struct cannot read.
 #[derive(Deserialize)]
 struct TypeOnly<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, rename = "type", deserialize_with = "cordon_sdk::json::borrowed")]
     kind: Option<Cow<'a, str>>,
 }
 
@@ -92,25 +92,25 @@ struct TypeOnly<'a> {
 struct Item<'a> {
     #[serde(borrow, default, rename = "type")]
     kind: Cow<'a, str>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     call_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     arguments: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct ResponseObject<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     model: Option<Cow<'a, str>>,
     #[serde(default)]
     created_at: Option<serde_json::Number>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     status: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     usage: Option<&'a RawValue>,
@@ -122,7 +122,7 @@ struct ResponseObject<'a> {
 
 #[derive(Deserialize)]
 struct IncompleteDetails<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
     reason: Option<Cow<'a, str>>,
 }
 

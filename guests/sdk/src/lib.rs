@@ -18,6 +18,7 @@
 //!
 //! A tool crate implements [`tool::Tool`] and calls [`export_tool!`]; see [`tool`].
 
+pub mod json;
 pub mod ndjson;
 pub mod sse;
 
