@@ -6,7 +6,9 @@
 //! - **added time to the first byte** at concurrency 1: gateway minus direct,
 //!   p50 and p99, over thousands of turns in interleaved rounds (so drift in
 //!   the machine's load falls on both sides alike), and the largest gap
-//!   between two reads of a stream;
+//!   between two reads of a stream; beside it, what a round trip between two
+//!   threads costs on one core and across the two (the gateway's path crosses
+//!   between the cores four times per turn, the direct path never);
 //! - **turns per second** at 1, 10 and 100 clients, with p50/p99 latency, for
 //!   the recorded 303-event `openai-text` stream and for a short whole answer;
 //! - **memory per live stream**: the gateway's RSS at rest, then with N
@@ -266,6 +268,7 @@ async fn run(recording: String, settings: Settings) {
     }
     let after_held = gateway.rss_kib();
 
+    let wakes = (round_trip_to(LOAD_CORE), round_trip_to(GATEWAY_CORE));
     eprintln!("concurrency 1, {} interleaved rounds of {} turns per side", settings.rounds, settings.per_round);
     let mut latency = Vec::new();
     for kind in [Kind::Text, Kind::Paced, Kind::Short] {
@@ -294,7 +297,7 @@ async fn run(recording: String, settings: Settings) {
     }
     let after_load = gateway.rss_kib();
 
-    print_report(&latency, &sweep, Memory { at_rest, held, after_held, after_load }, &sizes);
+    print_report(&latency, wakes, &sweep, Memory { at_rest, held, after_held, after_load }, &sizes);
     drop(gateway);
     drop(upstream);
 }
@@ -375,6 +378,45 @@ impl Drop for Upstream {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The id of the calling thread (what `taskset -p` takes).
+fn thread_id() -> String {
+    let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+    link.file_name().map(|name| name.to_string_lossy().into_owned()).expect("a thread id")
+}
+
+/// The mean time for this thread to wake a thread on `core` and be woken
+/// back (two blocking channel hand-offs): what a hop between cores costs on
+/// this machine, where an idle core must be woken. The gateway's path crosses
+/// between the two cores four times, the direct path not at all.
+fn round_trip_to(core: &str) -> Duration {
+    const TRIPS: u32 = 2000;
+    let (to_peer, from_here) = std::sync::mpsc::channel::<()>();
+    let (to_here, from_peer) = std::sync::mpsc::channel::<()>();
+    let (tid_sender, tid) = std::sync::mpsc::channel();
+    let peer = std::thread::spawn(move || {
+        tid_sender.send(thread_id()).expect("the id of the peer thread");
+        while from_here.recv().is_ok() {
+            if to_here.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let tid = tid.recv().expect("the peer's id");
+    let pinned = Command::new("taskset").args(["-p", "-c", core, &tid]).stdout(Stdio::null()).status();
+    if !matches!(pinned, Ok(status) if status.success()) {
+        fail(&format!("`taskset -p -c {core} {tid}` failed: {pinned:?}"));
+    }
+    let started = Instant::now();
+    for _ in 0..TRIPS {
+        to_peer.send(()).expect("the peer listens");
+        from_peer.recv().expect("the peer answers");
+    }
+    let elapsed = started.elapsed();
+    drop(to_peer);
+    let _ = peer.join();
+    elapsed / TRIPS
 }
 
 async fn answer(answers: Arc<Answers>, request: hyper::Request<Incoming>) -> Result<hyper::Response<UpstreamBody>, Infallible> {
@@ -724,6 +766,7 @@ struct Memory {
 
 fn print_report(
     latency: &[(Kind, Vec<Sample>, Vec<Sample>)],
+    (same_core, other_core): (Duration, Duration),
     sweep: &[(Kind, usize, &str, Cell)],
     memory: Memory,
     sizes: &[(Kind, &str, usize)],
@@ -758,6 +801,11 @@ fn print_report(
             micros(gg99)
         ));
     }
+    out.push_str(&format!(
+        "\nA thread waking another and being woken back: {} on one core, {} across the two cores.\n",
+        micros(same_core),
+        micros(other_core)
+    ));
     out.push_str("\nThroughput (turns/s; whole-turn p50 / p99; first byte p99):\n\n");
     out.push_str("| turn | clients | direct turns/s | direct p50 / p99 | gateway turns/s | gateway p50 / p99 | gateway first byte p99 | client reads per turn, direct / gateway |\n");
     out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
