@@ -41,44 +41,41 @@ class _Schema(wj.SchemaError):
 
 def _content(value):
     """`content`: text, or (Mistral reasoning models) a list of typed parts.
-    Returns [("text", str) | ("thinking", [str])], or raises like serde's untagged enum."""
+    Returns [("text", str) | ("thinking", [str])], or raises as the Rust provider does."""
     if isinstance(value, str):
         return [("text", wj.check_string(value))]
-    try:
-        if not isinstance(value, list):
-            raise wj.SchemaError("not a list")
-        parts = []
-        for part in value:
-            part = wj.expect_object(part, "internally tagged enum ContentPart")
-            tag = part.get("type", wj.MISSING)
-            if not isinstance(tag, str):
-                raise wj.SchemaError("missing or bad tag")
-            if tag == "text":
-                wj.check_fields(part, ("text",))
-                if "text" not in part:
-                    raise wj.SchemaError("missing field `text`")
-                text = part["text"]
-                if not isinstance(text, str):
-                    raise wj.SchemaError("bad text")
-                parts.append(("text", wj.check_string(text)))
-            elif tag == "thinking":
-                wj.check_fields(part, ("thinking",))
-                if "thinking" not in part:
-                    raise wj.SchemaError("missing field `thinking`")
-                pieces = part["thinking"]
-                if not isinstance(pieces, list):
-                    raise wj.SchemaError("bad thinking")
-                texts = []
-                for piece in pieces:
-                    piece = wj.expect_object(piece, "struct ThinkingPart")
-                    wj.check_fields(piece, ("text",))
-                    texts.append(wj.str_or_default(piece, "text"))
-                parts.append(("thinking", texts))
-            else:
-                parts.append(("other", None))
-        return parts
-    except wj.SchemaError:
-        raise wj.SchemaError("data did not match any variant of untagged enum Content") from None
+    if not isinstance(value, list):
+        raise wj.SchemaError(f"invalid type: {wj.unexpected(value)}, expected text or a list of content parts")
+    parts = []
+    for part in value:
+        part = wj.expect_object(part, "internally tagged enum ContentPart")
+        tag = part.get("type", wj.MISSING)
+        if not isinstance(tag, str):
+            raise wj.SchemaError("missing or bad tag")
+        if tag == "text":
+            wj.check_fields(part, ("text",))
+            if "text" not in part:
+                raise wj.SchemaError("missing field `text`")
+            text = part["text"]
+            if not isinstance(text, str):
+                raise wj.SchemaError("bad text")
+            parts.append(("text", wj.check_string(text)))
+        elif tag == "thinking":
+            wj.check_fields(part, ("thinking",))
+            if "thinking" not in part:
+                raise wj.SchemaError("missing field `thinking`")
+            pieces = part["thinking"]
+            if not isinstance(pieces, list):
+                raise wj.SchemaError("bad thinking")
+            texts = []
+            for piece in pieces:
+                piece = wj.expect_object(piece, "struct ThinkingPart")
+                wj.check_fields(piece, ("text",))
+                texts.append(wj.str_or_default(piece, "text"))
+            parts.append(("thinking", texts))
+        else:
+            parts.append(("other", None))
+    return parts
 
 
 def _tool_calls(value):
