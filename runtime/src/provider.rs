@@ -176,7 +176,7 @@ impl Provider {
                 making_spare: std::sync::atomic::AtomicBool::new(false),
             }),
         };
-        make_spare(&provider.inner);
+        retire_and_refill(&provider.inner, None);
         Ok(provider)
     }
 
@@ -238,9 +238,11 @@ impl Provider {
         let driver = Box::pin(async move {
             let _in_flight = InFlight::enter(&inner.in_flight);
             let limit = Duration::from_millis(inner.component.manifest.limits.turn_ms);
+            // The turn's instance, dropped after the turn's end is sent.
+            let mut used = None;
             let outcome = match wait_for_slot(&inner).await {
                 Err(busy) => Err(Failure::from(busy)),
-                Ok(_slot) => match tokio::time::timeout(limit, run_turn(&inner, request, &sender)).await {
+                Ok(_slot) => match tokio::time::timeout(limit, run_turn(&inner, request, &sender, &mut used)).await {
                     Ok(outcome) => outcome,
                     Err(_) => Err(Failure::from(TurnError::new(
                         ErrorKind::Timeout,
@@ -255,7 +257,7 @@ impl Provider {
                 let _ = sender.send(Message::Events(vec![Event::Error(error.error.clone())])).await;
             }
             let _ = sender.send(Message::Done(Box::new(outcome.map_err(|e| e.error)))).await;
-            make_spare(&inner);
+            retire_and_refill(&inner, used);
         });
         TurnStream::new(driver, receiver)
     }
@@ -266,16 +268,20 @@ impl Provider {
     }
 }
 
-/// Make the provider's spare instance in a task of its own, unless it has
-/// one or one is being made. The task holds the provider weakly: a version
-/// that is replaced meanwhile is not kept alive by it.
-fn make_spare(inner: &Arc<Inner>) {
+/// Off the answer's path, in a task of its own: drop the instance a turn used
+/// (resetting its memory for the pool), then make the provider's spare
+/// instance unless it has one or one is being made. The task holds the
+/// provider weakly: a version that is replaced meanwhile is not kept alive.
+fn retire_and_refill(inner: &Arc<Inner>, used: Option<Spare>) {
     let has_spare = inner.spare.lock().map(|spare| spare.is_some()).unwrap_or(true);
-    if has_spare || inner.making_spare.swap(true, Ordering::AcqRel) {
+    let making = (!has_spare && !inner.making_spare.swap(true, Ordering::AcqRel))
+        .then(|| MakingSpare(Arc::downgrade(inner)));
+    if used.is_none() && making.is_none() {
         return;
     }
-    let making = MakingSpare(Arc::downgrade(inner));
     tokio::spawn(async move {
+        drop(used);
+        let Some(making) = making else { return };
         let Some(inner) = making.0.upgrade() else { return };
         let limits = &inner.component.manifest.limits;
         let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
@@ -436,18 +442,23 @@ impl From<TurnError> for Failure {
     }
 }
 
-async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message>) -> Result<TurnResult, Failure> {
+async fn run_turn(
+    inner: &Inner,
+    request: Request,
+    sender: &mpsc::Sender<Message>,
+    used: &mut Option<Spare>,
+) -> Result<TurnResult, Failure> {
     let limits = &inner.component.manifest.limits;
     let mut cpu = CpuBudget::new(limits.turn_cpu_ms);
-    let Spare { mut store, instance } = fresh_instance(inner, &mut cpu).await?;
+    let Spare { store, instance } = used.insert(fresh_instance(inner, &mut cpu).await?);
     let api = instance.cordon_provider_provider();
     let state = inner.state.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone());
 
-    begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
+    begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
     let native = cpu
-        .meter(api.call_to_native(&mut store, &state, &convert::request(request)))
+        .meter(api.call_to_native(&mut *store, &state, &convert::request(request)))
         .await
-        .map_err(|e| trap_error(&store, e))?
+        .map_err(|e| trap_error(store, e))?
         .map_err(convert::error)?;
     let warnings: Vec<_> = native.warnings.iter().cloned().map(convert::warning).collect();
     let start = Event::StreamStart { warnings: warnings.clone(), served_by: inner.served_by.clone() };
@@ -455,21 +466,21 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
         return Err(cancelled());
     }
 
-    begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
+    begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
     let turn = cpu
-        .meter(api.turn().call_constructor(&mut store, &state, &native))
+        .meter(api.turn().call_constructor(&mut *store, &state, &native))
         .await
-        .map_err(|e| trap_error(&store, e))?;
+        .map_err(|e| trap_error(store, e))?;
     let mut reported = false;
     let mut streamed = false;
     let mut guard = TurnGuard::new(limits);
     let mut fold = Fold::new();
     loop {
-        begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
+        begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
         let batch = cpu
-            .meter(api.turn().call_next(&mut store, turn))
+            .meter(api.turn().call_next(&mut *store, turn))
             .await
-            .map_err(|e| after_output(trap_error(&store, e), streamed))?;
+            .map_err(|e| after_output(trap_error(store, e), streamed))?;
         let Some(batch) = batch else { break };
         guard.check_sizes(&batch).map_err(|e| after_output(e, streamed))?;
         let events: Vec<Event> = batch.into_iter().map(convert::event).collect();
@@ -490,11 +501,11 @@ async fn run_turn(inner: &Inner, request: Request, sender: &mpsc::Sender<Message
     }
     guard.check_end().map_err(|e| after_output(e, streamed))?;
 
-    begin_call(&mut store).map_err(|e| trap_error(&store, e))?;
+    begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
     let finalized = cpu
-        .meter(api.call_finalize(&mut store, &state, turn))
+        .meter(api.call_finalize(&mut *store, &state, turn))
         .await
-        .map_err(|e| after_output(trap_error(&store, e), streamed))?
+        .map_err(|e| after_output(trap_error(store, e), streamed))?
         .map_err(|e| Failure { error: convert::error(e), reported })?;
     let metadata = provider_metadata(finalized.result.provider_metadata.as_deref(), limits)
         .map_err(|e| after_output(e, streamed))?;
