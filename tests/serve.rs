@@ -227,13 +227,24 @@ async fn the_official_anthropic_python_client_reads_the_gateway() {
 }
 
 /// `cordon serve --demo`: no file, key or network; it prints what to try, and
-/// the line it prints answers.
+/// the line it prints answers. It runs confined to one core (`taskset -c 0`,
+/// where util-linux is installed), as the gateway benchmark runs it: `cordon`
+/// then runs on a one-thread runtime.
 #[tokio::test]
 async fn serve_demo_answers_the_lines_it_prints() {
     use std::io::BufRead as _;
 
     let cache = components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
+    let confined = std::process::Command::new("taskset").arg("-V").output().is_ok_and(|out| out.status.success());
+    let mut command = if confined {
+        let mut taskset = std::process::Command::new("taskset");
+        taskset.args(["-c", "0", env!("CARGO_BIN_EXE_cordon")]);
+        taskset
+    } else {
+        eprintln!("taskset is not installed: `cordon serve --demo` runs on every core");
+        std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
+    };
+    let mut child = command
         .args(["--components", components_dir().to_str().unwrap_or_default(), "--cache", cache.to_str().unwrap_or_default()])
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
         .env("CORDON_LOG", "off")
