@@ -280,6 +280,8 @@ fn retire_and_refill(inner: &Arc<Inner>, used: Option<Spare>) {
         return;
     }
     tokio::spawn(async move {
+        // After whatever the network has brought (the client's next request).
+        tokio::task::yield_now().await;
         drop(used);
         let Some(making) = making else { return };
         let Some(inner) = making.0.upgrade() else { return };
