@@ -6,16 +6,20 @@
 //! - **added time to the first byte** at concurrency 1: gateway minus direct,
 //!   p50 and p99, over thousands of turns in interleaved rounds (so drift in
 //!   the machine's load falls on both sides alike), and the largest gap
-//!   between two reads of a stream; beside it, what a round trip between two
-//!   threads costs on one core and across the two (the gateway's path crosses
-//!   between the cores four times per turn, the direct path never);
+//!   between two reads of a stream; beside it, the same through a bare relay
+//!   (hyper passing requests and answers through, on the gateway's core: the
+//!   floor any gateway pays here for the extra hop), and what a round trip
+//!   between two threads costs on one core and across the two (the gateway's
+//!   path crosses between the cores four times per turn, the direct path
+//!   never);
 //! - **turns per second** at 1, 10 and 100 clients, with p50/p99 latency, for
 //!   the recorded 303-event `openai-text` stream and for a short whole answer;
 //! - **memory per live stream**: the gateway's RSS at rest, then with N
 //!   streams held open mid-answer by the upstream.
 //!
 //! The gateway runs pinned to core 0 (`taskset -c 0`); this process, the load
-//! generator and the upstream together, is pinned to core 1, on one thread.
+//! generator and the upstream together, is pinned to core 1, on one thread
+//! (the relay, while it is measured, on a thread of its own on core 0).
 //! The load generator is hyper's HTTP/1.1 client on raw keep-alive
 //! connections with TCP_NODELAY, one connection per simulated client; each
 //! answer is checked (status 200, its exact byte count, `data: [DONE]` at the
@@ -275,6 +279,15 @@ async fn run(recording: String, settings: Settings) {
         let (d, g) = interleaved(&direct, &through, kind, &settings, (size(kind, &direct), size(kind, &through))).await;
         latency.push((kind, d, g));
     }
+    // The floor: the same clients through a bare relay on the gateway's core.
+    let relay = Relay::start(upstream.addr);
+    let relayed = Target { name: "relay", addr: relay.addr };
+    let mut floor = Vec::new();
+    for kind in [Kind::Text, Kind::Paced, Kind::Short] {
+        let (d, r) = interleaved(&direct, &relayed, kind, &settings, (size(kind, &direct), size(kind, &direct))).await;
+        floor.push((kind, d, r));
+    }
+    drop(relay);
 
     let mut sweep = Vec::new();
     for kind in [Kind::Text, Kind::Short, Kind::Paced] {
@@ -297,7 +310,7 @@ async fn run(recording: String, settings: Settings) {
     }
     let after_load = gateway.rss_kib();
 
-    print_report(&latency, wakes, &sweep, Memory { at_rest, held, after_held, after_load }, &sizes);
+    print_report(&latency, &floor, wakes, &sweep, Memory { at_rest, held, after_held, after_load }, &sizes);
     drop(gateway);
     drop(upstream);
 }
@@ -403,11 +416,7 @@ fn round_trip_to(core: &str) -> Duration {
             }
         }
     });
-    let tid = tid.recv().expect("the peer's id");
-    let pinned = Command::new("taskset").args(["-p", "-c", core, &tid]).stdout(Stdio::null()).status();
-    if !matches!(pinned, Ok(status) if status.success()) {
-        fail(&format!("`taskset -p -c {core} {tid}` failed: {pinned:?}"));
-    }
+    pin_thread(&tid.recv().expect("the peer's id"), core);
     let started = Instant::now();
     for _ in 0..TRIPS {
         to_peer.send(()).expect("the peer listens");
@@ -473,6 +482,83 @@ fn held(answers: Arc<Answers>) -> UpstreamBody {
         Some((Ok(Frame::data(part)), (answers, step + 1)))
     });
     StreamBody::new(parts).boxed_unsync()
+}
+
+// ------------------------------------------------------------------- relay
+
+/// A bare HTTP/1.1 relay on the gateway's core: each client connection gets
+/// its own keep-alive connection to the upstream, and each request and answer
+/// is passed through as it comes, parsed by hyper and nothing else. What it
+/// adds to the first byte is what any gateway on this machine pays for the
+/// extra hop (the wakes between the cores, two more sockets), before doing
+/// any work of its own.
+struct Relay {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Relay {
+    fn start(upstream: SocketAddr) -> Relay {
+        let (ready, started) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            pin_thread(&thread_id(), GATEWAY_CORE);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("the relay's runtime");
+            runtime.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("the relay binds a port");
+                ready.send(listener.local_addr().expect("the relay's address")).expect("the benchmark waits for its relay");
+                let serving = async move {
+                    while let Ok((stream, _)) = listener.accept().await {
+                        stream.set_nodelay(true).expect("TCP_NODELAY on the relay's socket");
+                        tokio::spawn(relay_connection(stream, upstream));
+                    }
+                };
+                tokio::select! {
+                    () = serving => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        let addr = started.recv().expect("the relay starts");
+        Relay { addr, stop: Some(stop), thread: Some(thread) }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Serve one client connection, passing each request to the upstream on a
+/// connection of its own.
+async fn relay_connection(client: TcpStream, upstream: SocketAddr) {
+    let Ok(stream) = TcpStream::connect(upstream).await else { return };
+    stream.set_nodelay(true).expect("TCP_NODELAY on the relay's upstream socket");
+    let Ok((sender, connection)) = hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(stream)).await else { return };
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let sender = Arc::new(tokio::sync::Mutex::new(sender));
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let sender = Arc::clone(&sender);
+        async move { sender.lock().await.send_request(request).await }
+    });
+    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(client), service).await;
+}
+
+/// Move the thread `tid` to `core`.
+fn pin_thread(tid: &str, core: &str) {
+    let pinned = Command::new("taskset").args(["-p", "-c", core, tid]).stdout(Stdio::null()).status();
+    if !matches!(pinned, Ok(status) if status.success()) {
+        fail(&format!("`taskset -p -c {core} {tid}` failed: {pinned:?}"));
+    }
 }
 
 // ----------------------------------------------------------------- gateway
@@ -766,6 +852,7 @@ struct Memory {
 
 fn print_report(
     latency: &[(Kind, Vec<Sample>, Vec<Sample>)],
+    floor: &[(Kind, Vec<Sample>, Vec<Sample>)],
     (same_core, other_core): (Duration, Duration),
     sweep: &[(Kind, usize, &str, Cell)],
     memory: Memory,
@@ -800,6 +887,15 @@ fn print_report(
             micros(dg99),
             micros(gg99)
         ));
+    }
+    out.push_str("\nThe floor: a bare relay (hyper, nothing else) on the gateway's core, same clients, same rounds:\n\n");
+    out.push_str("| turn | relay added p50 | relay added p99 |\n| --- | --- | --- |\n");
+    for (kind, direct, relayed) in floor {
+        let mut df: Vec<Duration> = direct.iter().map(|s| s.first_byte).collect();
+        let mut rf: Vec<Duration> = relayed.iter().map(|s| s.first_byte).collect();
+        let (d50, d99) = percentiles(&mut df);
+        let (r50, r99) = percentiles(&mut rf);
+        out.push_str(&format!("| {} | {} | {} |\n", kind.label(), added(r50, d50), added(r99, d99)));
     }
     out.push_str(&format!(
         "\nA thread waking another and being woken back: {} on one core, {} across the two cores.\n",
