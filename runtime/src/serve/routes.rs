@@ -192,7 +192,8 @@ async fn route(gateway: Arc<Gateway>, request: hyper::Request<Incoming>) -> Resp
 }
 
 fn json(status: u16, value: &serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Body::Left(Full::new(Bytes::from(value.to_string()))));
+    // `to_vec` writes straight into the buffer (`to_string` goes through `fmt`); a `Value` always serializes.
+    let mut response = Response::new(Body::Left(Full::new(Bytes::from(serde_json::to_vec(value).unwrap_or_default()))));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
