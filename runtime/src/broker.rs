@@ -9,7 +9,7 @@
 //! for uncompressed bodies and refuses compressed ones, so that nothing reaches
 //! a guest unscrubbed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -279,6 +279,7 @@ impl Broker {
                 .collect();
             let body = IncomingBody {
                 response,
+                raw: VecDeque::new(),
                 pending: Vec::new(),
                 taken: 0,
                 received: 0,
@@ -380,13 +381,18 @@ impl Broker {
 /// A response body being read by a guest.
 pub struct IncomingBody {
     response: reqwest::Response,
-    /// Bytes received and not yet read by the guest: `pending[taken..]`.
+    /// Bytes received and not yet scrubbed, oldest first. They are scrubbed
+    /// as the guest asks for them, so a large chunk is not scanned whole
+    /// before the guest gets its first bytes.
+    raw: VecDeque<Bytes>,
+    /// Bytes scrubbed and not yet read by the guest: `pending[taken..]`.
     pending: Vec<u8>,
     taken: usize,
     received: u64,
     cap: u64,
     read_timeout: Duration,
     scrubber: Scrubber,
+    /// The upstream's body has ended (`raw` may still hold some of it).
     ended: bool,
 }
 
@@ -398,13 +404,17 @@ impl IncomingBody {
             self.pending.clear();
             self.taken = 0;
         }
-        while self.pending.is_empty() && !self.ended {
+        loop {
+            self.scrub_up_to(max);
+            if self.pending.len() > self.taken || (self.ended && self.raw.is_empty()) {
+                break;
+            }
             let next = tokio::time::timeout(self.read_timeout, self.response.chunk())
                 .await
                 .map_err(|_| error(HttpErrorKind::Timeout, format!("no body bytes within {} ms (limits.read-timeout-ms)", self.read_timeout.as_millis())))?;
             self.accept(next)?;
             // Take whatever else has already arrived, without waiting.
-            while self.pending.len() < max && !self.ended {
+            while self.raw.iter().map(Bytes::len).sum::<usize>() < max && !self.ended {
                 match self.response.chunk().now_or_never() {
                     Some(next) => self.accept(next)?,
                     None => break,
@@ -424,6 +434,25 @@ impl IncomingBody {
         Ok(Some(out))
     }
 
+    /// Scrub received bytes until `max` are ready for the guest or none are
+    /// left; at the end of the body, release what the scrubber held back.
+    fn scrub_up_to(&mut self, max: usize) {
+        while self.pending.len() - self.taken < max {
+            let Some(chunk) = self.raw.front_mut() else {
+                if self.ended {
+                    self.scrubber.finish(&mut self.pending);
+                }
+                return;
+            };
+            let wanted = max - (self.pending.len() - self.taken);
+            let piece = chunk.split_to(wanted.min(chunk.len()));
+            if chunk.is_empty() {
+                self.raw.pop_front();
+            }
+            self.scrubber.push(&piece, &mut self.pending);
+        }
+    }
+
     fn accept(&mut self, next: reqwest::Result<Option<Bytes>>) -> Result<(), HttpError> {
         match next {
             Ok(Some(chunk)) => {
@@ -434,12 +463,11 @@ impl IncomingBody {
                         format!("response body exceeds the limit of {} bytes (limits.response-mib)", self.cap),
                     ));
                 }
-                self.scrubber.push(&chunk, &mut self.pending);
+                if !chunk.is_empty() {
+                    self.raw.push_back(chunk);
+                }
             }
-            Ok(None) => {
-                self.ended = true;
-                self.scrubber.finish(&mut self.pending);
-            }
+            Ok(None) => self.ended = true,
             Err(err) => {
                 let kind = if err.is_timeout() { HttpErrorKind::Timeout } else { HttpErrorKind::Protocol };
                 return Err(error(kind, format!("reading the response body failed: {err}")));
