@@ -234,6 +234,26 @@ async fn the_sandbox_shows_nothing_of_the_host() {
     );
 }
 
+/// Every turn runs in an instance no earlier turn ran in (the provider makes
+/// its next one ahead of time, but never reuses one): nothing a turn left in
+/// guest memory reaches the next, on one provider or across turns at once.
+#[tokio::test]
+async fn no_turn_meets_an_earlier_turns_instance() {
+    let server = ReplayServer::start(vec![three_events()]).await.expect("server");
+    let provider = load_hostile("hostile", &server, true, json!({})).await.expect("loads");
+    let at_once = futures_util::future::join_all((0..3).map(|_| run_turn(&provider, hostile_request("remember", None))));
+    let mut turns = Vec::new();
+    for _ in 0..3 {
+        turns.push(run_turn(&provider, hostile_request("remember", None)).await);
+    }
+    turns.extend(at_once.await);
+    for (events, result) in turns {
+        result.expect("the turn ends normally");
+        let seen = text_of(&events);
+        assert!(seen.starts_with("turns in this instance: 1 "), "the guest saw: {seen}");
+    }
+}
+
 // Components the host refuses to load.
 #[tokio::test]
 async fn component_built_against_a_newer_contract() {

@@ -47,6 +47,10 @@ const TAG: &str = if cfg!(feature = "version-two") { "v2" } else { "v1" };
 /// turn's: it carries the mode from `to-native` to `finalize`.
 static MODE: Mutex<String> = Mutex::new(String::new());
 
+/// Turns this instance has served (`remember`): a guest that hoped to keep a
+/// previous turn's data in memory would find it here.
+static TURNS_SEEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 /// The current turn's mode.
 pub(crate) fn mode() -> String {
     MODE.lock().map(|m| m.clone()).unwrap_or_default()
@@ -153,6 +157,7 @@ impl Provider for Hostile {
             ));
         }
         misbehave(&mode, "to-native");
+        TURNS_SEEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let base = String::from_utf8_lossy(&state.data).into_owned();
         let mut headers = vec![Header { name: "x-hostile-mode".into(), value: mode.clone() }];
         let mut secrets = vec!["api-key".to_owned()];
@@ -263,6 +268,9 @@ impl StreamHandler for Handler {
                 });
             }
             "probe" => out.text(probe_sandbox()),
+            "remember" if self.frames == 1 => {
+                out.text(format!("turns in this instance: {} ", TURNS_SEEN.load(std::sync::atomic::Ordering::Relaxed)))
+            }
             _ => {}
         }
         match frame {
