@@ -8,11 +8,18 @@ use serde_json::Value;
 use crate::support::{components_dir, root, trust_file};
 
 fn cordon(args: &[&str]) -> (bool, Vec<Value>, String) {
+    cordon_with(args, &[])
+}
+
+/// [`cordon`] with `env` set (and no admin token unless `env` gives one).
+fn cordon_with(args: &[&str], env: &[(&str, &str)]) -> (bool, Vec<Value>, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_cordon"))
         .args(args)
         .env("CORDON_COMPONENTS", components_dir())
         .env("CORDON_TRUST", trust_file())
         .env("CORDON_LOG", "off")
+        .env_remove("CORDON_ADMIN_TOKEN")
+        .envs(env.iter().copied())
         .output()
         .expect("cordon runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -84,8 +91,12 @@ fn inspect_of_a_missing_file_fails_clearly() {
     assert!(output.contains("cannot read /nonexistent/thing.wasm"), "{output}");
 }
 
-/// `cordon serve` with `admin` in its config answers `status`, `reload` and
-/// `rollback`, and serves on through them.
+/// The admin token of [`serve_answers_the_admin_commands`].
+const ADMIN_TOKEN: &str = "cordon-admin-test-token";
+
+/// `cordon serve` with `[admin]` in its config answers `status`, `reload` and
+/// `rollback` given its token (`CORDON_ADMIN_TOKEN`), refuses them without it
+/// or with another, and serves on through them.
 #[test]
 fn serve_answers_the_admin_commands() {
     use std::io::{BufRead, BufReader};
@@ -96,11 +107,13 @@ fn serve_answers_the_admin_commands() {
         std::fs::copy(components_dir().join(format!("openai.{ext}")), dir.path().join(format!("openai.{ext}"))).expect("copy");
     }
     std::fs::write(dir.path().join("key"), "sk-test").expect("key");
+    std::fs::write(dir.path().join("admin-token"), format!("{ADMIN_TOKEN}\n")).expect("token");
     let config = dir.path().join("serve.toml");
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:0\"\nadmin = \"127.0.0.1:0\"\ncomponents = \".\"\ncache = {:?}\n\
+            "listen = \"127.0.0.1:0\"\ncomponents = \".\"\ncache = {:?}\n\
+             [admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"file:admin-token\"\n\
              [providers.openai]\ncomponent = \"openai\"\nbase-url = \"http://127.0.0.1:9/v1\"\nsecrets = {{ api-key = \"file:key\" }}\n\
              [models.fast]\nroutes = [\"openai:m\"]\n",
             components_dir().parent().map(|dist| dist.join("cache")).unwrap_or_default().display().to_string()
@@ -131,7 +144,12 @@ fn serve_answers_the_admin_commands() {
     }
     let admin = admin.unwrap_or_else(|| panic!("expected the admin address, got:\n{printed}"));
 
-    let (ok, lines, output) = cordon(&["status", "--admin", &admin]);
+    let (ok, _, output) = cordon(&["status", "--admin", &admin]);
+    assert!(!ok && output.contains("$CORDON_ADMIN_TOKEN is not set"), "no token, no status: {output}");
+    let (ok, _, output) = cordon_with(&["rollback", "openai", "--admin", &admin], &[("CORDON_ADMIN_TOKEN", "guess")]);
+    assert!(!ok && output.contains("$CORDON_ADMIN_TOKEN is not the endpoint's token"), "another token, no rollback: {output}");
+    let token = [("CORDON_ADMIN_TOKEN", ADMIN_TOKEN)];
+    let (ok, lines, output) = cordon_with(&["status", "--admin", &admin], &token);
     assert!(ok, "{output}");
     let status: Value = serde_json::from_str(output.lines().next().unwrap_or_default()).expect("status is JSON");
     assert_eq!(status[0]["name"], "openai");
@@ -140,16 +158,16 @@ fn serve_answers_the_admin_commands() {
 
     let broken = dir.path().join("broken.wasm");
     std::fs::write(&broken, b"not wasm").expect("write");
-    let (ok, _, output) = cordon(&["reload", "openai", broken.to_str().unwrap_or_default(), "--admin", &admin]);
+    let (ok, _, output) = cordon_with(&["reload", "openai", broken.to_str().unwrap_or_default(), "--admin", &admin], &token);
     assert!(!ok, "a broken file is refused");
     assert!(output.contains("keeps serving") && output.contains("not a WebAssembly file"), "{output}");
 
-    let (ok, _, output) = cordon(&["reload", "openai", "--admin", &admin]);
+    let (ok, _, output) = cordon_with(&["reload", "openai", "--admin", &admin], &token);
     assert!(ok, "re-reading the current file swaps: {output}");
-    let (ok, _, output) = cordon(&["status", "--admin", &admin]);
+    let (ok, _, output) = cordon_with(&["status", "--admin", &admin], &token);
     let status: Value = serde_json::from_str(output.lines().next().unwrap_or_default()).expect("status is JSON");
     assert!(ok && status[0]["previous"]["served_by"] == "openai@0.1.0", "the swapped-out version is kept: {output}");
-    let (ok, _, output) = cordon(&["rollback", "openai", "--admin", &admin]);
+    let (ok, _, output) = cordon_with(&["rollback", "openai", "--admin", &admin], &token);
     assert!(ok, "{output}");
     let _ = host.kill();
     let _ = host.wait();

@@ -26,6 +26,7 @@ mod serve;
 mod serve_ops;
 mod serve_providers;
 mod serve_clients;
+mod serve_keys;
 mod serve_responses;
 mod tool_loop;
 mod tools;

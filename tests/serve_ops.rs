@@ -10,13 +10,7 @@ use cordon::replay::{Reply, ReplayServer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::support::{ServeProcess, demo_reply, fast_model, main_provider, serve_config_head, serve_in_process};
-
-/// A response's JSON body.
-async fn json(response: reqwest::Response) -> Value {
-    let text = response.text().await.expect("a body");
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
-}
+use crate::support::{ServeProcess, demo_reply, fast_model, json, main_provider, serve_config_head, serve_in_process};
 
 /// `rest` (limits, models, tools) and the provider `main` in front of `upstream`.
 fn config_text(dir: &Path, upstream: &ReplayServer, rest: &str) -> String {

@@ -306,3 +306,9 @@ pub fn demo_reply(name: &str) -> Reply {
     let sse = std::fs::read_to_string(root().join("runtime/demo").join(name)).expect("the demo's recorded answer");
     Reply::stream(sse.split_inclusive("\n\n").map(|event| bytes::Bytes::copy_from_slice(event.as_bytes())).collect())
 }
+
+/// A response's JSON body.
+pub async fn json(response: reqwest::Response) -> serde_json::Value {
+    let text = response.text().await.expect("a body");
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
+}

@@ -1,11 +1,15 @@
-//! The admin endpoint of a long-running host: a small HTTP API on loopback
-//! over a [`Registry`], used by `cordon status`, `cordon reload` and `cordon rollback`.
+//! The admin endpoint of a long-running host: a small HTTP API on a listener
+//! of its own over a [`Registry`], used by `cordon status`, `cordon reload`
+//! and `cordon rollback`.
 //!
 //! - `GET /status`: every provider's versions, as JSON.
 //! - `POST /reload/<name>`: swap to the file named in the body (or the current file, re-read).
 //! - `POST /rollback/<name>`: return to the previous version.
 //!
-//! Answers are JSON; failures are `409` with `{"error": "..."}`.
+//! Every request must carry the operator's token (`Authorization: Bearer
+//! TOKEN`), compared in constant time; without it the answer is `401`, and
+//! nothing else is said. Answers are JSON; failures are `409` with
+//! `{"error": "..."}`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,7 +25,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use subtle::ConstantTimeEq;
+
 use crate::registry::Registry;
+use crate::trust::{SecretSource, SecretValue};
 
 /// A running admin endpoint; stops when dropped.
 pub struct Admin {
@@ -30,20 +37,23 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// Serve `registry`'s admin API on `addr` (use port 0 for any free port).
-    pub async fn start(registry: Arc<Registry>, addr: SocketAddr) -> std::io::Result<Admin> {
-        if !addr.ip().is_loopback() {
-            return Err(std::io::Error::other(format!(
-                "the admin endpoint only listens on loopback, not {addr}: it can swap components"
-            )));
-        }
+    /// Serve `registry`'s admin API on `addr` (use port 0 for any free port)
+    /// to requests carrying the token `token` holds (read now; an empty one is refused).
+    pub async fn start(registry: Arc<Registry>, addr: SocketAddr, token: &SecretSource) -> std::io::Result<Admin> {
+        let token = match token.read() {
+            Ok(Some(token)) => Arc::new(token),
+            Ok(None) => return Err(std::io::Error::other(format!("the admin token ({}) is not set", token.describe()))),
+            Err(why) => return Err(std::io::Error::other(format!("the admin token {why}"))),
+        };
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
                 let registry = Arc::clone(&registry);
+                let token = Arc::clone(&token);
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| answer(Arc::clone(&registry), request));
+                    let service = service_fn(move |request| answer(Arc::clone(&registry), Arc::clone(&token), request));
                     let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
             }
@@ -69,7 +79,26 @@ fn json(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
     response
 }
 
-async fn answer(registry: Arc<Registry>, request: hyper::Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// Whether `request` carries the token, compared in constant time.
+fn authorized(request: &hyper::Request<Incoming>, token: &SecretValue) -> bool {
+    let presented = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    bool::from(presented.as_bytes().ct_eq(token.expose().as_bytes()))
+}
+
+async fn answer(registry: Arc<Registry>, token: Arc<SecretValue>, request: hyper::Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if !authorized(&request, &token) {
+        let mut refused = json(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({ "error": "the admin endpoint needs its token: send `Authorization: Bearer TOKEN` (cordon status|reload|rollback read CORDON_ADMIN_TOKEN)" }),
+        );
+        refused.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, hyper::header::HeaderValue::from_static("Bearer"));
+        return Ok(refused);
+    }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();

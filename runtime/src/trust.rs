@@ -82,7 +82,7 @@ impl SecretSource {
     }
 
     /// The value now (`None` for an unset variable).
-    fn read(&self) -> Result<Option<SecretValue>, String> {
+    pub(crate) fn read(&self) -> Result<Option<SecretValue>, String> {
         match self {
             SecretSource::Env(var) => Ok(std::env::var(var).ok().filter(|v| !v.is_empty()).map(SecretValue)),
             SecretSource::File(path) => std::fs::read_to_string(path)

@@ -2,9 +2,10 @@
 what the client raised.
 
 Usage: python errors.py openai|anthropic BASE_URL CASES_JSON
-CASES_JSON is a list of {"name", "model", "retries", "stream", "big"?}:
+CASES_JSON is a list of {"name", "model", "retries", "stream", "big"?, "key"?}:
 each case asks `model` once with the client's `max_retries` set to
-`retries` (streamed if `stream`; with a message of `big` bytes if given).
+`retries` (streamed if `stream`; with a message of `big` bytes if given;
+with `key` as the client's API key if given, else a placeholder).
 Prints one JSON object, by case name: the exception's class and its bases
 up to the client's root, the status, the error's code and type, the retry
 headers of the answer, and the waits the client chose before each retry.
@@ -24,17 +25,17 @@ time.sleep = waits.append
 if kind == "openai":
     import openai as sdk
 
-    client = sdk.OpenAI(base_url=base_url, api_key="not-checked-yet")
+    client = sdk.OpenAI(base_url=base_url, api_key="not-checked")
 else:
     import anthropic as sdk
 
-    client = sdk.Anthropic(base_url=base_url, api_key="not-checked-yet")
+    client = sdk.Anthropic(base_url=base_url, api_key="not-checked")
 
 
 def ask(case):
     text = "x" * case["big"] if case.get("big") else "Split the bill three ways"
     messages = [{"role": "user", "content": text}]
-    chosen = client.with_options(max_retries=case["retries"])
+    chosen = client.with_options(max_retries=case["retries"], api_key=case.get("key", "not-checked"))
     if kind == "openai":
         if case["stream"]:
             for chunk in chosen.chat.completions.create(model=case["model"], messages=messages, stream=True):

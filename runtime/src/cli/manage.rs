@@ -1,5 +1,7 @@
 //! `cordon status`, `cordon reload` and `cordon rollback`: ask a running host
-//! (`cordon serve` with `admin` in its config) through its admin endpoint.
+//! (`cordon serve` with `[admin]` in its config) through its admin endpoint,
+//! with the token from `CORDON_ADMIN_TOKEN` (the environment only: a flag
+//! would show the token to anyone who lists processes).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +33,9 @@ pub struct Rollback {
     admin: Admin,
 }
 
+/// The environment variable the admin token is read from.
+const TOKEN_VARIABLE: &str = "CORDON_ADMIN_TOKEN";
+
 pub async fn status(admin: Admin) -> cordon::Result<ExitCode> {
     call(client()?.get(format!("{}/status", admin.admin))).await
 }
@@ -54,9 +59,19 @@ fn client() -> cordon::Result<reqwest::Client> {
 
 /// Send the request, print the JSON answer; a refusal prints its error and fails.
 async fn call(request: reqwest::RequestBuilder) -> cordon::Result<ExitCode> {
+    let request = match std::env::var(TOKEN_VARIABLE) {
+        Ok(token) if !token.is_empty() => request.bearer_auth(token),
+        _ => request,
+    };
     let response = request.send().await.map_err(|err| {
-        Error::Config(format!("cannot reach the admin endpoint ({err}); is `cordon serve` running with `admin` in its config? (--admin / CORDON_ADMIN)"))
+        Error::Config(format!("cannot reach the admin endpoint ({err}); is `cordon serve` running with [admin] in its config? (--admin / CORDON_ADMIN)"))
     })?;
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+        let why = if std::env::var_os(TOKEN_VARIABLE).is_some() { "is not the endpoint's token" } else { "is not set" };
+        return Err(Error::Config(format!(
+            "the admin endpoint refused the request: ${TOKEN_VARIABLE} {why}; set it to the token of the gateway's [admin] table"
+        )));
+    }
     let ok = response.status().is_success();
     let body = response.text().await.map_err(|err| Error::Config(format!("reading the admin answer: {err}")))?;
     let value: serde_json::Value = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));

@@ -7,8 +7,8 @@
 //! While it serves: a changed component file swaps the providers loaded from
 //! it; a changed config file (or SIGHUP) reloads the whole configuration, which
 //! applies only if all of it loads (otherwise the running one serves on and
-//! the error is printed); `admin = "127.0.0.1:7700"` in the file opens the
-//! endpoint `cordon status|reload|rollback` talk to. No connection is dropped:
+//! the error is printed); an `[admin]` table in the file opens the
+//! endpoint `cordon status|reload|rollback` talk to, with its token. No connection is dropped:
 //! answers in flight finish on the versions they started on.
 //!
 //! `cordon serve --demo` needs no file, key or network: the model `demo` is the
@@ -66,9 +66,10 @@ pub async fn run(runtime: RuntimeConfig, args: Args) -> cordon::Result<ExitCode>
     // A changed component file swaps every provider loaded from it; turns in
     // flight finish on the version they started on.
     let _watch = cordon::watch::watch(Arc::clone(gateway.registry()), &config.components, cordon::watch::DEFAULT_QUIET)?;
-    let _admin = match config.admin {
-        Some(addr) => {
-            let admin = Admin::start(Arc::clone(gateway.registry()), addr)
+    let _admin = match &config.admin {
+        Some(admin) => {
+            let addr = admin.listen;
+            let admin = Admin::start(Arc::clone(gateway.registry()), addr, &admin.token)
                 .await
                 .map_err(|err| Error::Config(format!("{}: `admin`: cannot listen on {addr}: {err}", config.path.display())))?;
             eprintln!("cordon serve: admin endpoint {} (cordon status|reload|rollback --admin {})", admin.url(), admin.url());
@@ -159,6 +160,8 @@ fn demo_config(runtime: &RuntimeConfig, upstream: &ReplayServer, listen: SocketA
         listen,
         drain: Duration::from_secs(DEFAULT_DRAIN_SECONDS),
         admin: None,
+        keys: BTreeMap::new(),
+        allow_unauthenticated: false,
         limits: ServeLimits::default(),
         components: runtime.components_dir.clone(),
         cache: runtime.cache_dir.clone().unwrap_or_else(|| runtime.components_dir.join("../cache")),

@@ -17,7 +17,15 @@
 //! listen = "127.0.0.1:8080"
 //! drain-seconds = 30                # on SIGTERM, answers in flight may finish
 //! components = "dist/components"   # relative to this file
-//! admin = "127.0.0.1:7700"          # cordon status|reload|rollback (loopback only)
+//! # allow-unauthenticated = true    # needed to listen beyond loopback without [keys]
+//!
+//! [admin]                           # cordon status|reload|rollback, on a listener of its own
+//! listen = "127.0.0.1:7700"
+//! token = "env:CORDON_ADMIN_TOKEN"  # or file:PATH; sent as `Authorization: Bearer TOKEN`
+//!
+//! [keys.team-a]                     # with keys, every request must present one
+//! sha256 = "f3abf2a6…"              # printf %s "$KEY" | sha256sum (or key = "env:VAR")
+//! models = ["fast"]                 # the models it may use (default: all)
 //!
 //! [limits]                          # the gateway's own; these are the defaults
 //! body-mib = 32
@@ -53,6 +61,7 @@ use toml::Spanned;
 use crate::limits::LimitOverrides;
 use crate::policy::Origin;
 use crate::retry::RetryPolicy;
+use crate::serve::keys::{self, KeyConfig};
 use crate::serve::limits::{self, ServeLimits};
 use crate::tool_loop::DEFAULT_MAX_STEPS;
 use crate::trust::SecretSource;
@@ -72,8 +81,12 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// How long answers in flight may take to finish once SIGTERM arrives.
     pub drain: Duration,
-    /// Where the admin endpoint listens, if anywhere (loopback only).
-    pub admin: Option<SocketAddr>,
+    /// The admin endpoint, if any.
+    pub admin: Option<AdminConfig>,
+    /// Client keys by name; when there are any, every request must present one.
+    pub keys: BTreeMap<String, KeyConfig>,
+    /// Whether the operator allows listening beyond loopback without keys.
+    pub allow_unauthenticated: bool,
     /// The gateway's own limits.
     pub limits: ServeLimits,
     /// The components folder.
@@ -86,6 +99,15 @@ pub struct ServeConfig {
     pub models: BTreeMap<String, ModelConfig>,
     /// Tools by their name in the file.
     pub tools: BTreeMap<String, ToolConfig>,
+}
+
+/// The admin endpoint: where it listens and the token it requires.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// Its own listener, apart from the API's.
+    pub listen: SocketAddr,
+    /// Where the token comes from (`env:VAR` or `file:PATH`).
+    pub token: SecretSource,
 }
 
 /// One provider: an instance of a provider component.
@@ -140,7 +162,10 @@ struct RawConfig {
     drain_seconds: Option<u64>,
     components: Option<PathBuf>,
     cache: Option<PathBuf>,
-    admin: Option<Spanned<String>>,
+    admin: Option<Spanned<toml::Value>>,
+    allow_unauthenticated: Option<bool>,
+    #[serde(default)]
+    keys: BTreeMap<String, RawKey>,
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
@@ -199,6 +224,21 @@ struct RawRetry {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawAdmin {
+    listen: String,
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawKey {
+    sha256: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
+    models: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawTool {
     component: Spanned<String>,
     #[serde(default)]
@@ -252,6 +292,87 @@ impl Problems<'_> {
         checked
     }
 
+    /// The `[admin]` table: its own address, and a token the endpoint requires.
+    fn admin(&mut self, raw: &Spanned<toml::Value>) -> Option<AdminConfig> {
+        const EXAMPLE: &str = "write [admin] with listen = \"127.0.0.1:7700\" and token = \"env:CORDON_ADMIN_TOKEN\"";
+        let table: RawAdmin = match raw.get_ref() {
+            toml::Value::String(_) => {
+                self.add(raw, "admin", format!("the admin endpoint now requires a token: {EXAMPLE}"));
+                return None;
+            }
+            value => match value.clone().try_into() {
+                Ok(table) => table,
+                Err(err) => {
+                    self.add(raw, "admin", format!("{}: {EXAMPLE}", err.message()));
+                    return None;
+                }
+            },
+        };
+        let listen = table.listen.parse::<SocketAddr>().map_err(|err| {
+            self.add(raw, "admin.listen", format!("{err}: write an address and port, such as \"127.0.0.1:7700\""));
+        });
+        let token = SecretSource::parse(&table.token).and_then(|token| check_source(&token).map(|()| token)).map_err(|why| {
+            self.add(raw, "admin.token", why);
+        });
+        Some(AdminConfig { listen: listen.ok()?, token: token.ok()? })
+    }
+
+    /// The `[keys]` tables: each a digest, or a key read now from its source
+    /// (and kept only as its digest), and the models it may use.
+    fn keys(&mut self, raw: &BTreeMap<String, RawKey>, models: &BTreeMap<String, RawModel>) -> BTreeMap<String, KeyConfig> {
+        let mut keys = BTreeMap::new();
+        for (name, key) in raw {
+            let at = |field: &str| format!("keys.{name}.{field}");
+            let digest = match (&key.sha256, &key.key) {
+                (Some(sha256), None) => keys::parse_hex(sha256.get_ref().trim()).map_err(|why| {
+                    self.add(sha256, &at("sha256"), format!("{why}: write what `printf %s \"$KEY\" | sha256sum` prints"));
+                }),
+                (None, Some(source)) => match SecretSource::parse(source.get_ref()).and_then(|parsed| parsed.read()) {
+                    Ok(Some(value)) => Ok(keys::digest(value.expose())),
+                    Ok(None) => {
+                        let why = format!("{} is not set in the gateway's environment: set it, or give the key's `sha256`", source.get_ref());
+                        self.add(source, &at("key"), why);
+                        Err(())
+                    }
+                    Err(why) => {
+                        self.add(source, &at("key"), why);
+                        Err(())
+                    }
+                },
+                (Some(sha256), Some(_)) => {
+                    self.add(sha256, &format!("keys.{name}"), "give `sha256` or `key`, not both");
+                    Err(())
+                }
+                (None, None) => {
+                    self.found.push(format!(
+                        "{}: `keys.{name}`: give the key's `sha256` (what `printf %s \"$KEY\" | sha256sum` prints) or `key = \"env:VAR\"`",
+                        self.path.display()
+                    ));
+                    Err(())
+                }
+            };
+            let allowed = key.models.as_ref().map(|list| {
+                let mut allowed = std::collections::BTreeSet::new();
+                for model in list {
+                    if models.contains_key(model.get_ref()) {
+                        allowed.insert(model.get_ref().clone());
+                    } else {
+                        let known: Vec<&str> = models.keys().map(String::as_str).collect();
+                        self.add(model, &at("models"), format!("no model `{}` in [models] (there are: {})", model.get_ref(), known.join(", ")));
+                    }
+                }
+                allowed
+            });
+            if let Ok(digest) = digest {
+                if let Some((other, _)) = keys.iter().find(|(_, config): &(&String, &KeyConfig)| config.digest == digest) {
+                    self.found.push(format!("{}: `keys.{name}`: the same key as `keys.{other}`: give each its own", self.path.display()));
+                }
+                keys.insert(name.clone(), KeyConfig { digest, models: allowed });
+            }
+        }
+        keys
+    }
+
     fn origins(&mut self, list: &[Spanned<String>], key: &str) -> Vec<Origin> {
         let mut origins = Vec::new();
         for item in list {
@@ -285,18 +406,18 @@ impl ServeConfig {
                 SocketAddr::from(([127, 0, 0, 1], 0))
             }),
         };
-        let admin = raw.admin.as_ref().and_then(|admin| match admin.get_ref().parse::<SocketAddr>() {
-            Ok(addr) if addr.ip().is_loopback() => Some(addr),
-            Ok(addr) => {
-                problems.add(admin, "admin", format!("{addr} is not a loopback address: the admin endpoint swaps components, so it listens on 127.0.0.1 or [::1] only"));
-                None
-            }
-            Err(err) => {
-                problems.add(admin, "admin", format!("{err}: write an address and port, such as \"127.0.0.1:7700\""));
-                None
-            }
-        });
+        let admin = raw.admin.as_ref().and_then(|admin| problems.admin(admin));
         let limits = problems.limits(&raw.limits);
+        let keys = problems.keys(&raw.keys, &raw.models);
+        let allow_unauthenticated = raw.allow_unauthenticated.unwrap_or(false);
+        if keys.is_empty() && !allow_unauthenticated && !listen.ip().is_loopback()
+            && let Some(at) = &raw.listen
+        {
+            problems.add(at, "listen", format!(
+                "{listen} is reachable beyond this machine and there are no [keys]: anyone who reaches it would spend the providers' keys. \
+                 Add [keys.NAME] tables, or set `allow-unauthenticated = true` if something in front of the gateway checks callers"
+            ));
+        }
         let components = base.join(raw.components.unwrap_or_else(|| PathBuf::from("dist/components")));
         let cache = match raw.cache {
             Some(cache) => base.join(cache),
@@ -418,7 +539,20 @@ impl ServeConfig {
 
         if problems.found.is_empty() {
             let drain = Duration::from_secs(raw.drain_seconds.unwrap_or(DEFAULT_DRAIN_SECONDS));
-            Ok(ServeConfig { path: path.to_owned(), listen, drain, admin, limits, components, cache, providers, models, tools })
+            Ok(ServeConfig {
+                path: path.to_owned(),
+                listen,
+                drain,
+                admin,
+                keys,
+                allow_unauthenticated,
+                limits,
+                components,
+                cache,
+                providers,
+                models,
+                tools,
+            })
         } else {
             Err(problems.found.join("\n"))
         }
@@ -518,20 +652,17 @@ component = "calculator"
 
     #[test]
     fn limits_admin_and_tool_steps_are_checked() {
-        let config = parse(&format!("admin = \"127.0.0.1:7700\"\n{GOOD}\n[limits]\nbody-mib = 2\nconcurrent-turns = 8\nturn-seconds = 60\n"))
-            .expect("valid");
-        assert_eq!(config.admin, Some("127.0.0.1:7700".parse().expect("address")));
+        let config = parse(&format!("{GOOD}\n[limits]\nbody-mib = 2\nconcurrent-turns = 8\nturn-seconds = 60\n")).expect("valid");
         assert_eq!((config.limits.body_bytes, config.limits.concurrent_turns), (2 << 20, 8));
         assert_eq!(config.limits.turn, Duration::from_secs(60));
         assert_eq!(config.limits.first_output, ServeLimits::default().first_output, "unset limits keep their defaults");
         assert_eq!(config.models["fast"].tool_steps, DEFAULT_MAX_STEPS);
 
-        let text = format!("admin = \"0.0.0.0:7700\"\n{GOOD}\n[limits]\nconcurrent-turns = 0\nrequest-seconds = 0\n")
+        let text = format!("{GOOD}\n[limits]\nconcurrent-turns = 0\nrequest-seconds = 0\n")
             .replace("tools = [\"calc\"]", "tool-steps = 3");
         let line_of = |start: &str| text.lines().position(|line| line.starts_with(start)).map_or(0, |index| index + 1);
         let err = parse(&text).expect_err("refused");
         for needle in [
-            "serve.toml:1: `admin`: 0.0.0.0:7700 is not a loopback address".to_owned(),
             format!("serve.toml:{}: `limits.concurrent-turns`: must be at least 1", line_of("concurrent-turns")),
             format!("serve.toml:{}: `limits.request-seconds`: must be at least 1", line_of("request-seconds")),
             format!("serve.toml:{}: `models.fast.tool-steps`: this model has no `tools`", line_of("tool-steps")),
@@ -540,6 +671,59 @@ component = "calculator"
         }
         let err = parse("[limits]\nbody-kib = 1\n").expect_err("refused");
         assert!(err.contains("unknown field `body-kib`"), "{err}");
+    }
+
+    #[test]
+    fn the_admin_endpoint_needs_a_token() {
+        let config = parse(&format!("{GOOD}\n[admin]\nlisten = \"0.0.0.0:7700\"\ntoken = \"env:PATH\"\n")).expect("valid");
+        let admin = config.admin.expect("an admin endpoint");
+        assert_eq!(admin.listen.to_string(), "0.0.0.0:7700", "any address: the token protects it");
+        assert_eq!(admin.token.describe(), "$PATH");
+
+        let err = parse(&format!("admin = \"127.0.0.1:7700\"\n{GOOD}")).expect_err("refused");
+        assert!(err.contains("serve.toml:1: `admin`: the admin endpoint now requires a token: write [admin] with listen"), "{err}");
+        let err = parse(&format!("{GOOD}\n[admin]\nlisten = \"127.0.0.1:7700\"\n")).expect_err("refused");
+        assert!(err.contains("`admin`: missing field `token`"), "{err}");
+        let err = parse(&format!("{GOOD}\n[admin]\nlisten = \"127.0.0.1:7700\"\ntoken = \"env:CORDON_TEST_SURELY_UNSET\"\n")).expect_err("refused");
+        assert!(err.contains("`admin.token`: $CORDON_TEST_SURELY_UNSET is not set"), "{err}");
+    }
+
+    #[test]
+    fn keys_are_digests_of_their_models() {
+        let digest = keys::hex(&keys::digest("sk-team"));
+        let text = format!(
+            "{GOOD}\n[keys.team]\nsha256 = \"{digest}\"\nmodels = [\"fast\"]\n[keys.ops]\nkey = \"file:/nonexistent/key\"\n\
+             [keys.env]\nkey = \"env:CORDON_TEST_SURELY_UNSET\"\n[keys.both]\nsha256 = \"{digest}\"\nkey = \"env:PATH\"\n\
+             [keys.neither]\nmodels = [\"slow\"]\n[keys.short]\nsha256 = \"abc\"\n"
+        );
+        let err = parse(&text).expect_err("refused");
+        for needle in [
+            "`keys.ops.key`: its file /nonexistent/key cannot be read",
+            "`keys.env.key`: env:CORDON_TEST_SURELY_UNSET is not set",
+            "`keys.both`: give `sha256` or `key`, not both",
+            "`keys.neither`: give the key's `sha256`",
+            "`keys.neither.models`: no model `slow` in [models] (there are: fast)",
+            "`keys.short.sha256`: has 3 characters where a SHA-256 digest has 64 hex digits",
+        ] {
+            assert!(err.contains(needle), "`{needle}` in:\n{err}");
+        }
+        let config = parse(&format!("{GOOD}\n[keys.team]\nsha256 = \"{digest}\"\nmodels = [\"fast\"]\n[keys.all]\nkey = \"env:PATH\"\n")).expect("valid");
+        assert_eq!(config.keys["team"].digest, keys::digest("sk-team"));
+        assert_eq!(config.keys["team"].models, Some(["fast".to_owned()].into()));
+        assert_eq!(config.keys["all"].digest, keys::digest(&std::env::var("PATH").expect("PATH")));
+        assert_eq!(config.keys["all"].models, None);
+        let err = parse(&format!("{GOOD}\n[keys.a]\nsha256 = \"{digest}\"\n[keys.b]\nsha256 = \"{digest}\"\n")).expect_err("refused");
+        assert!(err.contains("`keys.b`: the same key as `keys.a`"), "{err}");
+    }
+
+    #[test]
+    fn listening_beyond_loopback_needs_keys_or_an_explicit_yes() {
+        let open = GOOD.replace("127.0.0.1:9000", "0.0.0.0:9000");
+        let err = parse(&open).expect_err("refused");
+        assert!(err.contains("serve.toml:2: `listen`: 0.0.0.0:9000 is reachable beyond this machine and there are no [keys]"), "{err}");
+        assert!(parse(&format!("allow-unauthenticated = true\n{open}")).is_ok());
+        let digest = keys::hex(&keys::digest("k"));
+        assert!(parse(&format!("{open}\n[keys.k]\nsha256 = \"{digest}\"\n")).is_ok());
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::registry::{Registry, Staged};
 use crate::retry::{Resilient, Route};
 use crate::runtime::{ProviderOptions, Runtime, RuntimeConfig, ToolOptions};
 use crate::serve::config::{ModelConfig, ServeConfig};
+use crate::serve::keys::Keys;
 use crate::serve::limits::{Admission, ServeLimits};
 use crate::tool_loop::ToolLoop;
 use crate::toolbox::Toolbox;
@@ -37,6 +38,7 @@ pub struct Gateway {
     registry: Arc<Registry>,
     models: BTreeMap<String, Model>,
     admission: Arc<Admission>,
+    keys: Keys,
     config: ServeConfig,
 }
 
@@ -93,8 +95,9 @@ impl Gateway {
         if config.listen != before.listen {
             restart.push(format!("`listen` changed from {} to {}", before.listen, config.listen));
         }
-        if config.admin != before.admin {
-            restart.push("`admin` changed".to_owned());
+        let admin = |config: &ServeConfig| config.admin.as_ref().map(|admin| (admin.listen, admin.token.describe()));
+        if admin(config) != admin(before) {
+            restart.push("[admin] changed".to_owned());
         }
         if config.components != before.components || config.cache != before.cache {
             restart.push("`components` or `cache` changed".to_owned());
@@ -163,7 +166,8 @@ impl Gateway {
         }
         registry.retain(|name| config.providers.contains_key(name));
         let admission = Arc::new(Admission::new(config.limits.clone()));
-        Ok(Gateway { runtime, registry, models, admission, config: config.clone() })
+        let keys = Keys::new(&config.keys);
+        Ok(Gateway { runtime, registry, models, admission, keys, config: config.clone() })
     }
 
     /// The providers, for hot-swap and status.
@@ -174,6 +178,16 @@ impl Gateway {
     /// The configuration it was built from.
     pub fn config(&self) -> &ServeConfig {
         &self.config
+    }
+
+    /// The client keys requests must present (none: every request is let in).
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Whether every configured provider is loaded and serving.
+    pub fn ready(&self) -> bool {
+        self.config.providers.keys().all(|name| self.registry.get(name).is_ok())
     }
 
     /// The gateway's own limits.

@@ -1,7 +1,14 @@
 //! The gateway's HTTP server and its routes, on hyper (HTTP/1.1, TCP_NODELAY
 //! on every accepted socket):
 //!
-//! - `GET /v1/models`: the configured public model names;
+//! - `GET /health/live`: 200 while the process serves; `GET /health/ready`:
+//!   200 when every configured provider is loaded, 503 otherwise (on SIGTERM
+//!   the listener closes at once, so a probe fails from then on). Both need
+//!   no key and are logged only at `debug`;
+//! - every `/v1` route needs one of the config's `[keys]` when it has any
+//!   (401 in the API's own error shape otherwise), and a key serves only the
+//!   models it may use;
+//! - `GET /v1/models`: the public model names (those the key may use);
 //! - `POST /v1/chat/completions`: a turn through the model's chain, streamed
 //!   as `chat.completion.chunk` events or answered whole;
 //! - `POST /v1/messages`: the same in the Anthropic Messages API;
@@ -41,6 +48,7 @@ use crate::error::Error;
 use crate::provider::TurnStream;
 use crate::serve::anthropic;
 use crate::serve::gateway::{Gateway, ModelTurn};
+use crate::serve::keys::{ClientKey, Refusal};
 use crate::serve::openai_request::{self, ChatRequest};
 use crate::serve::openai_response::{self, ChunkEncoder, ErrorReply};
 use crate::serve::responses::{self, ResponseEncoder, ResponsesRequest};
@@ -151,13 +159,26 @@ fn gateway_now(current: &Current) -> Arc<Gateway> {
     Arc::clone(&current.read().unwrap_or_else(PoisonError::into_inner))
 }
 
-/// Answer one request; it is logged with its id (`CORDON_LOG=info` for every
-/// request, failures at `warn`), and what is logged while answering carries it.
+/// Answer one request; it is logged with its id and its key's name (never
+/// the key) (`CORDON_LOG=info` for every request, failures at `warn`, health
+/// probes at `debug`), and what is logged while answering carries them.
 async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: String) -> Result<Response<Body>, Infallible> {
     let started = std::time::Instant::now();
     let (method, uri) = (request.method().clone(), request.uri().clone());
-    let span = tracing::info_span!("request", id = %id);
-    let mut response = route(gateway, request).instrument(span.clone()).await;
+    if let Some(response) = health(&gateway, &request) {
+        tracing::debug!(%method, path = %uri.path(), status = response.status().as_u16(), "health probe");
+        return Ok(response);
+    }
+    let span = tracing::info_span!("request", id = %id, key = tracing::field::Empty);
+    let mut response = match gateway.keys().identify(request.headers()) {
+        Ok(caller) => {
+            if let Some(caller) = &caller {
+                span.record("key", tracing::field::display(&caller.name));
+            }
+            route(gateway, request, caller).instrument(span.clone()).await
+        }
+        Err(refusal) => unauthorized(uri.path(), refusal),
+    };
     let status = response.status().as_u16();
     let head_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     span.in_scope(|| {
@@ -175,18 +196,55 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
     Ok(response)
 }
 
-async fn route(gateway: Arc<Gateway>, request: hyper::Request<Incoming>) -> Response<Body> {
+/// `GET /health/live` and `GET /health/ready`, or `None` for any other request.
+fn health(gateway: &Gateway, request: &hyper::Request<Incoming>) -> Option<Response<Body>> {
+    if request.method() != Method::GET {
+        return None;
+    }
+    match request.uri().path() {
+        "/health/live" => Some(json(200, &serde_json::json!({"status": "live"}))),
+        "/health/ready" if !gateway.ready() => Some(json(503, &serde_json::json!({"status": "loading"}))),
+        "/health/ready" => Some(json(200, &serde_json::json!({"status": "ready"}))),
+        _ => None,
+    }
+}
+
+/// The 401 for a request without a valid key, in the shape of the API it
+/// called (the Anthropic one for `/v1/messages`).
+fn unauthorized(path: &str, refusal: Refusal) -> Response<Body> {
+    let mut response = if path.starts_with("/v1/messages") {
+        let body = serde_json::json!({"type": "error", "error": {"type": "authentication_error", "message": refusal.message()}});
+        error(ErrorReply { status: 401, headers: vec![("x-should-retry", "false".to_owned())], body })
+    } else {
+        error(openai_response::refusal(401, "invalid_request_error", None, Some("invalid_api_key"), refusal.message()))
+    };
+    response.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// The caller a request was let in as (`None` when the gateway has no keys).
+type Caller = Option<Arc<ClientKey>>;
+
+/// Whether `caller` may use `model`.
+fn may_use(caller: &Caller, model: &str) -> bool {
+    caller.as_ref().is_none_or(|key| key.may_use(model))
+}
+
+async fn route(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, caller: Caller) -> Response<Body> {
     match (request.method(), request.uri().path()) {
-        (&Method::GET, "/v1/models") => models(&gateway),
-        (&Method::POST, "/v1/chat/completions") => chat(&gateway, request).await,
-        (&Method::POST, "/v1/messages") => messages(&gateway, request).await,
-        (&Method::POST, "/v1/responses") => responses(&gateway, request).await,
+        (&Method::GET, "/v1/models") => models(&gateway, &caller),
+        (&Method::POST, "/v1/chat/completions") => chat(&gateway, request, &caller).await,
+        (&Method::POST, "/v1/messages") => messages(&gateway, request, &caller).await,
+        (&Method::POST, "/v1/responses") => responses(&gateway, request, &caller).await,
         (_, path) => error(openai_response::refusal(
             404,
             "not_found_error",
             None,
             None,
-            &format!("no route {path}: this gateway serves GET /v1/models, POST /v1/chat/completions, POST /v1/messages and POST /v1/responses"),
+            &format!(
+                "no route {path}: this gateway serves GET /v1/models, POST /v1/chat/completions, POST /v1/messages, \
+                 POST /v1/responses, GET /health/live and GET /health/ready"
+            ),
         )),
     }
 }
@@ -209,9 +267,10 @@ fn error(reply: ErrorReply) -> Response<Body> {
     response
 }
 
-fn models(gateway: &Gateway) -> Response<Body> {
+fn models(gateway: &Gateway, caller: &Caller) -> Response<Body> {
     let data: Vec<serde_json::Value> = gateway
         .model_names()
+        .filter(|name| may_use(caller, name))
         .map(|name| serde_json::json!({"id": name, "object": "model", "created": 0, "owned_by": "cordon"}))
         .collect();
     json(200, &serde_json::json!({"object": "list", "data": data}))
@@ -243,7 +302,7 @@ async fn read_body(gateway: &Gateway, request: hyper::Request<Incoming>) -> Resu
     }
 }
 
-async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<Body> {
+async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>, caller: &Caller) -> Response<Body> {
     let body = match read_body(gateway, request).await {
         Ok(body) => body,
         Err(unread) => return error(openai_response::refusal(unread.status, "invalid_request_error", None, None, &unread.message)),
@@ -253,7 +312,7 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<
         Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
     };
     let model = request.model.clone();
-    let chain = match openai_chain(gateway, &model) {
+    let chain = match openai_chain(gateway, &model, caller) {
         Ok(chain) => chain,
         Err(refused) => return error(refused),
     };
@@ -277,7 +336,7 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<
 }
 
 /// `POST /v1/responses`: as [`chat`], in the Responses API's grammar.
-async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<Body> {
+async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>, caller: &Caller) -> Response<Body> {
     let body = match read_body(gateway, request).await {
         Ok(body) => body,
         Err(unread) => return error(openai_response::refusal(unread.status, "invalid_request_error", None, None, &unread.message)),
@@ -287,7 +346,7 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>) -> Resp
         Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
     };
     let model = request.model.clone();
-    let chain = match openai_chain(gateway, &model) {
+    let chain = match openai_chain(gateway, &model, caller) {
         Ok(chain) => chain,
         Err(refused) => return error(refused),
     };
@@ -310,8 +369,13 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>) -> Resp
 }
 
 /// The turn of `model` in an OpenAI API, or the answer refusing it (a 404
-/// naming the models there are, or the turn's error, such as `busy`).
-fn openai_chain(gateway: &Gateway, model: &str) -> Result<ModelTurn, ErrorReply> {
+/// naming the models there are, or the turn's error, such as `busy`). A
+/// model the key may not use is answered as OpenAI does: 404, as if absent.
+fn openai_chain(gateway: &Gateway, model: &str, caller: &Caller) -> Result<ModelTurn, ErrorReply> {
+    if let Some(key) = caller.as_ref().filter(|key| !key.may_use(model)) {
+        let message = format!("the model `{model}` does not exist or the key `{}` may not use it; GET /v1/models lists those it may", key.name);
+        return Err(openai_response::refusal(404, "invalid_request_error", Some("model"), Some("model_not_found"), &message));
+    }
     match gateway.chain(model) {
         Some(Ok(chain)) => Ok(chain),
         Some(Err(err)) => Err(openai_response::error_reply(&turn_error(err))),
@@ -364,7 +428,7 @@ fn anthropic_turn_error(failure: &TurnError) -> Response<Body> {
     error(anthropic::error_reply(failure))
 }
 
-async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>) -> Response<Body> {
+async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>, caller: &Caller) -> Response<Body> {
     // The gateway's own refusals: a retry cannot help.
     let refuse = |status: u16, kind: &str, message: &str| {
         let body = serde_json::json!({"type": "error", "error": {"type": kind, "message": message}});
@@ -386,6 +450,9 @@ async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>) -> Respo
         }
     };
     let model = request.model.clone();
+    if let Some(key) = caller.as_ref().filter(|key| !key.may_use(&model)) {
+        return refuse(403, "permission_error", &format!("model: the key `{}` may not use `{model}`; GET /v1/models lists those it may", key.name));
+    }
     let chain = match gateway.chain(&model) {
         Some(Ok(chain)) => chain,
         Some(Err(err)) => return anthropic_turn_error(&turn_error(err)),
