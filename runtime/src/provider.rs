@@ -35,7 +35,7 @@ use crate::fold::Fold;
 use crate::grammar::Grammar;
 use crate::host::{HostState, begin_call, new_store, trap_error};
 use crate::limits::{Breach, Limits};
-use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult};
+use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult, Usage};
 
 /// Batches buffered between a running turn and its reader.
 pub(crate) const CHANNEL_BATCHES: usize = 4;
@@ -568,9 +568,51 @@ struct Bounds {
     output_seen: bool,
     /// Released when the stream is dropped (a concurrency permit).
     _held: Option<Box<dyn Send>>,
+    /// Told once how the turn ended (see [`TurnStream::on_end`]).
+    on_end: Option<Box<dyn FnOnce(Ending) + Send>>,
+    /// The last usage that went by, while `on_end` waits for it.
+    usage: Option<Usage>,
+}
+
+/// How a turn ended, as [`TurnStream::on_end`] tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
+    /// The turn's usage: its result's, or the last reported before it failed
+    /// or was dropped (empty when none was).
+    pub usage: Usage,
+    /// The error it ended with, if it failed.
+    pub error: Option<ErrorKind>,
+    /// Whether the caller dropped the stream before the turn's end.
+    pub abandoned: bool,
+    /// Whether any output reached the caller.
+    pub output_seen: bool,
 }
 
 impl Bounds {
+    /// Note what `event` says for `on_end`, and whether it is output.
+    fn saw(&mut self, event: &Event) {
+        if !self.output_seen {
+            self.output_seen = event.is_output();
+        }
+        if let Event::Usage(usage) = event
+            && self.on_end.is_some()
+        {
+            self.usage = Some(usage.clone());
+        }
+    }
+
+    /// Tell `on_end`, once: the turn ended with `result`, or was abandoned.
+    fn end(&mut self, result: Option<&Result<TurnResult, TurnError>>) {
+        let Some(on_end) = self.on_end.take() else { return };
+        let last = self.usage.take().unwrap_or_default();
+        let (usage, error) = match result {
+            Some(Ok(result)) => (result.usage.clone(), None),
+            Some(Err(error)) => (last, Some(error.kind)),
+            None => (last, None),
+        };
+        on_end(Ending { usage, error, abandoned: result.is_none(), output_seen: self.output_seen });
+    }
+
     /// The error of a deadline that has passed.
     fn expired(&mut self, cx: &mut Context<'_>) -> Option<TurnError> {
         if !self.output_seen
@@ -614,6 +656,13 @@ impl TurnStream {
         self
     }
 
+    /// Call `on_end` once the turn is over: when its end is read, or when the
+    /// stream is dropped before (a client that went away), with its usage.
+    pub fn on_end(mut self, on_end: impl FnOnce(Ending) + Send + 'static) -> TurnStream {
+        self.bounds.get_or_insert_default().on_end = Some(Box::new(on_end));
+        self
+    }
+
     /// The next event, or `None` when the turn is over.
     pub async fn next(&mut self) -> Option<Event> {
         std::future::poll_fn(|cx| self.poll_event(cx)).await
@@ -627,10 +676,8 @@ impl TurnStream {
         let mut batch = Vec::with_capacity(1 + self.buffer.len());
         batch.push(first);
         batch.extend(self.buffer.drain(..));
-        if let Some(bounds) = self.bounds.as_mut()
-            && !bounds.output_seen
-        {
-            bounds.output_seen = batch.iter().any(Event::is_output);
+        if let Some(bounds) = self.bounds.as_mut() {
+            batch.iter().skip(1).for_each(|event| bounds.saw(event));
         }
         Some(batch)
     }
@@ -638,14 +685,15 @@ impl TurnStream {
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         loop {
             if let Some(event) = self.buffer.pop_front() {
-                if let Some(bounds) = self.bounds.as_mut()
-                    && !bounds.output_seen
-                {
-                    bounds.output_seen = event.is_output();
+                if let Some(bounds) = self.bounds.as_mut() {
+                    bounds.saw(&event);
                 }
                 return Poll::Ready(Some(event));
             }
             if self.result.is_some() {
+                if let Some(bounds) = self.bounds.as_mut() {
+                    bounds.end(self.result.as_ref());
+                }
                 return Poll::Ready(None);
             }
             if let Some(error) = self.bounds.as_mut().and_then(|bounds| bounds.expired(cx)) {
@@ -684,10 +732,18 @@ impl TurnStream {
     /// Read the remaining events and return the turn's result.
     pub async fn into_result(mut self) -> Result<TurnResult> {
         while self.next().await.is_some() {}
-        match self.result {
+        match self.result.take() {
             Some(Ok(result)) => Ok(result),
             Some(Err(error)) => Err(Error::Turn(error)),
             None => Err(Error::Turn(TurnError::new(ErrorKind::Other, "the turn ended without a result"))),
+        }
+    }
+}
+
+impl Drop for TurnStream {
+    fn drop(&mut self) {
+        if let Some(bounds) = self.bounds.as_mut() {
+            bounds.end(None);
         }
     }
 }

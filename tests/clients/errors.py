@@ -2,10 +2,13 @@
 what the client raised.
 
 Usage: python errors.py openai|anthropic BASE_URL CASES_JSON
-CASES_JSON is a list of {"name", "model", "retries", "stream", "big"?, "key"?}:
-each case asks `model` once with the client's `max_retries` set to
-`retries` (streamed if `stream`; with a message of `big` bytes if given;
-with `key` as the client's API key if given, else a placeholder).
+CASES_JSON is a list of {"name", "model", "retries", "stream", "big"?, "key"?,
+"fill"?, "sleep"?}: each case asks `model` once with the client's
+`max_retries` set to `retries` (streamed if `stream`; with a message of `big`
+bytes if given; with `key` as the client's API key if given, else a
+placeholder). With `fill`, the case first asks without retries until the
+gateway answers 429 (to use up a rate limit), and reports how many it took as
+`filled`. With `sleep`, the client's waits really pass.
 Prints one JSON object, by case name: the exception's class and its bases
 up to the client's root, the status, the error's code and type, the retry
 headers of the answer, and the waits the client chose before each retry.
@@ -20,7 +23,17 @@ import time
 
 kind, base_url, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 waits = []
-time.sleep = waits.append
+really_sleep = time.sleep
+sleeping = {"now": False}
+
+
+def recorded_sleep(seconds):
+    waits.append(seconds)
+    if sleeping["now"]:
+        really_sleep(seconds)
+
+
+time.sleep = recorded_sleep
 
 if kind == "openai":
     import openai as sdk
@@ -61,9 +74,21 @@ def lineage(error):
     return names
 
 
+def fill(case):
+    """Ask without retries until the gateway says 429; how many were admitted."""
+    for admitted in range(10_000):
+        try:
+            ask(dict(case, retries=0))
+        except sdk.RateLimitError:
+            return admitted
+    raise RuntimeError("no 429 after 10,000 requests")
+
+
 seen = {}
 progress = {"received": ""}
 for case in cases:
+    filled = fill(case) if case.get("fill") else None
+    sleeping["now"] = bool(case.get("sleep"))
     before = len(waits)
     progress["received"] = ""
     try:
@@ -87,6 +112,8 @@ for case in cases:
         # An error the stream delivered after it began, or a connection failure.
         seen[case["name"]] = {"class": lineage(error), "message": error.message}
     seen[case["name"]]["waits"] = waits[before:]
+    if filled is not None:
+        seen[case["name"]]["filled"] = filled
     seen[case["name"]]["received"] = progress["received"]
 
 print(json.dumps(seen))

@@ -154,7 +154,11 @@ fn demo_config(runtime: &RuntimeConfig, upstream: &ReplayServer, listen: SocketA
         secret_hosts: Vec::new(),
         limits: None,
     };
-    let model = ModelConfig { routes: vec![("demo".into(), "demo-model".into())], retry: RetryPolicy::default(), tools: Vec::new(), tool_steps: 1 };
+    let model = ModelConfig { routes: vec![("demo".into(), "demo-model".into())], retry: RetryPolicy::default(),
+        tools: Vec::new(),
+        tool_steps: 1,
+        limits: Default::default(),
+    };
     ServeConfig {
         path: PathBuf::from("(built-in demo configuration)"),
         listen,

@@ -26,6 +26,7 @@
 //! [keys.team-a]                     # with keys, every request must present one
 //! sha256 = "f3abf2a6…"              # printf %s "$KEY" | sha256sum (or key = "env:VAR")
 //! models = ["fast"]                 # the models it may use (default: all)
+//! limits = { requests-per-minute = 60, tokens-per-minute = 100000, concurrent-streams = 8 }
 //!
 //! [limits]                          # the gateway's own; these are the defaults
 //! body-mib = 32
@@ -43,6 +44,7 @@
 //! [models.fast]
 //! routes = ["openai:gpt-4.1-mini", "openai:gpt-4.1-nano"]
 //! retry = { attempts = 2 }
+//! limits = { requests-per-minute = 600 }   # for all callers together
 //! tools = ["calculator"]
 //! tool-steps = 8                    # provider turns the host's tool loop takes at most
 //!
@@ -62,6 +64,7 @@ use crate::limits::LimitOverrides;
 use crate::policy::Origin;
 use crate::retry::RetryPolicy;
 use crate::serve::keys::{self, KeyConfig};
+use crate::serve::ledger::RateLimits;
 use crate::serve::limits::{self, ServeLimits};
 use crate::tool_loop::DEFAULT_MAX_STEPS;
 use crate::trust::SecretSource;
@@ -142,6 +145,8 @@ pub struct ModelConfig {
     pub tools: Vec<String>,
     /// Provider turns the host's tool loop takes at most.
     pub tool_steps: u32,
+    /// Its rate limits, over all callers.
+    pub limits: RateLimits,
 }
 
 /// One tool: an instance of a tool component.
@@ -201,6 +206,16 @@ struct RawModel {
     #[serde(default)]
     tools: Vec<Spanned<String>>,
     tool_steps: Option<Spanned<u32>>,
+    #[serde(default)]
+    limits: RawRateLimits,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRateLimits {
+    requests_per_minute: Option<Spanned<u32>>,
+    tokens_per_minute: Option<Spanned<u64>>,
+    concurrent_streams: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -235,6 +250,8 @@ struct RawKey {
     sha256: Option<Spanned<String>>,
     key: Option<Spanned<String>>,
     models: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    limits: RawRateLimits,
 }
 
 #[derive(Deserialize)]
@@ -290,6 +307,26 @@ impl Problems<'_> {
             }
         }
         checked
+    }
+
+    /// A key's or a model's `limits`; a zero is refused (it would refuse everything).
+    fn rate_limits(&mut self, raw: &RawRateLimits, at: &str) -> RateLimits {
+        let mut positive = |value: Option<&Spanned<u64>>, key: &str| {
+            let value = value?;
+            if *value.get_ref() == 0 {
+                self.add(value, &format!("{at}.limits.{key}"), "must be at least 1 (leave it out for no limit)");
+                return None;
+            }
+            Some(*value.get_ref())
+        };
+        let widen = |value: &Spanned<u32>| Spanned::new(value.span(), u64::from(*value.get_ref()));
+        let requests = raw.requests_per_minute.as_ref().map(widen);
+        let streams = raw.concurrent_streams.as_ref().map(widen);
+        RateLimits {
+            requests_per_minute: positive(requests.as_ref(), "requests-per-minute").and_then(|n| u32::try_from(n).ok()),
+            tokens_per_minute: positive(raw.tokens_per_minute.as_ref(), "tokens-per-minute"),
+            concurrent_streams: positive(streams.as_ref(), "concurrent-streams").and_then(|n| u32::try_from(n).ok()),
+        }
     }
 
     /// The `[admin]` table: its own address, and a token the endpoint requires.
@@ -363,11 +400,12 @@ impl Problems<'_> {
                 }
                 allowed
             });
+            let limits = self.rate_limits(&key.limits, &format!("keys.{name}"));
             if let Ok(digest) = digest {
                 if let Some((other, _)) = keys.iter().find(|(_, config): &(&String, &KeyConfig)| config.digest == digest) {
                     self.found.push(format!("{}: `keys.{name}`: the same key as `keys.{other}`: give each its own", self.path.display()));
                 }
-                keys.insert(name.clone(), KeyConfig { digest, models: allowed });
+                keys.insert(name.clone(), KeyConfig { digest, models: allowed, limits });
             }
         }
         keys
@@ -534,7 +572,8 @@ impl ServeConfig {
             {
                 problems.add(steps, &key("tool-steps"), "this model has no `tools`: name some, or remove `tool-steps`");
             }
-            models.insert(name, ModelConfig { routes, retry, tools: model_tools, tool_steps });
+            let limits = problems.rate_limits(&raw.limits, &format!("models.{name}"));
+            models.insert(name, ModelConfig { routes, retry, tools: model_tools, tool_steps, limits });
         }
 
         if problems.found.is_empty() {
@@ -714,6 +753,26 @@ component = "calculator"
         assert_eq!(config.keys["all"].models, None);
         let err = parse(&format!("{GOOD}\n[keys.a]\nsha256 = \"{digest}\"\n[keys.b]\nsha256 = \"{digest}\"\n")).expect_err("refused");
         assert!(err.contains("`keys.b`: the same key as `keys.a`"), "{err}");
+    }
+
+    #[test]
+    fn keys_and_models_have_rate_limits() {
+        let digest = keys::hex(&keys::digest("k"));
+        let text = format!(
+            "{}\n[keys.k]\nsha256 = \"{digest}\"\nlimits = {{ requests-per-minute = 60, tokens-per-minute = 1000, concurrent-streams = 2 }}\n",
+            GOOD.replace("tools = [\"calc\"]", "tools = [\"calc\"]\nlimits = { concurrent-streams = 8 }")
+        );
+        let config = parse(&text).expect("valid");
+        let limits = RateLimits { requests_per_minute: Some(60), tokens_per_minute: Some(1000), concurrent_streams: Some(2) };
+        assert_eq!(config.keys["k"].limits, limits);
+        assert_eq!(config.models["fast"].limits, RateLimits { concurrent_streams: Some(8), ..RateLimits::default() });
+
+        let err = parse(&text.replace("requests-per-minute = 60", "requests-per-minute = 0").replace("= 8 }", "= 8, tokens-per-minute = 0 }"))
+            .expect_err("refused");
+        assert!(err.contains("`keys.k.limits.requests-per-minute`: must be at least 1"), "{err}");
+        assert!(err.contains("`models.fast.limits.tokens-per-minute`: must be at least 1"), "{err}");
+        let err = parse(&text.replace("concurrent-streams = 2", "streams = 2")).expect_err("refused");
+        assert!(err.contains("unknown field `streams`"), "{err}");
     }
 
     #[test]

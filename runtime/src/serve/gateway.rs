@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use futures_util::FutureExt as _;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::{Error, Result};
@@ -25,12 +26,13 @@ use crate::registry::{Registry, Staged};
 use crate::retry::{Resilient, Route};
 use crate::runtime::{ProviderOptions, Runtime, RuntimeConfig, ToolOptions};
 use crate::serve::config::{ModelConfig, ServeConfig};
-use crate::serve::keys::Keys;
+use crate::serve::keys::{ClientKey, Keys};
+use crate::serve::ledger::{Admitted, Ledger, MemoryLedger, Scope};
 use crate::serve::limits::{Admission, ServeLimits};
 use crate::tool_loop::ToolLoop;
 use crate::toolbox::Toolbox;
 use crate::trust::{Approval, SecretGrant, TrustStore};
-use crate::types::{Request, TurnResult};
+use crate::types::{ErrorKind, Request, TurnError, TurnResult};
 
 /// The providers, tools and models of one configuration.
 pub struct Gateway {
@@ -39,6 +41,8 @@ pub struct Gateway {
     models: BTreeMap<String, Model>,
     admission: Arc<Admission>,
     keys: Keys,
+    /// Usage per key and model; kept across reloads.
+    ledger: Arc<dyn Ledger>,
     config: ServeConfig,
 }
 
@@ -54,6 +58,8 @@ pub struct ModelTurn {
     toolbox: Option<(Arc<Toolbox>, u32)>,
     admission: Arc<Admission>,
     slot: OwnedSemaphorePermit,
+    /// Its admission in the ledger, settled when the turn ends.
+    admitted: Option<(Arc<dyn Ledger>, Admitted)>,
 }
 
 impl ModelTurn {
@@ -65,7 +71,22 @@ impl ModelTurn {
             Some((toolbox, steps)) => ToolLoop::new(self.chain, Toolbox::clone(&toolbox)).max_steps(steps).as_turn(request),
             None => self.chain.stream(request),
         };
-        self.admission.bound(turn, self.slot)
+        let turn = self.admission.bound(turn, self.slot);
+        match self.admitted {
+            // Its tokens are counted however it ends: finished, failed or abandoned.
+            Some((ledger, admitted)) => turn.on_end(move |ending| {
+                let tokens = ending.usage.input_tokens.unwrap_or(0).saturating_add(ending.usage.output_tokens.unwrap_or(0));
+                // Settled at once when the ledger can (in memory: before the
+                // client reads the end), else in a task of its own.
+                let mut settle = Box::pin(async move { ledger.settle(admitted, tokens).await });
+                if (&mut settle).now_or_never().is_none()
+                    && let Ok(runtime) = tokio::runtime::Handle::try_current()
+                {
+                    runtime.spawn(settle);
+                }
+            }),
+            None => turn,
+        }
     }
 
     /// Run the turn to its end.
@@ -83,7 +104,7 @@ impl Gateway {
         runtime_config.trust = TrustStore::new();
         let runtime = Runtime::new(runtime_config)?;
         let registry = Arc::new(Registry::new(runtime.clone()));
-        Gateway::load(runtime, registry, config).await
+        Gateway::load(runtime, registry, Arc::new(MemoryLedger::new()), config).await
     }
 
     /// The gateway `config` describes, loaded beside this one (which serves on
@@ -102,11 +123,11 @@ impl Gateway {
         if config.components != before.components || config.cache != before.cache {
             restart.push("`components` or `cache` changed".to_owned());
         }
-        let gateway = Gateway::load(self.runtime.clone(), Arc::clone(&self.registry), config).await?;
+        let gateway = Gateway::load(self.runtime.clone(), Arc::clone(&self.registry), Arc::clone(&self.ledger), config).await?;
         Ok((gateway, restart))
     }
 
-    async fn load(runtime: Runtime, registry: Arc<Registry>, config: &ServeConfig) -> Result<Gateway> {
+    async fn load(runtime: Runtime, registry: Arc<Registry>, ledger: Arc<dyn Ledger>, config: &ServeConfig) -> Result<Gateway> {
         let mut staged: Vec<Staged> = Vec::new();
         for (name, provider) in &config.providers {
             let secrets = provider
@@ -167,7 +188,7 @@ impl Gateway {
         registry.retain(|name| config.providers.contains_key(name));
         let admission = Arc::new(Admission::new(config.limits.clone()));
         let keys = Keys::new(&config.keys);
-        Ok(Gateway { runtime, registry, models, admission, keys, config: config.clone() })
+        Ok(Gateway { runtime, registry, models, admission, keys, ledger, config: config.clone() })
     }
 
     /// The providers, for hot-swap and status.
@@ -200,15 +221,37 @@ impl Gateway {
         self.models.keys().map(String::as_str)
     }
 
-    /// A turn of `model`, admitted under the gateway's limits (a `busy` error
-    /// when it runs its most turns already), or `None` for a name not configured.
-    pub fn chain(&self, model: &str) -> Option<Result<ModelTurn>> {
-        let model = self.models.get(model)?;
-        Some(self.admit(model))
+    /// A turn of `model` for `caller`, admitted under the gateway's limits (a
+    /// `busy` error when it runs its most turns already) and the key's and the
+    /// model's rate limits (a `rate-limited` error naming the limit, with
+    /// when to retry), or `None` for a name not configured.
+    pub async fn chain(&self, model: &str, caller: Option<&ClientKey>) -> Option<Result<ModelTurn>> {
+        let (name, model) = self.models.get_key_value(model)?;
+        Some(self.admit(name, model, caller).await)
     }
 
-    fn admit(&self, model: &Model) -> Result<ModelTurn> {
+    async fn admit(&self, name: &str, model: &Model, caller: Option<&ClientKey>) -> Result<ModelTurn> {
         let slot = self.admission.admit().map_err(Error::Turn)?;
+        let mut scopes = Vec::new();
+        if let Some(key) = caller.filter(|key| key.limits.any()) {
+            scopes.push((Scope::Key(key.name.clone()), key.limits));
+        }
+        if model.config.limits.any() {
+            scopes.push((Scope::Model(name.to_owned()), model.config.limits));
+        }
+        let admitted = if scopes.is_empty() {
+            None
+        } else {
+            match self.ledger.admit(scopes).await {
+                Ok(admitted) => Some((Arc::clone(&self.ledger), admitted)),
+                Err(over) => {
+                    let mut error = TurnError::new(ErrorKind::RateLimited, over.message());
+                    error.retryable = true;
+                    error.retry_after_ms = Some(u64::try_from(over.retry_after.as_millis()).unwrap_or(u64::MAX).max(1));
+                    return Err(Error::Turn(error));
+                }
+            }
+        };
         let routes = model
             .config
             .routes
@@ -217,6 +260,6 @@ impl Gateway {
             .collect::<Result<Vec<_>>>()?;
         let chain = Resilient::new(routes, model.config.retry.clone())?;
         let toolbox = model.toolbox.as_ref().map(|toolbox| (Arc::clone(toolbox), model.config.tool_steps));
-        Ok(ModelTurn { chain, toolbox, admission: Arc::clone(&self.admission), slot })
+        Ok(ModelTurn { chain, toolbox, admission: Arc::clone(&self.admission), slot, admitted })
     }
 }

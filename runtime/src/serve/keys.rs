@@ -17,6 +17,8 @@ use hyper::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::serve::ledger::RateLimits;
+
 /// A SHA-256 digest of a key.
 pub type KeyDigest = [u8; 32];
 
@@ -27,6 +29,8 @@ pub struct KeyConfig {
     pub digest: KeyDigest,
     /// The public model names it may use; `None`: every model.
     pub models: Option<BTreeSet<String>>,
+    /// Its rate limits.
+    pub limits: RateLimits,
 }
 
 /// An identified caller.
@@ -35,6 +39,8 @@ pub struct ClientKey {
     /// The key's name in the config (what logs and metrics show).
     pub name: String,
     models: Option<BTreeSet<String>>,
+    /// Its rate limits.
+    pub limits: RateLimits,
 }
 
 impl ClientKey {
@@ -79,7 +85,7 @@ impl Keys {
     pub fn new<'a>(configured: impl IntoIterator<Item = (&'a String, &'a KeyConfig)>) -> Keys {
         let mut keys = Keys::default();
         for (name, config) in configured {
-            let client = Arc::new(ClientKey { name: name.clone(), models: config.models.clone() });
+            let client = Arc::new(ClientKey { name: name.clone(), models: config.models.clone(), limits: config.limits });
             keys.by_prefix.entry(prefix(&config.digest)).or_default().push(keys.keys.len());
             keys.keys.push((config.digest, client));
         }
@@ -160,8 +166,8 @@ mod tests {
     use hyper::header::HeaderValue;
 
     fn keys() -> Keys {
-        let team = KeyConfig { digest: digest("sk-team"), models: Some(BTreeSet::from(["fast".to_owned()])) };
-        let admin = KeyConfig { digest: digest("sk-all"), models: None };
+        let team = KeyConfig { digest: digest("sk-team"), models: Some(BTreeSet::from(["fast".to_owned()])), limits: RateLimits::default() };
+        let admin = KeyConfig { digest: digest("sk-all"), models: None, limits: RateLimits::default() };
         let configured = [("team".to_owned(), team), ("all".to_owned(), admin)];
         Keys::new(configured.iter().map(|(name, config)| (name, config)))
     }

@@ -10,6 +10,7 @@ pub mod anthropic;
 pub mod config;
 pub mod gateway;
 pub mod keys;
+pub mod ledger;
 pub mod limits;
 pub mod openai_request;
 pub mod openai_response;

@@ -312,7 +312,7 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>, caller: &Cal
         Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
     };
     let model = request.model.clone();
-    let chain = match openai_chain(gateway, &model, caller) {
+    let chain = match openai_chain(gateway, &model, caller).await {
         Ok(chain) => chain,
         Err(refused) => return error(refused),
     };
@@ -346,7 +346,7 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>, caller:
         Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
     };
     let model = request.model.clone();
-    let chain = match openai_chain(gateway, &model, caller) {
+    let chain = match openai_chain(gateway, &model, caller).await {
         Ok(chain) => chain,
         Err(refused) => return error(refused),
     };
@@ -371,12 +371,12 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>, caller:
 /// The turn of `model` in an OpenAI API, or the answer refusing it (a 404
 /// naming the models there are, or the turn's error, such as `busy`). A
 /// model the key may not use is answered as OpenAI does: 404, as if absent.
-fn openai_chain(gateway: &Gateway, model: &str, caller: &Caller) -> Result<ModelTurn, ErrorReply> {
+async fn openai_chain(gateway: &Gateway, model: &str, caller: &Caller) -> Result<ModelTurn, ErrorReply> {
     if let Some(key) = caller.as_ref().filter(|key| !key.may_use(model)) {
         let message = format!("the model `{model}` does not exist or the key `{}` may not use it; GET /v1/models lists those it may", key.name);
         return Err(openai_response::refusal(404, "invalid_request_error", Some("model"), Some("model_not_found"), &message));
     }
-    match gateway.chain(model) {
+    match gateway.chain(model, caller.as_deref()).await {
         Some(Ok(chain)) => Ok(chain),
         Some(Err(err)) => Err(openai_response::error_reply(&turn_error(err))),
         None => {
@@ -453,7 +453,7 @@ async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>, caller: 
     if let Some(key) = caller.as_ref().filter(|key| !key.may_use(&model)) {
         return refuse(403, "permission_error", &format!("model: the key `{}` may not use `{model}`; GET /v1/models lists those it may", key.name));
     }
-    let chain = match gateway.chain(&model) {
+    let chain = match gateway.chain(&model, caller.as_deref()).await {
         Some(Ok(chain)) => chain,
         Some(Err(err)) => return anthropic_turn_error(&turn_error(err)),
         None => return refuse(404, "not_found_error", &format!("model: the model `{model}` does not exist here; GET /v1/models lists them")),
