@@ -25,6 +25,7 @@ mod retries;
 mod serve;
 mod serve_ops;
 mod serve_providers;
+mod serve_budgets;
 mod serve_clients;
 mod serve_keys;
 mod serve_limits;

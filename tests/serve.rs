@@ -32,9 +32,9 @@ async fn a_model_streams_through_its_provider_with_the_secret_the_file_binds() {
     );
     let gateway = Gateway::start(&config(&text, dir.path())).await.expect("the gateway starts");
     assert_eq!(gateway.model_names().collect::<Vec<_>>(), ["fast"]);
-    assert!(gateway.chain("slow", None).await.is_none(), "an unknown model has no chain");
+    assert!(gateway.chain("slow", None, &Request::user("slow", "hi"), 0).await.is_none(), "an unknown model has no chain");
 
-    let chain = gateway.chain("fast", None).await.expect("configured").expect("routes resolve");
+    let chain = gateway.chain("fast", None, &Request::user("fast", "hi"), 0).await.expect("configured").expect("routes resolve");
     let mut turn = chain.stream(Request::user("fast", "hi"));
     let mut text = String::new();
     while let Some(event) = turn.next().await {
@@ -314,7 +314,7 @@ async fn a_new_component_file_swaps_the_gateways_providers_and_spares_turns_in_f
 
     let mut request = Request::user("m", "hi");
     request.provider_options = Some(serde_json::json!({ "hostile": { "mode": "tagged" } }));
-    let chain = gateway.chain("m", None).await.expect("configured").expect("resolves");
+    let chain = gateway.chain("m", None, &Request::user("m", "hi"), 0).await.expect("configured").expect("resolves");
     let in_flight = tokio::spawn(async move { chain.complete(request).await.map(|result| result.served_by) });
 
     // Write, then rename: the swap sees whole files (the manifest names the version).

@@ -3,6 +3,7 @@
 //! and `cordon rollback`.
 //!
 //! - `GET /status`: every provider's versions, as JSON.
+//! - `GET /keys`: each client key's models, limits, budget and spend (a gateway's).
 //! - `POST /reload/<name>`: swap to the file named in the body (or the current file, re-read).
 //! - `POST /rollback/<name>`: return to the previous version.
 //!
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -30,6 +32,9 @@ use subtle::ConstantTimeEq;
 use crate::registry::Registry;
 use crate::trust::{SecretSource, SecretValue};
 
+/// What `GET /keys` answers: a gateway's client keys, as JSON.
+pub type KeysReport = Arc<dyn Fn() -> BoxFuture<'static, serde_json::Value> + Send + Sync>;
+
 /// A running admin endpoint; stops when dropped.
 pub struct Admin {
     addr: SocketAddr,
@@ -39,7 +44,7 @@ pub struct Admin {
 impl Admin {
     /// Serve `registry`'s admin API on `addr` (use port 0 for any free port)
     /// to requests carrying the token `token` holds (read now; an empty one is refused).
-    pub async fn start(registry: Arc<Registry>, addr: SocketAddr, token: &SecretSource) -> std::io::Result<Admin> {
+    pub async fn start(registry: Arc<Registry>, addr: SocketAddr, token: &SecretSource, keys: Option<KeysReport>) -> std::io::Result<Admin> {
         let token = match token.read() {
             Ok(Some(token)) => Arc::new(token),
             Ok(None) => return Err(std::io::Error::other(format!("the admin token ({}) is not set", token.describe()))),
@@ -52,8 +57,9 @@ impl Admin {
                 let _ = stream.set_nodelay(true);
                 let registry = Arc::clone(&registry);
                 let token = Arc::clone(&token);
+                let keys = keys.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| answer(Arc::clone(&registry), Arc::clone(&token), request));
+                    let service = service_fn(move |request| answer(Arc::clone(&registry), Arc::clone(&token), keys.clone(), request));
                     let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
             }
@@ -90,7 +96,12 @@ fn authorized(request: &hyper::Request<Incoming>, token: &SecretValue) -> bool {
     bool::from(presented.as_bytes().ct_eq(token.expose().as_bytes()))
 }
 
-async fn answer(registry: Arc<Registry>, token: Arc<SecretValue>, request: hyper::Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    registry: Arc<Registry>,
+    token: Arc<SecretValue>,
+    keys: Option<KeysReport>,
+    request: hyper::Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     if !authorized(&request, &token) {
         let mut refused = json(
             StatusCode::UNAUTHORIZED,
@@ -105,6 +116,10 @@ async fn answer(registry: Arc<Registry>, token: Arc<SecretValue>, request: hyper
     let failed = |err: crate::Error| json(StatusCode::CONFLICT, serde_json::json!({ "error": err.to_string() }));
     let reply = match (method, path.split('/').collect::<Vec<_>>().as_slice()) {
         (Method::GET, ["", "status"]) => json(StatusCode::OK, serde_json::json!(registry.status())),
+        (Method::GET, ["", "keys"]) => match &keys {
+            Some(report) => json(StatusCode::OK, report().await),
+            None => json(StatusCode::NOT_FOUND, serde_json::json!({ "error": "this host has no client keys (it is not a gateway)" })),
+        },
         (Method::POST, ["", "reload", name]) => {
             let file = String::from_utf8_lossy(&body).trim().to_owned();
             let file = (!file.is_empty()).then(|| PathBuf::from(file));
@@ -119,7 +134,7 @@ async fn answer(registry: Arc<Registry>, token: Arc<SecretValue>, request: hyper
         },
         _ => json(
             StatusCode::NOT_FOUND,
-            serde_json::json!({ "error": "use GET /status, POST /reload/<name> or POST /rollback/<name>" }),
+            serde_json::json!({ "error": "use GET /status, GET /keys, POST /reload/<name> or POST /rollback/<name>" }),
         ),
     };
     Ok(reply)

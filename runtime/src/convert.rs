@@ -113,6 +113,7 @@ pub fn usage(u: wit::Usage) -> Usage {
         cache_write_tokens: u.cache_write_tokens,
         reasoning_tokens: u.reasoning_tokens,
         raw: u.raw.and_then(|text| serde_json::from_str(&text).ok()),
+        cost_micro_usd: None,
     }
 }
 

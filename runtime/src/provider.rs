@@ -572,6 +572,12 @@ struct Bounds {
     on_end: Option<Box<dyn FnOnce(Ending) + Send>>,
     /// The last usage that went by, while `on_end` waits for it.
     usage: Option<Usage>,
+    /// Completes each usage (see [`TurnStream::price_usage`]).
+    pricing: Option<Box<dyn Fn(&mut Usage, Option<&str>) + Send>>,
+    /// The model the upstream reported, for `pricing`.
+    model: Option<String>,
+    /// Output bytes that went by, for `on_end`.
+    output_bytes: u64,
 }
 
 /// How a turn ended, as [`TurnStream::on_end`] tells it.
@@ -586,6 +592,11 @@ pub struct Ending {
     pub abandoned: bool,
     /// Whether any output reached the caller.
     pub output_seen: bool,
+    /// Bytes of text, reasoning and tool-call arguments that reached the
+    /// caller (to estimate a usage that never came).
+    pub output_bytes: u64,
+    /// The model the upstream reported, if it did.
+    pub model: Option<String>,
 }
 
 impl Bounds {
@@ -594,23 +605,31 @@ impl Bounds {
         if !self.output_seen {
             self.output_seen = event.is_output();
         }
-        if let Event::Usage(usage) = event
-            && self.on_end.is_some()
-        {
-            self.usage = Some(usage.clone());
+        if self.on_end.is_none() {
+            return;
         }
+        let bytes = match event {
+            Event::Usage(usage) => {
+                self.usage = Some(usage.clone());
+                0
+            }
+            Event::TextDelta { text } | Event::ReasoningDelta { text, .. } => text.len(),
+            Event::ToolCallDelta { arguments, .. } => arguments.len(),
+            _ => 0,
+        };
+        self.output_bytes = self.output_bytes.saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX));
     }
 
     /// Tell `on_end`, once: the turn ended with `result`, or was abandoned.
     fn end(&mut self, result: Option<&Result<TurnResult, TurnError>>) {
         let Some(on_end) = self.on_end.take() else { return };
         let last = self.usage.take().unwrap_or_default();
-        let (usage, error) = match result {
-            Some(Ok(result)) => (result.usage.clone(), None),
-            Some(Err(error)) => (last, Some(error.kind)),
-            None => (last, None),
+        let (usage, error, model) = match result {
+            Some(Ok(result)) => (result.usage.clone(), None, result.model.clone().or(self.model.take())),
+            Some(Err(error)) => (last, Some(error.kind), self.model.take()),
+            None => (last, None, self.model.take()),
         };
-        on_end(Ending { usage, error, abandoned: result.is_none(), output_seen: self.output_seen });
+        on_end(Ending { usage, error, abandoned: result.is_none(), output_seen: self.output_seen, output_bytes: self.output_bytes, model });
     }
 
     /// The error of a deadline that has passed.
@@ -653,6 +672,14 @@ impl TurnStream {
     /// Keep `held` (a concurrency permit, say) until the stream is dropped.
     pub fn holding(mut self, held: impl Send + 'static) -> TurnStream {
         self.bounds.get_or_insert_default()._held = Some(Box::new(held));
+        self
+    }
+
+    /// Let `price` complete every usage of the turn (its events' and its
+    /// result's), given the model the upstream reported so far, if any: the
+    /// gateway sets the cost this way.
+    pub fn price_usage(mut self, price: impl Fn(&mut Usage, Option<&str>) + Send + 'static) -> TurnStream {
+        self.bounds.get_or_insert_default().pricing = Some(Box::new(price));
         self
     }
 
@@ -721,8 +748,28 @@ impl TurnStream {
 
     fn accept(&mut self, message: Option<Message>) {
         match message {
-            Some(Message::Events(events)) => self.buffer.extend(events),
-            Some(Message::Done(result)) => self.result = Some(*result),
+            Some(Message::Events(mut events)) => {
+                if let Some(bounds) = self.bounds.as_mut()
+                    && let Some(price) = &bounds.pricing
+                {
+                    for event in &mut events {
+                        match event {
+                            Event::ResponseMetadata { model: Some(model), .. } => bounds.model = Some(model.clone()),
+                            Event::Usage(usage) => price(usage, bounds.model.as_deref()),
+                            _ => {}
+                        }
+                    }
+                }
+                self.buffer.extend(events);
+            }
+            Some(Message::Done(mut result)) => {
+                if let (Some(bounds), Ok(result)) = (self.bounds.as_ref(), result.as_mut())
+                    && let Some(price) = &bounds.pricing
+                {
+                    price(&mut result.usage, result.model.as_deref().or(bounds.model.as_deref()));
+                }
+                self.result = Some(*result);
+            }
             None => {
                 self.result = Some(Err(TurnError::new(ErrorKind::Other, "the turn ended without a result")));
             }

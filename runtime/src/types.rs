@@ -284,6 +284,10 @@ pub struct Usage {
     /// The provider's own usage object.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw: Option<serde_json::Value>,
+    /// What these tokens cost, in millionths of a US dollar, where a price is
+    /// known (the gateway's price table); providers never set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_micro_usd: Option<u64>,
 }
 
 impl Usage {
@@ -301,6 +305,7 @@ impl Usage {
         add(&mut self.cache_read_tokens, other.cache_read_tokens);
         add(&mut self.cache_write_tokens, other.cache_write_tokens);
         add(&mut self.reasoning_tokens, other.reasoning_tokens);
+        add(&mut self.cost_micro_usd, other.cost_micro_usd);
     }
 }
 

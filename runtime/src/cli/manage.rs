@@ -1,4 +1,4 @@
-//! `cordon status`, `cordon reload` and `cordon rollback`: ask a running host
+//! `cordon status`, `cordon keys`, `cordon reload` and `cordon rollback`: ask a running host
 //! (`cordon serve` with `[admin]` in its config) through its admin endpoint,
 //! with the token from `CORDON_ADMIN_TOKEN` (the environment only: a flag
 //! would show the token to anyone who lists processes).
@@ -38,6 +38,10 @@ const TOKEN_VARIABLE: &str = "CORDON_ADMIN_TOKEN";
 
 pub async fn status(admin: Admin) -> cordon::Result<ExitCode> {
     call(client()?.get(format!("{}/status", admin.admin))).await
+}
+
+pub async fn keys(admin: Admin) -> cordon::Result<ExitCode> {
+    call(client()?.get(format!("{}/keys", admin.admin))).await
 }
 
 pub async fn reload(args: Reload) -> cordon::Result<ExitCode> {

@@ -63,6 +63,8 @@ enum Command {
     Serve(serve::Args),
     /// Show the versions a running gateway serves (`cordon serve` with `admin` in its config).
     Status(manage::Admin),
+    /// Show each client key of a running gateway: its models, limits, budget and spend.
+    Keys(manage::Admin),
     /// Swap a provider in a running host to a new file; the old one stays if the new one fails.
     Reload(manage::Reload),
     /// Return a provider in a running host to its previous version.
@@ -131,6 +133,7 @@ async fn run(cli: Cli) -> cordon::Result<ExitCode> {
         Command::Demo => demo::run(&Runtime::new(config)?).await,
         Command::Serve(args) => serve::run(config, args).await,
         Command::Status(admin) => manage::status(admin).await,
+        Command::Keys(admin) => manage::keys(admin).await,
         Command::Reload(args) => manage::reload(args).await,
         Command::Rollback(args) => manage::rollback(args).await,
     }

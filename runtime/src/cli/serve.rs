@@ -66,21 +66,21 @@ pub async fn run(runtime: RuntimeConfig, args: Args) -> cordon::Result<ExitCode>
     // A changed component file swaps every provider loaded from it; turns in
     // flight finish on the version they started on.
     let _watch = cordon::watch::watch(Arc::clone(gateway.registry()), &config.components, cordon::watch::DEFAULT_QUIET)?;
-    let _admin = match &config.admin {
-        Some(admin) => {
-            let addr = admin.listen;
-            let admin = Admin::start(Arc::clone(gateway.registry()), addr, &admin.token)
-                .await
-                .map_err(|err| Error::Config(format!("{}: `admin`: cannot listen on {addr}: {err}", config.path.display())))?;
-            eprintln!("cordon serve: admin endpoint {} (cordon status|reload|rollback --admin {})", admin.url(), admin.url());
-            Some(admin)
-        }
-        None => None,
-    };
     let models: Vec<&str> = gateway.model_names().collect();
     let server = Server::start(Arc::clone(&gateway), config.listen)
         .await
         .map_err(|err| Error::Config(format!("{}: cannot listen on {}: {err}", config.path.display(), config.listen)))?;
+    let _admin = match &config.admin {
+        Some(admin) => {
+            let addr = admin.listen;
+            let admin = Admin::start(Arc::clone(gateway.registry()), addr, &admin.token, Some(server.keys_report()))
+                .await
+                .map_err(|err| Error::Config(format!("{}: `admin`: cannot listen on {addr}: {err}", config.path.display())))?;
+            eprintln!("cordon serve: admin endpoint {} (cordon status|keys|reload|rollback --admin {})", admin.url(), admin.url());
+            Some(admin)
+        }
+        None => None,
+    };
     let base = format!("{}/v1", server.url());
     eprintln!("cordon serve: {base} serves {}", models.join(", "));
     if args.demo {
@@ -166,6 +166,7 @@ fn demo_config(runtime: &RuntimeConfig, upstream: &ReplayServer, listen: SocketA
         admin: None,
         keys: BTreeMap::new(),
         allow_unauthenticated: false,
+        prices: cordon::serve::prices::Prices::with(&BTreeMap::new()),
         limits: ServeLimits::default(),
         components: runtime.components_dir.clone(),
         cache: runtime.cache_dir.clone().unwrap_or_else(|| runtime.components_dir.join("../cache")),

@@ -295,11 +295,12 @@ impl MessageEncoder {
                     FinishReason::ContentFilter => "refusal",
                     FinishReason::Stop | FinishReason::Error | FinishReason::Other => "end_turn",
                 };
-                let usage = json!({
+                let mut usage = json!({
                     "input_tokens": self.usage.input_tokens.unwrap_or(0),
                     "output_tokens": self.usage.output_tokens.unwrap_or(0),
                     "cache_read_input_tokens": self.usage.cache_read_tokens.unwrap_or(0),
                 });
+                crate::serve::prices::insert_cost(&mut usage, &self.usage);
                 frame("message_delta", &json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}, "usage": usage}), out);
                 frame("message_stop", &json!({"type": "message_stop"}), out);
             }
@@ -371,10 +372,11 @@ pub fn message(result: &crate::types::TurnResult, id: &str, model: &str) -> Valu
         FinishReason::ContentFilter => "refusal",
         FinishReason::Stop | FinishReason::Error | FinishReason::Other => "end_turn",
     };
+    let mut usage = json!({"input_tokens": result.usage.input_tokens.unwrap_or(0), "output_tokens": result.usage.output_tokens.unwrap_or(0)});
+    crate::serve::prices::insert_cost(&mut usage, &result.usage);
     json!({
         "id": id, "type": "message", "role": "assistant", "model": model, "content": content,
-        "stop_reason": stop_reason, "stop_sequence": null,
-        "usage": {"input_tokens": result.usage.input_tokens.unwrap_or(0), "output_tokens": result.usage.output_tokens.unwrap_or(0)},
+        "stop_reason": stop_reason, "stop_sequence": null, "usage": usage,
     })
 }
 

@@ -27,6 +27,12 @@
 //! sha256 = "f3abf2a6…"              # printf %s "$KEY" | sha256sum (or key = "env:VAR")
 //! models = ["fast"]                 # the models it may use (default: all)
 //! limits = { requests-per-minute = 60, tokens-per-minute = 100000, concurrent-streams = 8 }
+//! budget = { usd = 25.0, period = "day" }   # or "month"; needs a price for its models' routes
+//!
+//! [prices."gpt-4.1-mini"]           # USD per million tokens, over runtime/data/prices.toml
+//! input = 0.40
+//! cached-input = 0.10
+//! output = 1.60
 //!
 //! [limits]                          # the gateway's own; these are the defaults
 //! body-mib = 32
@@ -64,7 +70,8 @@ use crate::limits::LimitOverrides;
 use crate::policy::Origin;
 use crate::retry::RetryPolicy;
 use crate::serve::keys::{self, KeyConfig};
-use crate::serve::ledger::RateLimits;
+use crate::serve::ledger::{Budget, Period, RateLimits};
+use crate::serve::prices::{Price, Prices};
 use crate::serve::limits::{self, ServeLimits};
 use crate::tool_loop::DEFAULT_MAX_STEPS;
 use crate::trust::SecretSource;
@@ -90,6 +97,8 @@ pub struct ServeConfig {
     pub keys: BTreeMap<String, KeyConfig>,
     /// Whether the operator allows listening beyond loopback without keys.
     pub allow_unauthenticated: bool,
+    /// The price table: the shipped one with the file's `[prices]` over it.
+    pub prices: Prices,
     /// The gateway's own limits.
     pub limits: ServeLimits,
     /// The components folder.
@@ -172,6 +181,8 @@ struct RawConfig {
     #[serde(default)]
     keys: BTreeMap<String, RawKey>,
     #[serde(default)]
+    prices: BTreeMap<String, Spanned<Price>>,
+    #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
@@ -252,6 +263,26 @@ struct RawKey {
     models: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     limits: RawRateLimits,
+    budget: Option<Spanned<RawBudget>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBudget {
+    usd: f64,
+    #[serde(default = "default_period")]
+    period: RawPeriod,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "kebab-case")]
+enum RawPeriod {
+    Day,
+    Month,
+}
+
+fn default_period() -> RawPeriod {
+    RawPeriod::Month
 }
 
 #[derive(Deserialize)]
@@ -401,11 +432,24 @@ impl Problems<'_> {
                 allowed
             });
             let limits = self.rate_limits(&key.limits, &format!("keys.{name}"));
+            let budget = key.budget.as_ref().and_then(|raw| {
+                let usd = raw.get_ref().usd;
+                if !(usd.is_finite() && usd > 0.0) {
+                    self.add(raw, &at("budget.usd"), "US dollars per period: more than 0");
+                    return None;
+                }
+                let period = match raw.get_ref().period {
+                    RawPeriod::Day => Period::Day,
+                    RawPeriod::Month => Period::Month,
+                };
+                // `as` saturates: an absurd budget is simply very large.
+                Some(Budget { micro_usd: (usd * 1_000_000.0).round() as u64, period })
+            });
             if let Ok(digest) = digest {
                 if let Some((other, _)) = keys.iter().find(|(_, config): &(&String, &KeyConfig)| config.digest == digest) {
                     self.found.push(format!("{}: `keys.{name}`: the same key as `keys.{other}`: give each its own", self.path.display()));
                 }
-                keys.insert(name.clone(), KeyConfig { digest, models: allowed, limits });
+                keys.insert(name.clone(), KeyConfig { digest, models: allowed, limits, budget });
             }
         }
         keys
@@ -447,6 +491,16 @@ impl ServeConfig {
         let admin = raw.admin.as_ref().and_then(|admin| problems.admin(admin));
         let limits = problems.limits(&raw.limits);
         let keys = problems.keys(&raw.keys, &raw.models);
+        let mut overrides = BTreeMap::new();
+        for (model, price) in &raw.prices {
+            match price.get_ref().check() {
+                Ok(()) => {
+                    overrides.insert(model.clone(), *price.get_ref());
+                }
+                Err(why) => problems.add(price, &format!("prices.\"{model}\""), why),
+            }
+        }
+        let prices = Prices::with(&overrides);
         let allow_unauthenticated = raw.allow_unauthenticated.unwrap_or(false);
         if keys.is_empty() && !allow_unauthenticated && !listen.ip().is_loopback()
             && let Some(at) = &raw.listen
@@ -576,6 +630,28 @@ impl ServeConfig {
             models.insert(name, ModelConfig { routes, retry, tools: model_tools, tool_steps, limits });
         }
 
+        // A budget is charged at the price of what its key's turns use: every
+        // route of every model it may use needs one.
+        for (name, key) in &keys {
+            let Some(budget) = raw.keys.get(name).and_then(|raw| raw.budget.as_ref()) else { continue };
+            if key.budget.is_none() {
+                continue;
+            }
+            let unpriced: Vec<String> = models
+                .iter()
+                .filter(|(model, _)| key.models.as_ref().is_none_or(|allowed| allowed.contains(*model)))
+                .flat_map(|(model, config)| config.routes.iter().map(move |(_, route)| (model, route)))
+                .filter(|(_, route)| prices.of(route).is_none())
+                .map(|(model, route)| format!("`{route}` (model `{model}`)"))
+                .collect();
+            if !unpriced.is_empty() {
+                problems.add(budget, &format!("keys.{name}.budget"), format!(
+                    "no price for {}: add a [prices.\"MODEL\"] table with input and output (US dollars per million tokens)",
+                    unpriced.join(", ")
+                ));
+            }
+        }
+
         if problems.found.is_empty() {
             let drain = Duration::from_secs(raw.drain_seconds.unwrap_or(DEFAULT_DRAIN_SECONDS));
             Ok(ServeConfig {
@@ -585,6 +661,7 @@ impl ServeConfig {
                 admin,
                 keys,
                 allow_unauthenticated,
+                prices,
                 limits,
                 components,
                 cache,
@@ -773,6 +850,30 @@ component = "calculator"
         assert!(err.contains("`models.fast.limits.tokens-per-minute`: must be at least 1"), "{err}");
         let err = parse(&text.replace("concurrent-streams = 2", "streams = 2")).expect_err("refused");
         assert!(err.contains("unknown field `streams`"), "{err}");
+    }
+
+    #[test]
+    fn a_budget_needs_a_price_for_every_route_it_may_use() {
+        let digest = keys::hex(&keys::digest("k"));
+        let budgeted = format!("{GOOD}\n[keys.k]\nsha256 = \"{digest}\"\nbudget = {{ usd = 25.5, period = \"day\" }}\n");
+        let config = parse(&budgeted).expect("gpt-4.1-mini and -nano are in the shipped table");
+        assert_eq!(config.keys["k"].budget, Some(Budget { micro_usd: 25_500_000, period: Period::Day }));
+        assert!(config.prices.of("gpt-4.1-nano").is_some());
+
+        let local = budgeted.replace("main:gpt-4.1-nano", "main:local-llama");
+        let err = parse(&local).expect_err("no price for local-llama");
+        assert!(err.contains("`keys.k.budget`: no price for `local-llama` (model `fast`): add a [prices.\"MODEL\"] table"), "{err}");
+        let priced = format!("{local}\n[prices.\"local-llama\"]\ninput = 0.0\noutput = 0.0\n");
+        assert_eq!(parse(&priced).expect("priced").prices.of("local-llama").map(|p| p.output), Some(0.0));
+
+        let err = parse(&format!("{priced}").replace("output = 0.0", "output = -1.0")).expect_err("negative");
+        assert!(err.contains("`prices.\"local-llama\"`: prices are US dollars per million tokens: 0 or more"), "{err}");
+        let err = parse(&budgeted.replace("usd = 25.5", "usd = 0.0")).expect_err("zero");
+        assert!(err.contains("`keys.k.budget.usd`: US dollars per period: more than 0"), "{err}");
+        let err = parse(&budgeted.replace("\"day\"", "\"week\"")).expect_err("no weeks");
+        assert!(err.contains("unknown variant `week`, expected `day` or `month`"), "{err}");
+        let monthly = parse(&budgeted.replace(", period = \"day\"", "")).expect("a month by default");
+        assert_eq!(monthly.keys["k"].budget.map(|b| b.period), Some(Period::Month));
     }
 
     #[test]

@@ -17,7 +17,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::{Error, Result};
@@ -27,12 +26,14 @@ use crate::retry::{Resilient, Route};
 use crate::runtime::{ProviderOptions, Runtime, RuntimeConfig, ToolOptions};
 use crate::serve::config::{ModelConfig, ServeConfig};
 use crate::serve::keys::{ClientKey, Keys};
-use crate::serve::ledger::{Admitted, Ledger, MemoryLedger, Scope};
+use crate::serve::ledger::MemoryLedger;
+use crate::serve::metering::{Meter, TurnMeter};
+use crate::serve::prices::usd;
 use crate::serve::limits::{Admission, ServeLimits};
 use crate::tool_loop::ToolLoop;
 use crate::toolbox::Toolbox;
 use crate::trust::{Approval, SecretGrant, TrustStore};
-use crate::types::{ErrorKind, Request, TurnError, TurnResult};
+use crate::types::{Request, TurnResult};
 
 /// The providers, tools and models of one configuration.
 pub struct Gateway {
@@ -41,8 +42,8 @@ pub struct Gateway {
     models: BTreeMap<String, Model>,
     admission: Arc<Admission>,
     keys: Keys,
-    /// Usage per key and model; kept across reloads.
-    ledger: Arc<dyn Ledger>,
+    /// Counts and charges turns; its ledger is kept across reloads.
+    meter: Meter,
     config: ServeConfig,
 }
 
@@ -58,8 +59,8 @@ pub struct ModelTurn {
     toolbox: Option<(Arc<Toolbox>, u32)>,
     admission: Arc<Admission>,
     slot: OwnedSemaphorePermit,
-    /// Its admission in the ledger, settled when the turn ends.
-    admitted: Option<(Arc<dyn Ledger>, Admitted)>,
+    /// Its metering, settled when the turn ends.
+    meter: TurnMeter,
 }
 
 impl ModelTurn {
@@ -71,22 +72,7 @@ impl ModelTurn {
             Some((toolbox, steps)) => ToolLoop::new(self.chain, Toolbox::clone(&toolbox)).max_steps(steps).as_turn(request),
             None => self.chain.stream(request),
         };
-        let turn = self.admission.bound(turn, self.slot);
-        match self.admitted {
-            // Its tokens are counted however it ends: finished, failed or abandoned.
-            Some((ledger, admitted)) => turn.on_end(move |ending| {
-                let tokens = ending.usage.input_tokens.unwrap_or(0).saturating_add(ending.usage.output_tokens.unwrap_or(0));
-                // Settled at once when the ledger can (in memory: before the
-                // client reads the end), else in a task of its own.
-                let mut settle = Box::pin(async move { ledger.settle(admitted, tokens).await });
-                if (&mut settle).now_or_never().is_none()
-                    && let Ok(runtime) = tokio::runtime::Handle::try_current()
-                {
-                    runtime.spawn(settle);
-                }
-            }),
-            None => turn,
-        }
+        self.meter.attach(self.admission.bound(turn, self.slot))
     }
 
     /// Run the turn to its end.
@@ -123,11 +109,11 @@ impl Gateway {
         if config.components != before.components || config.cache != before.cache {
             restart.push("`components` or `cache` changed".to_owned());
         }
-        let gateway = Gateway::load(self.runtime.clone(), Arc::clone(&self.registry), Arc::clone(&self.ledger), config).await?;
+        let gateway = Gateway::load(self.runtime.clone(), Arc::clone(&self.registry), Arc::clone(self.meter.ledger()), config).await?;
         Ok((gateway, restart))
     }
 
-    async fn load(runtime: Runtime, registry: Arc<Registry>, ledger: Arc<dyn Ledger>, config: &ServeConfig) -> Result<Gateway> {
+    async fn load(runtime: Runtime, registry: Arc<Registry>, ledger: Arc<dyn crate::serve::ledger::Ledger>, config: &ServeConfig) -> Result<Gateway> {
         let mut staged: Vec<Staged> = Vec::new();
         for (name, provider) in &config.providers {
             let secrets = provider
@@ -188,7 +174,8 @@ impl Gateway {
         registry.retain(|name| config.providers.contains_key(name));
         let admission = Arc::new(Admission::new(config.limits.clone()));
         let keys = Keys::new(&config.keys);
-        Ok(Gateway { runtime, registry, models, admission, keys, ledger, config: config.clone() })
+        let meter = Meter::new(ledger, config.prices.clone());
+        Ok(Gateway { runtime, registry, models, admission, keys, meter, config: config.clone() })
     }
 
     /// The providers, for hot-swap and status.
@@ -206,6 +193,34 @@ impl Gateway {
         &self.keys
     }
 
+    /// Each client key: its models, limits, budget and its spend this period
+    /// (for the admin endpoint's `GET /keys`; never the key or its digest).
+    pub async fn keys_report(&self) -> serde_json::Value {
+        let mut keys = Vec::new();
+        for (name, key) in &self.config.keys {
+            let limits = serde_json::json!({
+                "requests_per_minute": key.limits.requests_per_minute,
+                "tokens_per_minute": key.limits.tokens_per_minute,
+                "concurrent_streams": key.limits.concurrent_streams,
+            });
+            let budget = match key.budget {
+                Some(budget) => {
+                    let spend = self.meter.ledger().spend(name, budget.period).await;
+                    serde_json::json!({
+                        "usd": usd(budget.micro_usd),
+                        "period": budget.period.name(),
+                        "spent_usd": usd(spend.spent_micro_usd),
+                        "reserved_usd": usd(spend.reserved_micro_usd),
+                        "since_unix": spend.since.duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_secs()),
+                    })
+                }
+                None => serde_json::Value::Null,
+            };
+            keys.push(serde_json::json!({"name": name, "models": key.models, "limits": limits, "budget": budget}));
+        }
+        serde_json::Value::Array(keys)
+    }
+
     /// Whether every configured provider is loaded and serving.
     pub fn ready(&self) -> bool {
         self.config.providers.keys().all(|name| self.registry.get(name).is_ok())
@@ -221,37 +236,20 @@ impl Gateway {
         self.models.keys().map(String::as_str)
     }
 
-    /// A turn of `model` for `caller`, admitted under the gateway's limits (a
-    /// `busy` error when it runs its most turns already) and the key's and the
-    /// model's rate limits (a `rate-limited` error naming the limit, with
-    /// when to retry), or `None` for a name not configured.
-    pub async fn chain(&self, model: &str, caller: Option<&ClientKey>) -> Option<Result<ModelTurn>> {
+    /// A turn of `model` for `caller` (its `request`, `request_bytes` long),
+    /// admitted under the gateway's limits (a `busy` error when it runs its
+    /// most turns already), the key's and the model's rate limits (a
+    /// `rate-limited` error naming the limit, with when to retry) and the
+    /// key's budget (a `quota` error naming it and when it resets), or `None`
+    /// for a name not configured.
+    pub async fn chain(&self, model: &str, caller: Option<&ClientKey>, request: &Request, request_bytes: usize) -> Option<Result<ModelTurn>> {
         let (name, model) = self.models.get_key_value(model)?;
-        Some(self.admit(name, model, caller).await)
+        Some(self.admit(name, model, caller, request, request_bytes).await)
     }
 
-    async fn admit(&self, name: &str, model: &Model, caller: Option<&ClientKey>) -> Result<ModelTurn> {
+    async fn admit(&self, name: &str, model: &Model, caller: Option<&ClientKey>, request: &Request, request_bytes: usize) -> Result<ModelTurn> {
         let slot = self.admission.admit().map_err(Error::Turn)?;
-        let mut scopes = Vec::new();
-        if let Some(key) = caller.filter(|key| key.limits.any()) {
-            scopes.push((Scope::Key(key.name.clone()), key.limits));
-        }
-        if model.config.limits.any() {
-            scopes.push((Scope::Model(name.to_owned()), model.config.limits));
-        }
-        let admitted = if scopes.is_empty() {
-            None
-        } else {
-            match self.ledger.admit(scopes).await {
-                Ok(admitted) => Some((Arc::clone(&self.ledger), admitted)),
-                Err(over) => {
-                    let mut error = TurnError::new(ErrorKind::RateLimited, over.message());
-                    error.retryable = true;
-                    error.retry_after_ms = Some(u64::try_from(over.retry_after.as_millis()).unwrap_or(u64::MAX).max(1));
-                    return Err(Error::Turn(error));
-                }
-            }
-        };
+        let meter = self.meter.admit(caller, name, &model.config, request, request_bytes).await.map_err(Error::Turn)?;
         let routes = model
             .config
             .routes
@@ -260,6 +258,6 @@ impl Gateway {
             .collect::<Result<Vec<_>>>()?;
         let chain = Resilient::new(routes, model.config.retry.clone())?;
         let toolbox = model.toolbox.as_ref().map(|toolbox| (Arc::clone(toolbox), model.config.tool_steps));
-        Ok(ModelTurn { chain, toolbox, admission: Arc::clone(&self.admission), slot, admitted })
+        Ok(ModelTurn { chain, toolbox, admission: Arc::clone(&self.admission), slot, meter })
     }
 }

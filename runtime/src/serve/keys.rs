@@ -17,7 +17,7 @@ use hyper::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::serve::ledger::RateLimits;
+use crate::serve::ledger::{Budget, RateLimits};
 
 /// A SHA-256 digest of a key.
 pub type KeyDigest = [u8; 32];
@@ -31,6 +31,8 @@ pub struct KeyConfig {
     pub models: Option<BTreeSet<String>>,
     /// Its rate limits.
     pub limits: RateLimits,
+    /// Its budget, if it has one.
+    pub budget: Option<Budget>,
 }
 
 /// An identified caller.
@@ -41,6 +43,8 @@ pub struct ClientKey {
     models: Option<BTreeSet<String>>,
     /// Its rate limits.
     pub limits: RateLimits,
+    /// Its budget, if it has one.
+    pub budget: Option<Budget>,
 }
 
 impl ClientKey {
@@ -85,7 +89,7 @@ impl Keys {
     pub fn new<'a>(configured: impl IntoIterator<Item = (&'a String, &'a KeyConfig)>) -> Keys {
         let mut keys = Keys::default();
         for (name, config) in configured {
-            let client = Arc::new(ClientKey { name: name.clone(), models: config.models.clone(), limits: config.limits });
+            let client = Arc::new(ClientKey { name: name.clone(), models: config.models.clone(), limits: config.limits, budget: config.budget });
             keys.by_prefix.entry(prefix(&config.digest)).or_default().push(keys.keys.len());
             keys.keys.push((config.digest, client));
         }
@@ -166,8 +170,8 @@ mod tests {
     use hyper::header::HeaderValue;
 
     fn keys() -> Keys {
-        let team = KeyConfig { digest: digest("sk-team"), models: Some(BTreeSet::from(["fast".to_owned()])), limits: RateLimits::default() };
-        let admin = KeyConfig { digest: digest("sk-all"), models: None, limits: RateLimits::default() };
+        let team = KeyConfig { digest: digest("sk-team"), models: Some(BTreeSet::from(["fast".to_owned()])), limits: RateLimits::default(), budget: None };
+        let admin = KeyConfig { digest: digest("sk-all"), models: None, limits: RateLimits::default(), budget: None };
         let configured = [("team".to_owned(), team), ("all".to_owned(), admin)];
         Keys::new(configured.iter().map(|(name, config)| (name, config)))
     }

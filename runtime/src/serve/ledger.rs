@@ -1,6 +1,8 @@
 //! How much each caller and each model may use, and what they have used:
 //! requests per minute, tokens per minute and concurrent streams, per key
-//! (`[keys.NAME] limits`) and per model (`[models.NAME] limits`).
+//! (`[keys.NAME] limits`) and per model (`[models.NAME] limits`), and each
+//! key's spend against its budget in US dollars per day or month
+//! (`[keys.NAME] budget`).
 //!
 //! All of this state sits behind the [`Ledger`] trait, so a store shared by
 //! several replicas can replace [`MemoryLedger`] without touching the request
@@ -15,12 +17,21 @@
 //! refilling continuously: requests take one each; tokens are taken when the
 //! turn reports them, so a large turn can leave its bucket in debt, and the
 //! scope's next requests wait until it has refilled past zero.
+//!
+//! A budget is spent when a turn ends, at its actual cost; meanwhile the turn
+//! holds a reservation of its worst case, and a key is let in only while its
+//! spend and its reservations are under the budget. So concurrent turns
+//! cannot overshoot it by more than one turn's worth, and none is charged
+//! twice. Periods are calendar days and months in UTC.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
+
+use crate::serve::prices::dollars;
+use time::{Month, OffsetDateTime, Time};
 use tokio::time::Instant;
 
 /// What a limit applies to.
@@ -100,28 +111,167 @@ impl OverLimit {
     }
 }
 
+/// How long a budget lasts before it is whole again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// A calendar day, UTC.
+    Day,
+    /// A calendar month, UTC.
+    Month,
+}
+
+impl Period {
+    /// The start of the period `at` falls in, and of the next one.
+    fn bounds(self, at: SystemTime) -> (OffsetDateTime, OffsetDateTime) {
+        let at = OffsetDateTime::from(at);
+        let day = at.replace_time(Time::MIDNIGHT);
+        match self {
+            Period::Day => (day, day.saturating_add(time::Duration::DAY)),
+            Period::Month => {
+                let first = day.replace_day(1).unwrap_or(day);
+                let next = match first.month() {
+                    Month::December => first.replace_year(first.year().saturating_add(1)).map(|d| d.replace_month(Month::January)),
+                    month => Ok(first.replace_month(month.next())),
+                };
+                (first, next.ok().and_then(Result::ok).unwrap_or(OffsetDateTime::now_utc().saturating_add(time::Duration::DAY)))
+            }
+        }
+    }
+
+    /// `day` or `month`, as the config says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Month => "month",
+        }
+    }
+}
+
+/// A key's budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Millionths of a US dollar per period.
+    pub micro_usd: u64,
+    /// The period.
+    pub period: Period,
+}
+
+/// A request's claim on its key's budget: the most its turn can cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetClaim {
+    /// The key's name.
+    pub key: String,
+    /// Its budget.
+    pub budget: Budget,
+    /// The turn's worst case, in millionths of a US dollar.
+    pub reserve_micro_usd: u64,
+}
+
+/// A key whose budget is spent: what it was, and when it is whole again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverBudget {
+    /// The key's name.
+    pub key: String,
+    /// Its budget.
+    pub budget: Budget,
+    /// Spent this period, in millionths of a US dollar.
+    pub spent_micro_usd: u64,
+    /// When the next period starts.
+    pub resets_at: SystemTime,
+}
+
+impl OverBudget {
+    /// What the client is told.
+    pub fn message(&self) -> String {
+        let resets = OffsetDateTime::from(self.resets_at);
+        format!(
+            "the key `{}` has spent its budget of {} a {} (`budget` in the gateway's config): {} spent; \
+             it resets at {}-{:02}-{:02} 00:00 UTC",
+            self.key,
+            dollars(self.budget.micro_usd),
+            self.budget.period.name(),
+            dollars(self.spent_micro_usd),
+            resets.year(),
+            u8::from(resets.month()),
+            resets.day(),
+        )
+    }
+}
+
+/// Why a request was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// A rate limit: retry later.
+    Limit(OverLimit),
+    /// The key's budget: no retry helps before it resets.
+    Budget(OverBudget),
+}
+
+/// What one request asks the ledger for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claim {
+    /// The scopes it counts in, each with its limits.
+    pub scopes: Vec<(Scope, RateLimits)>,
+    /// Its key's budget, when the key has one.
+    pub budget: Option<BudgetClaim>,
+}
+
 /// A request admitted: what its turn holds until [`Ledger::settle`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admitted {
     /// The scopes it was admitted in.
     pub scopes: Vec<Scope>,
+    /// The key and the reservation it holds on its budget.
+    pub budget: Option<(String, u64)>,
+}
+
+/// What a finished turn used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Used {
+    /// Input and output tokens.
+    pub tokens: u64,
+    /// Its cost in millionths of a US dollar.
+    pub micro_usd: u64,
+}
+
+/// A key's spend this period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spend {
+    /// Spent, in millionths of a US dollar.
+    pub spent_micro_usd: u64,
+    /// Held by turns still running.
+    pub reserved_micro_usd: u64,
+    /// When the period started.
+    pub since: SystemTime,
 }
 
 /// Where the gateway's usage state lives.
 pub trait Ledger: Send + Sync {
-    /// Admit one request in every one of `scopes` (each with its limits), or
-    /// in none, saying which limit it is over and when to retry.
-    fn admit(&self, scopes: Vec<(Scope, RateLimits)>) -> BoxFuture<'_, Result<Admitted, OverLimit>>;
+    /// Admit one request in every scope of `claim` and on its budget, or in
+    /// none, saying which limit or budget it is over.
+    fn admit(&self, claim: Claim) -> BoxFuture<'_, Result<Admitted, Refused>>;
 
-    /// The turn `admitted` let in has ended having used `tokens`: count
-    /// them in its scopes and free its streams.
-    fn settle(&self, admitted: Admitted, tokens: u64) -> BoxFuture<'_, ()>;
+    /// The turn `admitted` let in has ended having used `used`: count its
+    /// tokens, charge its cost in place of its reservation, free its streams.
+    fn settle(&self, admitted: Admitted, used: Used) -> BoxFuture<'_, ()>;
+
+    /// What `key` has spent in `period` so far.
+    fn spend(&self, key: &str, period: Period) -> BoxFuture<'_, Spend>;
 }
 
 /// The ledger of one gateway process, in memory.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     scopes: Mutex<HashMap<Scope, Usage>>,
+    spends: Mutex<HashMap<String, KeySpend>>,
+}
+
+/// One key's spend in its current period.
+#[derive(Debug)]
+struct KeySpend {
+    since: OffsetDateTime,
+    spent: u64,
+    reserved: u64,
 }
 
 /// One scope's usage.
@@ -222,46 +372,93 @@ impl MemoryLedger {
         MemoryLedger::default()
     }
 
-    fn admit_now(&self, scopes: Vec<(Scope, RateLimits)>, now: Instant) -> Result<Admitted, OverLimit> {
+    fn admit_now(&self, claim: Claim, now: Instant, today: SystemTime) -> Result<Admitted, Refused> {
         let mut all = self.scopes.lock().unwrap_or_else(PoisonError::into_inner);
-        for (scope, limits) in &scopes {
+        for (scope, limits) in &claim.scopes {
             let usage = all.entry(scope.clone()).or_insert_with(|| Usage::new(*limits, now));
             if let Some(refused) = usage.refusal(scope, *limits, now) {
-                return Err(refused);
+                return Err(Refused::Limit(refused));
             }
         }
-        let mut admitted = Vec::with_capacity(scopes.len());
-        for (scope, _) in scopes {
+        // Under every limit: now the budget, under the same lock order (scopes, then spends).
+        let budget = match claim.budget {
+            None => None,
+            Some(claim) => {
+                let mut spends = self.spends.lock().unwrap_or_else(PoisonError::into_inner);
+                let (since, next) = claim.budget.period.bounds(today);
+                let spend = spends.entry(claim.key.clone()).or_insert(KeySpend { since, spent: 0, reserved: 0 });
+                if spend.since != since {
+                    // A new period: what was spent is forgotten; turns still running keep their reservations.
+                    spend.since = since;
+                    spend.spent = 0;
+                }
+                if spend.spent.saturating_add(spend.reserved) >= claim.budget.micro_usd {
+                    return Err(Refused::Budget(OverBudget {
+                        key: claim.key,
+                        budget: claim.budget,
+                        spent_micro_usd: spend.spent,
+                        resets_at: next.into(),
+                    }));
+                }
+                spend.reserved = spend.reserved.saturating_add(claim.reserve_micro_usd);
+                Some((claim.key, claim.reserve_micro_usd))
+            }
+        };
+        let mut admitted = Vec::with_capacity(claim.scopes.len());
+        for (scope, _) in claim.scopes {
             if let Some(usage) = all.get_mut(&scope) {
                 usage.take();
             }
             admitted.push(scope);
         }
-        Ok(Admitted { scopes: admitted })
+        Ok(Admitted { scopes: admitted, budget })
     }
 
-    fn settle_now(&self, admitted: Admitted, tokens: u64, now: Instant) {
+    fn settle_now(&self, admitted: Admitted, used: Used, now: Instant) {
         let mut all = self.scopes.lock().unwrap_or_else(PoisonError::into_inner);
         for scope in admitted.scopes {
             let Some(usage) = all.get_mut(&scope) else { continue };
             usage.streams = usage.streams.saturating_sub(1);
             if let Some(per_minute) = usage.limits.tokens_per_minute {
                 usage.tokens.refill(per_minute as f64, now);
-                usage.tokens.level -= tokens as f64;
+                usage.tokens.level -= used.tokens as f64;
             }
+        }
+        if let Some((key, reserved)) = admitted.budget {
+            let mut spends = self.spends.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(spend) = spends.get_mut(&key) {
+                spend.reserved = spend.reserved.saturating_sub(reserved);
+                spend.spent = spend.spent.saturating_add(used.micro_usd);
+            }
+        }
+    }
+
+    fn spend_now(&self, key: &str, period: Period, today: SystemTime) -> Spend {
+        let (since, _) = period.bounds(today);
+        let spends = self.spends.lock().unwrap_or_else(PoisonError::into_inner);
+        match spends.get(key) {
+            Some(spend) if spend.since == since => {
+                Spend { spent_micro_usd: spend.spent, reserved_micro_usd: spend.reserved, since: since.into() }
+            }
+            Some(spend) => Spend { spent_micro_usd: 0, reserved_micro_usd: spend.reserved, since: since.into() },
+            None => Spend { spent_micro_usd: 0, reserved_micro_usd: 0, since: since.into() },
         }
     }
 }
 
 impl Ledger for MemoryLedger {
-    fn admit(&self, scopes: Vec<(Scope, RateLimits)>) -> BoxFuture<'_, Result<Admitted, OverLimit>> {
-        let decided = self.admit_now(scopes, Instant::now());
+    fn admit(&self, claim: Claim) -> BoxFuture<'_, Result<Admitted, Refused>> {
+        let decided = self.admit_now(claim, Instant::now(), SystemTime::now());
         Box::pin(std::future::ready(decided))
     }
 
-    fn settle(&self, admitted: Admitted, tokens: u64) -> BoxFuture<'_, ()> {
-        self.settle_now(admitted, tokens, Instant::now());
+    fn settle(&self, admitted: Admitted, used: Used) -> BoxFuture<'_, ()> {
+        self.settle_now(admitted, used, Instant::now());
         Box::pin(std::future::ready(()))
+    }
+
+    fn spend(&self, key: &str, period: Period) -> BoxFuture<'_, Spend> {
+        Box::pin(std::future::ready(self.spend_now(key, period, SystemTime::now())))
     }
 }
 
@@ -269,57 +466,122 @@ impl Ledger for MemoryLedger {
 mod tests {
     use super::*;
 
-    fn key(limits: RateLimits) -> Vec<(Scope, RateLimits)> {
-        vec![(Scope::Key("team".into()), limits), (Scope::Model("fast".into()), RateLimits::default())]
+    fn claim(scopes: Vec<(Scope, RateLimits)>) -> Claim {
+        Claim { scopes, budget: None }
+    }
+
+    fn key(limits: RateLimits) -> Claim {
+        claim(vec![(Scope::Key("team".into()), limits), (Scope::Model("fast".into()), RateLimits::default())])
+    }
+
+    fn used(tokens: u64) -> Used {
+        Used { tokens, micro_usd: 0 }
+    }
+
+    fn limit(refused: Refused) -> OverLimit {
+        match refused {
+            Refused::Limit(over) => over,
+            Refused::Budget(over) => panic!("a limit, not the budget: {over:?}"),
+        }
     }
 
     #[test]
     fn requests_per_minute_refill_continuously() {
         let ledger = MemoryLedger::new();
         let limits = RateLimits { requests_per_minute: Some(2), ..RateLimits::default() };
-        let start = Instant::now();
+        let (start, today) = (Instant::now(), SystemTime::now());
         for _ in 0..2 {
-            let admitted = ledger.admit_now(key(limits), start).expect("within the limit");
-            ledger.settle_now(admitted, 0, start);
+            let admitted = ledger.admit_now(key(limits), start, today).expect("within the limit");
+            ledger.settle_now(admitted, used(0), start);
         }
-        let refused = ledger.admit_now(key(limits), start).expect_err("the third in the same instant");
+        let refused = limit(ledger.admit_now(key(limits), start, today).expect_err("the third in the same instant"));
         assert_eq!((refused.scope.clone(), refused.limit, refused.value), (Scope::Key("team".into()), Limit::Requests, 2));
         assert_eq!(refused.retry_after, Duration::from_secs(30), "one request refills in 60 s / 2");
         assert!(refused.message().starts_with("the key `team` is over its limit of 2 requests a minute (`requests-per-minute`"), "{}", refused.message());
-        assert!(ledger.admit_now(key(limits), start + Duration::from_secs(29)).is_err());
-        assert!(ledger.admit_now(key(limits), start + Duration::from_secs(30)).is_ok());
+        assert!(ledger.admit_now(key(limits), start + Duration::from_secs(29), today).is_err());
+        assert!(ledger.admit_now(key(limits), start + Duration::from_secs(30), today).is_ok());
     }
 
     #[test]
     fn tokens_are_counted_when_the_turn_ends_and_may_go_into_debt() {
         let ledger = MemoryLedger::new();
         let limits = RateLimits { tokens_per_minute: Some(600), ..RateLimits::default() };
-        let start = Instant::now();
-        let admitted = ledger.admit_now(key(limits), start).expect("a full bucket");
+        let (start, today) = (Instant::now(), SystemTime::now());
+        let admitted = ledger.admit_now(key(limits), start, today).expect("a full bucket");
         // A second turn starts before the first reports its tokens.
-        let second = ledger.admit_now(key(limits), start).expect("no tokens counted yet");
-        ledger.settle_now(admitted, 900, start);
-        ledger.settle_now(second, 0, start);
-        let refused = ledger.admit_now(key(limits), start).expect_err("300 tokens in debt");
+        let second = ledger.admit_now(key(limits), start, today).expect("no tokens counted yet");
+        ledger.settle_now(admitted, used(900), start);
+        ledger.settle_now(second, used(0), start);
+        let refused = limit(ledger.admit_now(key(limits), start, today).expect_err("300 tokens in debt"));
         assert_eq!(refused.limit, Limit::Tokens);
         // 301 tokens at 10 a second.
         assert_eq!(refused.retry_after, Duration::from_millis(30_100));
-        assert!(ledger.admit_now(key(limits), start + refused.retry_after).is_ok());
+        assert!(ledger.admit_now(key(limits), start + refused.retry_after, today).is_ok());
     }
 
     #[test]
     fn streams_are_held_until_settled_and_a_refusal_takes_nothing() {
         let ledger = MemoryLedger::new();
-        let model = |streams| vec![(Scope::Key("team".into()), RateLimits { requests_per_minute: Some(10), ..RateLimits::default() }), (Scope::Model("fast".into()), RateLimits { concurrent_streams: Some(streams), ..RateLimits::default() })];
-        let now = Instant::now();
-        let first = ledger.admit_now(model(1), now).expect("one stream");
-        let refused = ledger.admit_now(model(1), now).expect_err("a second at once");
+        let both = |streams| {
+            claim(vec![
+                (Scope::Key("team".into()), RateLimits { requests_per_minute: Some(10), ..RateLimits::default() }),
+                (Scope::Model("fast".into()), RateLimits { concurrent_streams: Some(streams), ..RateLimits::default() }),
+            ])
+        };
+        let (now, today) = (Instant::now(), SystemTime::now());
+        let first = ledger.admit_now(both(1), now, today).expect("one stream");
+        let refused = limit(ledger.admit_now(both(1), now, today).expect_err("a second at once"));
         assert_eq!((refused.scope.clone(), refused.limit), (Scope::Model("fast".into()), Limit::Streams));
-        ledger.settle_now(first, 10, now);
+        ledger.settle_now(first, used(10), now);
         for _ in 0..9 {
-            let admitted = ledger.admit_now(model(1), now).expect("the refused request took none of the key's ten");
-            ledger.settle_now(admitted, 10, now);
+            let admitted = ledger.admit_now(both(1), now, today).expect("the refused request took none of the key's ten");
+            ledger.settle_now(admitted, used(10), now);
         }
-        assert_eq!(ledger.admit_now(model(1), now).expect_err("ten taken").limit, Limit::Requests);
+        assert_eq!(limit(ledger.admit_now(both(1), now, today).expect_err("ten taken")).limit, Limit::Requests);
+    }
+
+    fn spender(reserve: u64) -> Claim {
+        let budget = Budget { micro_usd: 1_000_000, period: Period::Day };
+        Claim { scopes: Vec::new(), budget: Some(BudgetClaim { key: "team".into(), budget, reserve_micro_usd: reserve }) }
+    }
+
+    /// 2026-12-04 15:00 UTC.
+    fn afternoon() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_396_400)
+    }
+
+    #[test]
+    fn a_budget_holds_reservations_charges_actual_costs_and_resets_with_its_period() {
+        let ledger = MemoryLedger::new();
+        let now = Instant::now();
+        let today = afternoon();
+        // Three turns each reserve $0.40: the third is let in while $0.80 is held, a fourth is not.
+        let turns: Vec<Admitted> = (0..3).map(|_| ledger.admit_now(spender(400_000), now, today).expect("under the budget")).collect();
+        let Refused::Budget(over) = ledger.admit_now(spender(400_000), now, today).expect_err("$1.20 held") else { panic!("the budget") };
+        assert_eq!(over.spent_micro_usd, 0);
+        assert_eq!(over.resets_at, SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_428_800), "midnight UTC");
+        assert!(over.message().starts_with("the key `team` has spent its budget of $1.00 a day"), "{}", over.message());
+        assert!(over.message().ends_with("it resets at 2026-12-05 00:00 UTC"), "{}", over.message());
+        // They end costing $0.10 each: each reservation is replaced by its cost, once.
+        for turn in turns {
+            ledger.settle_now(turn, Used { tokens: 1, micro_usd: 100_000 }, now);
+        }
+        let spend = ledger.spend_now("team", Period::Day, today);
+        assert_eq!((spend.spent_micro_usd, spend.reserved_micro_usd), (300_000, 0));
+        assert!(ledger.admit_now(spender(400_000), now, today).is_ok());
+        // The next day starts whole; the reservation still held carries over.
+        let tomorrow = today + Duration::from_secs(12 * 3600);
+        assert_eq!(ledger.spend_now("team", Period::Day, tomorrow).spent_micro_usd, 0);
+        assert!(ledger.admit_now(spender(400_000), now, tomorrow).is_ok());
+        assert_eq!(ledger.spend_now("team", Period::Day, tomorrow).reserved_micro_usd, 800_000);
+    }
+
+    #[test]
+    fn a_month_starts_on_the_first_and_december_rolls_into_january() {
+        let (start, next) = Period::Month.bounds(afternoon());
+        assert_eq!((start.year(), u8::from(start.month()), start.day(), start.hour()), (2026, 12, 1, 0));
+        assert_eq!((next.year(), u8::from(next.month()), next.day()), (2027, 1, 1));
+        let (start, next) = Period::Day.bounds(afternoon());
+        assert_eq!(next - start, time::Duration::DAY);
     }
 }

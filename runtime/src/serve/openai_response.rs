@@ -175,13 +175,15 @@ fn finish_reason(reason: FinishReason) -> &'static str {
 fn usage_json(usage: &Usage) -> Value {
     let input = usage.input_tokens.unwrap_or(0);
     let output = usage.output_tokens.unwrap_or(0);
-    json!({
+    let mut object = json!({
         "prompt_tokens": input,
         "completion_tokens": output,
         "total_tokens": input.saturating_add(output),
         "prompt_tokens_details": {"cached_tokens": usage.cache_read_tokens.unwrap_or(0)},
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens.unwrap_or(0)},
-    })
+    });
+    crate::serve::prices::insert_cost(&mut object, usage);
+    object
 }
 
 /// A whole `chat.completion` for `result`.

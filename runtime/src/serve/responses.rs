@@ -528,13 +528,15 @@ fn item_id(prefix: &str, response_id: &str, index: usize) -> String {
 fn usage_json(usage: &Usage) -> Value {
     let input = usage.input_tokens.unwrap_or(0);
     let output = usage.output_tokens.unwrap_or(0);
-    json!({
+    let mut object = json!({
         "input_tokens": input,
         "input_tokens_details": {"cached_tokens": usage.cache_read_tokens.unwrap_or(0), "cache_write_tokens": usage.cache_write_tokens.unwrap_or(0)},
         "output_tokens": output,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens.unwrap_or(0)},
         "total_tokens": input.saturating_add(output),
-    })
+    });
+    crate::serve::prices::insert_cost(&mut object, usage);
+    object
 }
 
 /// A response object: its own fields, then the request's settings it repeats.

@@ -52,7 +52,7 @@ use crate::serve::keys::{ClientKey, Refusal};
 use crate::serve::openai_request::{self, ChatRequest};
 use crate::serve::openai_response::{self, ChunkEncoder, ErrorReply};
 use crate::serve::responses::{self, ResponseEncoder, ResponsesRequest};
-use crate::types::{Event, TurnError};
+use crate::types::{Event, Request, TurnError};
 
 /// A stream write is sent once this much is ready, even if more is.
 const WRITE_BYTES: usize = 16 << 10;
@@ -127,6 +127,16 @@ impl Server {
     /// The gateway answering new requests.
     pub fn gateway(&self) -> Arc<Gateway> {
         gateway_now(&self.current)
+    }
+
+    /// What `GET /keys` of the admin endpoint answers: the client keys of
+    /// the gateway serving at the time of the request.
+    pub fn keys_report(&self) -> crate::admin::KeysReport {
+        let current = Arc::clone(&self.current);
+        Arc::new(move || {
+            let gateway = gateway_now(&current);
+            Box::pin(async move { gateway.keys_report().await })
+        })
     }
 
     /// Stop accepting, let the answers in flight finish for up to `deadline`
@@ -287,13 +297,18 @@ struct Unread {
 /// slower than `limits.request-seconds`, or cut.
 async fn read_body(gateway: &Gateway, request: hyper::Request<Incoming>) -> Result<Bytes, Unread> {
     let limits = gateway.limits();
+    let too_large = || Unread {
+        status: 413,
+        message: format!("the request body is over {} MiB (`limits.body-mib` in the gateway's config)", limits.body_bytes >> 20),
+    };
+    // A `content-length` over the limit is refused from the head: nothing of the body is read.
+    if hyper::body::Body::size_hint(request.body()).lower() > u64::try_from(limits.body_bytes).unwrap_or(u64::MAX) {
+        return Err(too_large());
+    }
     let read = Limited::new(request.into_body(), limits.body_bytes).collect();
     match tokio::time::timeout(limits.request, read).await {
         Ok(Ok(body)) => Ok(body.to_bytes()),
-        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => Err(Unread {
-            status: 413,
-            message: format!("the request body is over {} MiB (`limits.body-mib` in the gateway's config)", limits.body_bytes >> 20),
-        }),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Ok(Err(err)) => Err(Unread { status: 400, message: format!("the request body could not be read: {err}") }),
         Err(_) => Err(Unread {
             status: 408,
@@ -312,7 +327,7 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>, caller: &Cal
         Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
     };
     let model = request.model.clone();
-    let chain = match openai_chain(gateway, &model, caller).await {
+    let chain = match openai_chain(gateway, &request, &body, caller).await {
         Ok(chain) => chain,
         Err(refused) => return error(refused),
     };
@@ -346,7 +361,7 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>, caller:
         Err(bad) => return error(openai_response::refusal(400, "invalid_request_error", bad.param.as_deref(), None, &bad.message)),
     };
     let model = request.model.clone();
-    let chain = match openai_chain(gateway, &model, caller).await {
+    let chain = match openai_chain(gateway, &request, &body, caller).await {
         Ok(chain) => chain,
         Err(refused) => return error(refused),
     };
@@ -371,12 +386,13 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>, caller:
 /// The turn of `model` in an OpenAI API, or the answer refusing it (a 404
 /// naming the models there are, or the turn's error, such as `busy`). A
 /// model the key may not use is answered as OpenAI does: 404, as if absent.
-async fn openai_chain(gateway: &Gateway, model: &str, caller: &Caller) -> Result<ModelTurn, ErrorReply> {
+async fn openai_chain(gateway: &Gateway, request: &Request, body: &Bytes, caller: &Caller) -> Result<ModelTurn, ErrorReply> {
+    let model = request.model.as_str();
     if let Some(key) = caller.as_ref().filter(|key| !key.may_use(model)) {
         let message = format!("the model `{model}` does not exist or the key `{}` may not use it; GET /v1/models lists those it may", key.name);
         return Err(openai_response::refusal(404, "invalid_request_error", Some("model"), Some("model_not_found"), &message));
     }
-    match gateway.chain(model, caller.as_deref()).await {
+    match gateway.chain(model, caller.as_deref(), request, body.len()).await {
         Some(Ok(chain)) => Ok(chain),
         Some(Err(err)) => Err(openai_response::error_reply(&turn_error(err))),
         None => {
@@ -453,7 +469,7 @@ async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>, caller: 
     if let Some(key) = caller.as_ref().filter(|key| !key.may_use(&model)) {
         return refuse(403, "permission_error", &format!("model: the key `{}` may not use `{model}`; GET /v1/models lists those it may", key.name));
     }
-    let chain = match gateway.chain(&model, caller.as_deref()).await {
+    let chain = match gateway.chain(&model, caller.as_deref(), &request, body.len()).await {
         Some(Ok(chain)) => chain,
         Some(Err(err)) => return anthropic_turn_error(&turn_error(err)),
         None => return refuse(404, "not_found_error", &format!("model: the model `{model}` does not exist here; GET /v1/models lists them")),
