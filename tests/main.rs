@@ -29,6 +29,7 @@ mod serve_budgets;
 mod serve_clients;
 mod serve_keys;
 mod serve_limits;
+mod serve_metrics;
 mod serve_hostile;
 mod serve_responses;
 mod tool_loop;

@@ -578,6 +578,16 @@ struct Bounds {
     model: Option<String>,
     /// Output bytes that went by, for `on_end`.
     output_bytes: u64,
+    /// What `on_end` is told of the turn's course: when it was set, when
+    /// output first went by, and who served it.
+    course: Option<Course>,
+}
+
+/// When a turn watched by `on_end` started and first gave output, and who served it.
+struct Course {
+    started: std::time::Instant,
+    first_output: Option<std::time::Instant>,
+    served_by: Option<String>,
 }
 
 /// How a turn ended, as [`TurnStream::on_end`] tells it.
@@ -597,6 +607,12 @@ pub struct Ending {
     pub output_bytes: u64,
     /// The model the upstream reported, if it did.
     pub model: Option<String>,
+    /// The component version that served it (`name@version`), once known.
+    pub served_by: Option<String>,
+    /// From `on_end` being set (the turn's start) to its first output.
+    pub first_output_after: Option<std::time::Duration>,
+    /// From `on_end` being set to the turn's end.
+    pub duration: std::time::Duration,
 }
 
 impl Bounds {
@@ -607,6 +623,16 @@ impl Bounds {
         }
         if self.on_end.is_none() {
             return;
+        }
+        if let Some(course) = self.course.as_mut() {
+            if course.first_output.is_none() && event.is_output() {
+                course.first_output = Some(std::time::Instant::now());
+            }
+            if let Event::StreamStart { served_by, .. } = event
+                && course.served_by.is_none()
+            {
+                course.served_by = Some(served_by.clone());
+            }
         }
         let bytes = match event {
             Event::Usage(usage) => {
@@ -629,7 +655,19 @@ impl Bounds {
             Some(Err(error)) => (last, Some(error.kind), self.model.take()),
             None => (last, None, self.model.take()),
         };
-        on_end(Ending { usage, error, abandoned: result.is_none(), output_seen: self.output_seen, output_bytes: self.output_bytes, model });
+        let course = self.course.take();
+        let started = course.as_ref().map(|course| course.started);
+        on_end(Ending {
+            usage,
+            error,
+            abandoned: result.is_none(),
+            output_seen: self.output_seen,
+            output_bytes: self.output_bytes,
+            model,
+            served_by: course.as_ref().and_then(|course| course.served_by.clone()),
+            first_output_after: course.as_ref().and_then(|course| Some(course.first_output?.saturating_duration_since(course.started))),
+            duration: started.map(|started| started.elapsed()).unwrap_or_default(),
+        });
     }
 
     /// The error of a deadline that has passed.
@@ -686,7 +724,9 @@ impl TurnStream {
     /// Call `on_end` once the turn is over: when its end is read, or when the
     /// stream is dropped before (a client that went away), with its usage.
     pub fn on_end(mut self, on_end: impl FnOnce(Ending) + Send + 'static) -> TurnStream {
-        self.bounds.get_or_insert_default().on_end = Some(Box::new(on_end));
+        let bounds = self.bounds.get_or_insert_default();
+        bounds.on_end = Some(Box::new(on_end));
+        bounds.course = Some(Course { started: std::time::Instant::now(), first_output: None, served_by: None });
         self
     }
 

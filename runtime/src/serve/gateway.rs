@@ -28,6 +28,7 @@ use crate::serve::config::{ModelConfig, ServeConfig};
 use crate::serve::keys::{ClientKey, Keys};
 use crate::serve::ledger::MemoryLedger;
 use crate::serve::metering::{Meter, TurnMeter};
+use crate::serve::metrics::Metrics;
 use crate::serve::prices::usd;
 use crate::serve::limits::{Admission, ServeLimits};
 use crate::tool_loop::ToolLoop;
@@ -90,7 +91,7 @@ impl Gateway {
         runtime_config.trust = TrustStore::new();
         let runtime = Runtime::new(runtime_config)?;
         let registry = Arc::new(Registry::new(runtime.clone()));
-        Gateway::load(runtime, registry, Arc::new(MemoryLedger::new()), config).await
+        Gateway::load(runtime, registry, Arc::new(MemoryLedger::new()), Arc::new(Metrics::new()), config).await
     }
 
     /// The gateway `config` describes, loaded beside this one (which serves on
@@ -109,11 +110,18 @@ impl Gateway {
         if config.components != before.components || config.cache != before.cache {
             restart.push("`components` or `cache` changed".to_owned());
         }
-        let gateway = Gateway::load(self.runtime.clone(), Arc::clone(&self.registry), Arc::clone(self.meter.ledger()), config).await?;
+        let (ledger, metrics) = (Arc::clone(self.meter.ledger()), Arc::clone(self.meter.metrics()));
+        let gateway = Gateway::load(self.runtime.clone(), Arc::clone(&self.registry), ledger, metrics, config).await?;
         Ok((gateway, restart))
     }
 
-    async fn load(runtime: Runtime, registry: Arc<Registry>, ledger: Arc<dyn crate::serve::ledger::Ledger>, config: &ServeConfig) -> Result<Gateway> {
+    async fn load(
+        runtime: Runtime,
+        registry: Arc<Registry>,
+        ledger: Arc<dyn crate::serve::ledger::Ledger>,
+        metrics: Arc<Metrics>,
+        config: &ServeConfig,
+    ) -> Result<Gateway> {
         let mut staged: Vec<Staged> = Vec::new();
         for (name, provider) in &config.providers {
             let secrets = provider
@@ -174,7 +182,7 @@ impl Gateway {
         registry.retain(|name| config.providers.contains_key(name));
         let admission = Arc::new(Admission::new(config.limits.clone()));
         let keys = Keys::new(&config.keys);
-        let meter = Meter::new(ledger, config.prices.clone());
+        let meter = Meter::new(ledger, metrics, config.prices.clone());
         Ok(Gateway { runtime, registry, models, admission, keys, meter, config: config.clone() })
     }
 
@@ -221,6 +229,11 @@ impl Gateway {
         serde_json::Value::Array(keys)
     }
 
+    /// The metrics (kept across reloads).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        self.meter.metrics()
+    }
+
     /// Whether every configured provider is loaded and serving.
     pub fn ready(&self) -> bool {
         self.config.providers.keys().all(|name| self.registry.get(name).is_ok())
@@ -248,7 +261,10 @@ impl Gateway {
     }
 
     async fn admit(&self, name: &str, model: &Model, caller: Option<&ClientKey>, request: &Request, request_bytes: usize) -> Result<ModelTurn> {
-        let slot = self.admission.admit().map_err(Error::Turn)?;
+        let slot = self.admission.admit().map_err(|busy| {
+            self.metrics().refused("concurrent-turns");
+            Error::Turn(busy)
+        })?;
         let meter = self.meter.admit(caller, name, &model.config, request, request_bytes).await.map_err(Error::Turn)?;
         let routes = model
             .config

@@ -94,13 +94,25 @@ pub struct OverLimit {
     pub retry_after: Duration,
 }
 
+impl Limit {
+    /// The config's name of the setting.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Limit::Requests => "requests-per-minute",
+            Limit::Tokens => "tokens-per-minute",
+            Limit::Streams => "concurrent-streams",
+        }
+    }
+}
+
 impl OverLimit {
     /// What the client is told.
     pub fn message(&self) -> String {
-        let (key, what) = match self.limit {
-            Limit::Requests => ("requests-per-minute", "requests a minute"),
-            Limit::Tokens => ("tokens-per-minute", "tokens a minute"),
-            Limit::Streams => ("concurrent-streams", "streams at once"),
+        let key = self.limit.setting();
+        let what = match self.limit {
+            Limit::Requests => "requests a minute",
+            Limit::Tokens => "tokens a minute",
+            Limit::Streams => "streams at once",
         };
         format!(
             "{} is over its limit of {} {what} (`{key}` in the gateway's config): retry in {:.1} s",

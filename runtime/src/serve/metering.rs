@@ -19,6 +19,7 @@ use crate::provider::{Ending, TurnStream};
 use crate::serve::config::ModelConfig;
 use crate::serve::keys::ClientKey;
 use crate::serve::ledger::{Admitted, BudgetClaim, Claim, Ledger, Refused, Scope, Used};
+use crate::serve::metrics::{Metrics, kind_name};
 use crate::serve::prices::{Prices, usd};
 use crate::types::{ErrorKind, Part, Request, TurnError, Usage};
 
@@ -29,15 +30,17 @@ const DEFAULT_OUTPUT_RESERVE: u64 = 4_096;
 /// Bytes per token when a turn's usage must be estimated.
 const BYTES_PER_TOKEN: u64 = 4;
 
-/// The gateway's meter: its ledger and price table.
+/// The gateway's meter: its ledger, metrics and price table.
 pub struct Meter {
     ledger: Arc<dyn Ledger>,
+    metrics: Arc<Metrics>,
     prices: Arc<Prices>,
 }
 
 /// One admitted turn's metering, to [`attach`](TurnMeter::attach) to its stream.
 pub struct TurnMeter {
     ledger: Arc<dyn Ledger>,
+    metrics: Arc<Metrics>,
     prices: Arc<Prices>,
     admitted: Option<Admitted>,
     key: Option<String>,
@@ -49,14 +52,19 @@ pub struct TurnMeter {
 }
 
 impl Meter {
-    /// A meter over `ledger` (kept across reloads) with `prices`.
-    pub fn new(ledger: Arc<dyn Ledger>, prices: Prices) -> Meter {
-        Meter { ledger, prices: Arc::new(prices) }
+    /// A meter over `ledger` and `metrics` (both kept across reloads) with `prices`.
+    pub fn new(ledger: Arc<dyn Ledger>, metrics: Arc<Metrics>, prices: Prices) -> Meter {
+        Meter { ledger, metrics, prices: Arc::new(prices) }
     }
 
     /// The ledger, to carry over to a reloaded gateway.
     pub fn ledger(&self) -> &Arc<dyn Ledger> {
         &self.ledger
+    }
+
+    /// The metrics, to carry over to a reloaded gateway.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Admit a turn of the public model `name` for `caller`, its request
@@ -87,10 +95,21 @@ impl Meter {
         let admitted = if claim.scopes.is_empty() && claim.budget.is_none() {
             None
         } else {
-            Some(self.ledger.admit(claim).await.map_err(refusal)?)
+            match self.ledger.admit(claim).await {
+                Ok(admitted) => Some(admitted),
+                Err(refused) => {
+                    self.metrics.refused(match &refused {
+                        Refused::Limit(over) => over.limit.setting(),
+                        Refused::Budget(_) => "budget",
+                    });
+                    return Err(refusal(refused));
+                }
+            }
         };
+        self.metrics.turn_started(name);
         Ok(TurnMeter {
             ledger: Arc::clone(&self.ledger),
+            metrics: Arc::clone(&self.metrics),
             prices: Arc::clone(&self.prices),
             admitted,
             key: caller.map(|key| key.name.clone()),
@@ -149,15 +168,20 @@ impl TurnMeter {
             tokens: usage.input_tokens.unwrap_or(0).saturating_add(usage.output_tokens.unwrap_or(0)),
             micro_usd: usage.cost_micro_usd.unwrap_or(0),
         };
+        let key = self.key.as_deref().unwrap_or("-");
+        let (input, output) = (usage.input_tokens.unwrap_or(0), usage.output_tokens.unwrap_or(0));
+        let cost_usd = usage.cost_micro_usd.map(usd);
+        self.metrics.turn_ended(&self.model, key, &ending, input, output, cost_usd);
         tracing::info!(
-            key = %self.key.as_deref().unwrap_or("-"),
+            key = %key,
             model = %self.model,
-            input_tokens = usage.input_tokens.unwrap_or(0),
-            output_tokens = usage.output_tokens.unwrap_or(0),
-            cost_usd = usage.cost_micro_usd.map(usd),
+            served_by = ending.served_by.as_deref().unwrap_or("-"),
+            input_tokens = input,
+            output_tokens = output,
+            cost_usd,
             estimated = ending.usage.output_tokens.is_none() && usage.output_tokens.is_some(),
             abandoned = ending.abandoned,
-            error = ending.error.map(|kind| format!("{kind:?}")),
+            error = ending.error.map(kind_name),
             "turn ended"
         );
         let Some(admitted) = self.admitted else { return };

@@ -4,7 +4,7 @@
 //! [`limits`] (the gateway's own limits and deadlines), [`keys`] (who is
 //! calling), [`ledger`] (rate limits and budgets, and the usage behind them),
 //! [`prices`] (what tokens cost), [`metering`] (a turn's admission, cost and
-//! settlement), [`routes`] (the HTTP server and its streams), and one per
+//! settlement), [`metrics`] (Prometheus), [`routes`] (the HTTP server and its streams), and one per
 //! API: [`openai_request`] and
 //! [`openai_response`] (Chat Completions), [`responses`] (the Responses API),
 //! [`anthropic`] (the Messages API).
@@ -16,6 +16,7 @@ pub mod keys;
 pub mod ledger;
 pub mod limits;
 pub mod metering;
+pub mod metrics;
 pub mod openai_request;
 pub mod openai_response;
 pub mod prices;

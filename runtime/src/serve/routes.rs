@@ -5,6 +5,7 @@
 //!   200 when every configured provider is loaded, 503 otherwise (on SIGTERM
 //!   the listener closes at once, so a probe fails from then on). Both need
 //!   no key and are logged only at `debug`;
+//! - `GET /metrics`: the Prometheus metrics ([`crate::serve::metrics`]), no key;
 //! - every `/v1` route needs one of the config's `[keys]` when it has any
 //!   (401 in the API's own error shape otherwise), and a key serves only the
 //!   models it may use;
@@ -179,6 +180,12 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
         tracing::debug!(%method, path = %uri.path(), status = response.status().as_u16(), "health probe");
         return Ok(response);
     }
+    if method == Method::GET && uri.path() == "/metrics" {
+        let mut response = Response::new(Body::Left(Full::new(Bytes::from(gateway.metrics().render()))));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(crate::serve::metrics::CONTENT_TYPE));
+        return Ok(response);
+    }
+    let metrics = Arc::clone(gateway.metrics());
     let span = tracing::info_span!("request", id = %id, key = tracing::field::Empty);
     let mut response = match gateway.keys().identify(request.headers()) {
         Ok(caller) => {
@@ -187,9 +194,13 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
             }
             route(gateway, request, caller).instrument(span.clone()).await
         }
-        Err(refusal) => unauthorized(uri.path(), refusal),
+        Err(refusal) => {
+            discard_body(request.into_body()).await;
+            unauthorized(uri.path(), refusal)
+        }
     };
     let status = response.status().as_u16();
+    metrics.request(route_name(uri.path()), status);
     let head_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     span.in_scope(|| {
         if status >= 500 {
@@ -216,6 +227,31 @@ fn health(gateway: &Gateway, request: &hyper::Request<Incoming>) -> Option<Respo
         "/health/ready" if !gateway.ready() => Some(json(503, &serde_json::json!({"status": "loading"}))),
         "/health/ready" => Some(json(200, &serde_json::json!({"status": "ready"}))),
         _ => None,
+    }
+}
+
+/// At most this much of a refused request's body is read before the answer.
+const DISCARD_BYTES: usize = 64 << 10;
+/// For at most this long.
+const DISCARD_TIME: Duration = Duration::from_secs(1);
+
+/// Read and drop the start of a refused request's body: answered unread, a
+/// body still arriving makes hyper close the connection, and a client still
+/// writing it gets a reset instead of the answer (the OpenAI client then
+/// retries a 401 it never saw). A body over the bound is not waited for.
+async fn discard_body(body: Incoming) {
+    let _ = tokio::time::timeout(DISCARD_TIME, Limited::new(body, DISCARD_BYTES).collect()).await;
+}
+
+/// A request's route for the metrics: one of the gateway's own paths, never
+/// what a client sent.
+fn route_name(path: &str) -> &'static str {
+    match path {
+        "/v1/chat/completions" => "/v1/chat/completions",
+        "/v1/messages" => "/v1/messages",
+        "/v1/responses" => "/v1/responses",
+        "/v1/models" => "/v1/models",
+        _ => "other",
     }
 }
 
