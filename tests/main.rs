@@ -32,6 +32,7 @@ mod serve_limits;
 mod serve_metrics;
 mod serve_hostile;
 mod serve_responses;
+mod serve_tracing;
 mod tool_loop;
 mod tools;
 mod trust_boundary;

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use futures_util::FutureExt as _;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::bindings::http::{HttpError, HttpErrorKind};
@@ -136,7 +137,14 @@ impl Broker {
         request: OutgoingRequest,
         requests_made: &mut u32,
     ) -> Result<(u16, Vec<Header>, IncomingBody), HttpError> {
-        self.send_unscrubbed(request, requests_made).await.map_err(|mut error| {
+        // The span names the origin only: a path or query could carry what a log must not.
+        let origin = Url::parse(&request.url).ok().map(|url| url.origin().ascii_serialization()).unwrap_or_default();
+        let span = tracing::info_span!("upstream", method = %request.method, origin = %origin, status = tracing::field::Empty);
+        let sent = self.send_unscrubbed(request, requests_made).instrument(span.clone()).await;
+        if let Ok((status, _, _)) = &sent {
+            span.record("status", status);
+        }
+        sent.map_err(|mut error| {
             error.message = self.needles.scrub_text(&error.message);
             error
         })

@@ -36,6 +36,7 @@ use crate::grammar::Grammar;
 use crate::host::{HostState, begin_call, new_store, trap_error};
 use crate::limits::{Breach, Limits};
 use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult, Usage};
+use tracing::Instrument as _;
 
 /// Batches buffered between a running turn and its reader.
 pub(crate) const CHANNEL_BATCHES: usize = 4;
@@ -459,6 +460,7 @@ async fn run_turn(
     begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
     let native = cpu
         .meter(api.call_to_native(&mut *store, &state, &convert::request(request)))
+        .instrument(tracing::info_span!("to_native"))
         .await
         .map_err(|e| trap_error(store, e))?
         .map_err(convert::error)?;

@@ -15,6 +15,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use crate::error::{Error, Result};
 use crate::provider::{CHANNEL_BATCHES, Message, Provider, TurnStream};
@@ -107,10 +108,15 @@ impl Resilient {
     pub fn stream(&self, request: Request) -> TurnStream {
         let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
         let chain = self.clone();
-        let driver = Box::pin(async move {
-            let outcome = chain.run(request, &sender).await;
-            let _ = sender.send(Message::Done(Box::new(outcome))).await;
-        });
+        // A child of the caller's span (a gateway's request), wherever the stream is polled.
+        let span = tracing::info_span!("turn", model = %request.model, routes = self.routes.len());
+        let driver = Box::pin(
+            async move {
+                let outcome = chain.run(request, &sender).await;
+                let _ = sender.send(Message::Done(Box::new(outcome))).await;
+            }
+            .instrument(span),
+        );
         TurnStream::new(driver, receiver)
     }
 
@@ -127,14 +133,19 @@ impl Resilient {
                 request.model.clone_from(&route.model);
             }
             for attempt in 1..=self.policy.attempts.max(1) {
-                match attempt_turn(&route.provider, request.clone(), sender).await {
+                let (provider, version) = route.provider.served_by().split_once('@').unwrap_or((route.provider.served_by(), ""));
+                let span = tracing::info_span!(
+                    "attempt",
+                    provider,
+                    version,
+                    model = %request.model,
+                    attempt,
+                    fallback = position > 0
+                );
+                match attempt_turn(&route.provider, request.clone(), sender).instrument(span.clone()).await {
                     Attempt::Served(result) => return result,
                     Attempt::FailedBeforeOutput(error) => {
-                        tracing::info!(
-                            served_by = route.provider.served_by(),
-                            attempt,
-                            "attempt failed before any output: {error}"
-                        );
+                        span.in_scope(|| tracing::info!("attempt failed before any output: {error}"));
                         let retry = error.retryable && attempt < self.policy.attempts;
                         let wait = retry.then(|| self.policy.delay(attempt, error.retry_after_ms)).flatten();
                         let give_up_route = !error.retryable;

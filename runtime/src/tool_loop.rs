@@ -36,6 +36,7 @@ use crate::retry::Resilient;
 use crate::tool::ToolErrorKind;
 use crate::toolbox::Toolbox;
 use crate::types::{ContentPart, ErrorKind, Event, Message, Part, Request, Role, ToolCall, ToolResult, TurnError, TurnResult, Usage};
+use tracing::Instrument as _;
 
 /// Steps (provider turns) a loop takes unless told otherwise.
 pub const DEFAULT_MAX_STEPS: u32 = 8;
@@ -361,7 +362,8 @@ impl ToolLoop {
     /// Run one call; a failure becomes an error outcome.
     async fn run_call(&self, index: usize, call: ToolCall) -> (usize, ToolOutcome) {
         let started = Instant::now();
-        let (output, error) = match self.toolbox.call(&call.name, &call.arguments).await {
+        let span = tracing::info_span!("tool_call", tool = %call.name);
+        let (output, error) = match self.toolbox.call(&call.name, &call.arguments).instrument(span).await {
             Ok(output) => (output, None),
             Err(error) => {
                 tracing::debug!(tool = %call.name, kind = ?error.kind, "tool call failed: {}", error.message);

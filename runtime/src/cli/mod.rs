@@ -37,8 +37,21 @@ struct Cli {
     #[arg(long, global = true, env = "CORDON_TRUST")]
     trust: Option<PathBuf>,
 
+    /// How log lines are written to stderr: `text`, or `json` (one object a
+    /// line, with the fields of the line and of its spans) for a collector.
+    /// Which lines: `CORDON_LOG` (e.g. `info`; default `warn`).
+    #[arg(long, global = true, env = "CORDON_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// The format of log lines.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -74,15 +87,13 @@ enum Command {
 /// Run the command line; the exit code is 0 when the command succeeded.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CORDON_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let log = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match cli.log_format {
         // Colours for a terminal only: a log file or a collector gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CORDON_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+        LogFormat::Text => log.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Json => log.json().with_current_span(true).with_span_list(true).init(),
+    }
     let runtime = match async_runtime() {
         Ok(runtime) => runtime,
         Err(err) => {

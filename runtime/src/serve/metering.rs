@@ -49,6 +49,8 @@ pub struct TurnMeter {
     route_model: Option<String>,
     /// The request's size in bytes, for an estimate.
     request_bytes: u64,
+    /// The span it was admitted in (a request's), for its log line.
+    span: tracing::Span,
 }
 
 impl Meter {
@@ -116,6 +118,7 @@ impl Meter {
             model: name.to_owned(),
             route_model: model.routes.first().map(|(_, route)| route.clone()),
             request_bytes,
+            span: tracing::Span::current(),
         })
     }
 
@@ -172,6 +175,8 @@ impl TurnMeter {
         let (input, output) = (usage.input_tokens.unwrap_or(0), usage.output_tokens.unwrap_or(0));
         let cost_usd = usage.cost_micro_usd.map(usd);
         self.metrics.turn_ended(&self.model, key, &ending, input, output, cost_usd);
+        // Logged in the request's span wherever the stream ends (a body is polled outside it).
+        let _request = self.span.enter();
         tracing::info!(
             key = %key,
             model = %self.model,

@@ -1,0 +1,76 @@
+//! The spans of `cordon serve` (issue 15) as its JSON log shows them
+//! (`CORDON_LOG_FORMAT=json`): a request span with its id and key's name,
+//! a turn span with the public model inside it, and an attempt span per
+//! route tried with its provider, version, attempt and whether it is a
+//! fallback; every line is one JSON object.
+
+use bytes::Bytes;
+use cordon::replay::{Reply, ReplayServer};
+use cordon::serve::keys;
+use serde_json::{Value, json};
+
+use crate::support::{ServeProcess, root, serve_config_head};
+
+const KEY: &str = "sk-cordon-tracing-7d21";
+
+/// The span named `name` among a JSON log line's spans.
+fn span<'a>(line: &'a Value, name: &str) -> Option<&'a Value> {
+    line["spans"].as_array()?.iter().find(|span| span["name"] == name)
+}
+
+/// A model whose first route's upstream fails (500) and whose second
+/// serves: the attempt that failed is logged inside request, turn and
+/// attempt spans naming it; the turn's end inside the request span, with
+/// the key's name, model, tokens and served_by.
+#[tokio::test]
+async fn a_fallback_turn_logs_its_spans_as_json() {
+    let failing = ReplayServer::start(vec![Reply::error(500, r#"{"error":{"message":"down","type":"server_error"}}"#)]).await.expect("upstream");
+    let text = std::fs::read_to_string(root().join("runtime/demo/turn2.sse")).expect("the demo's recorded answer");
+    let serving = ReplayServer::start(vec![Reply::stream(text.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect())])
+        .await
+        .expect("upstream");
+    let provider = |name: &str, upstream: &ReplayServer| {
+        format!(
+            "[providers.{name}]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"env:CORDON_TRACING_TEST_KEY\" }}\n",
+            upstream.url()
+        )
+    };
+    let config = format!(
+        "{}{}{}[models.fast]\nroutes = [\"first:m1\", \"second:m2\"]\nretry = {{ attempts = 1 }}\n[keys.team]\nsha256 = \"{}\"\n",
+        serve_config_head(),
+        provider("first", &failing),
+        provider("second", &serving),
+        keys::hex(&keys::digest(KEY))
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("serve.toml");
+    std::fs::write(&file, config).expect("config");
+    let served = ServeProcess::start_file(&file, &[("CORDON_TRACING_TEST_KEY", "sk-upstream"), ("CORDON_LOG_FORMAT", "json")], "info");
+
+    let client = cordon::tls::client_builder().build().expect("client");
+    let body = json!({"model": "fast", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let response = client.post(format!("{}/chat/completions", served.base)).bearer_auth(KEY).body(body.to_string()).send().await.expect("an answer");
+    let id = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).expect("a request id").to_owned();
+    assert!(response.text().await.expect("the stream").ends_with("data: [DONE]\n\n"));
+
+    let logged = served.lines_to("turn ended");
+    let lines: Vec<Value> = logged
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("not JSON ({err}): {line}")))
+        .collect();
+    let failed = lines.iter().find(|line| line["fields"]["message"].as_str().is_some_and(|m| m.starts_with("attempt failed"))).expect("the failed attempt is logged");
+    assert_eq!(span(failed, "request").map(|s| (&s["id"], &s["key"])), Some((&json!(id), &json!("team"))), "{failed}");
+    assert_eq!(span(failed, "turn").map(|s| &s["model"]), Some(&json!("fast")), "{failed}");
+    let attempt = span(failed, "attempt").expect("an attempt span");
+    assert_eq!((&attempt["provider"], &attempt["version"], &attempt["attempt"], &attempt["fallback"]), (&json!("openai"), &json!("0.1.0"), &json!(1), &json!(false)));
+    assert_eq!(attempt["model"], "m1");
+
+    let ended = lines.iter().find(|line| line["fields"]["message"] == "turn ended").expect("the turn's end is logged");
+    assert_eq!(span(ended, "request").map(|s| &s["id"]), Some(&json!(id)), "{ended}");
+    let fields = &ended["fields"];
+    assert_eq!((&fields["key"], &fields["model"], &fields["served_by"]), (&json!("team"), &json!("fast"), &json!("openai@0.1.0")), "{ended}");
+    assert_eq!((&fields["input_tokens"], &fields["output_tokens"]), (&json!(171), &json!(44)));
+    assert!(!logged.contains(KEY), "the key is never logged");
+    assert_eq!((failing.requests().len(), serving.requests().len()), (1, 1), "one attempt each");
+}
