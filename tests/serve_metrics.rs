@@ -1,6 +1,7 @@
 //! `GET /metrics` of `cordon serve` (issue 15), read back with an OpenMetrics
 //! parser as a scraper would, while and after 1,000 turns: the requests,
-//! tokens and cost it counts are exactly what the clients received.
+//! tokens and cost it counts are exactly what the clients received; every
+//! turn's instantiation is timed; hot-swaps are counted by outcome.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -94,9 +95,13 @@ async fn metrics_scraped_during_a_thousand_turns_add_up() {
     let text = std::fs::read_to_string(root().join("runtime/demo/turn2.sse")).expect("the demo's recorded answer");
     let reply = Reply::stream(text.split_inclusive("\n\n").map(|event| Bytes::copy_from_slice(event.as_bytes())).collect());
     let upstream = ReplayServer::start(vec![reply]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token = dir.path().join("admin-token");
+    std::fs::write(&token, "metrics-admin").expect("token");
     let mut config = format!(
-        "[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"env:CORDON_METRICS_TEST_KEY\" }}\n\
+        "[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"file:{}\"\n[providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"env:CORDON_METRICS_TEST_KEY\" }}\n\
          [models.fast]\nroutes = [\"main:m\"]\n[prices.m]\ninput = 1.0\noutput = 2.0\n",
+        token.display(),
         upstream.url()
     );
     for (name, key) in KEYS {
@@ -150,7 +155,25 @@ async fn metrics_scraped_during_a_thousand_turns_add_up() {
     let refused = client.get(format!("{}/models", served.base)).send().await.expect("an answer");
     assert_eq!(refused.status(), 401);
 
+    // A swap, a failed one and a rollback, through the admin endpoint.
+    let printed = served.printed();
+    let admin = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("cordon serve: admin endpoint "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the admin endpoint is printed")
+        .to_owned();
+    for (path, body, status) in [("reload/main", "", 200), ("reload/main", "/nonexistent/openai.wasm", 409), ("rollback/main", "", 200)] {
+        let answer = client.post(format!("{admin}/{path}")).bearer_auth("metrics-admin").body(body).send().await.expect("an answer");
+        assert_eq!(answer.status(), status, "{path} {body}");
+    }
+
     let metrics = scrape(&client, &origin).await;
+    for outcome in ["swapped", "failed", "rolled-back"] {
+        assert_eq!(total(&metrics, "cordon_swaps", &[("provider", "main"), ("outcome", outcome)]), 1.0, "{outcome}");
+    }
+    let instantiations = total(&metrics, "cordon_instantiation_seconds", &[]);
+    assert!(instantiations >= (CLIENTS * TURNS) as f64, "every turn's instance was timed: {instantiations}");
     assert_eq!(metrics.families.get("cordon_build").map(|family| family.iter_samples().count()), Some(1), "cordon_build_info");
     let turns = (CLIENTS * TURNS) as f64;
     assert_eq!(total(&metrics, "cordon_requests", &[("route", "/v1/chat/completions"), ("status", "200")]), turns);

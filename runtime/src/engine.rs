@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
+use crate::telemetry::Telemetry;
 use crate::bindings::ProviderComponent;
 use crate::cache::CompiledCache;
 use crate::host::HostState;
@@ -43,6 +44,7 @@ impl Default for PoolConfig {
 #[derive(Clone)]
 pub struct Engine {
     engine: wasmtime::Engine,
+    telemetry: Telemetry,
     fuel: bool,
     linker: Arc<Linker<HostState>>,
     cache: Option<CompiledCache>,
@@ -102,7 +104,12 @@ impl Engine {
             }
             None => None,
         };
-        Ok(Engine { engine, fuel, linker: Arc::new(linker), cache })
+        Ok(Engine { engine, telemetry: Telemetry::default(), fuel, linker: Arc::new(linker), cache })
+    }
+
+    /// The host's own counts (instantiation times, swaps).
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 
     /// Whether calls are metered with fuel.

@@ -66,6 +66,7 @@ pub mod registry;
 pub mod replay;
 pub mod retry;
 pub mod serve;
+pub mod telemetry;
 pub mod tls;
 pub mod tool;
 pub mod tool_loop;

@@ -288,8 +288,10 @@ fn retire_and_refill(inner: &Arc<Inner>, used: Option<Spare>) {
         let Some(inner) = making.0.upgrade() else { return };
         let limits = &inner.component.manifest.limits;
         let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
+        let started = std::time::Instant::now();
         match inner.pre.instantiate_async(&mut store).await {
             Ok(instance) => {
+                inner.engine.telemetry().instantiated(started.elapsed());
                 if let Ok(mut spare) = inner.spare.lock() {
                     *spare = Some(Spare { store, instance });
                 }
@@ -319,7 +321,9 @@ async fn fresh_instance(inner: &Inner, cpu: &mut CpuBudget) -> Result<Spare, Tur
     }
     let limits = &inner.component.manifest.limits;
     let mut store = new_store(&inner.engine, Arc::clone(&inner.broker), Arc::clone(&inner.name), limits);
+    let started = std::time::Instant::now();
     let instance = cpu.meter(inner.pre.instantiate_async(&mut store)).await.map_err(|e| trap_error(&store, e))?;
+    inner.engine.telemetry().instantiated(started.elapsed());
     Ok(Spare { store, instance })
 }
 

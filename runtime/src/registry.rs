@@ -202,6 +202,7 @@ impl Registry {
             Ok(next) => {
                 let status = version_status(&next);
                 tracing::info!(provider = name, from = current.served_by(), to = next.served_by(), "swapped");
+                self.runtime.telemetry().swapped(name, "swapped");
                 versions.previous = Some(std::mem::replace(&mut versions.current, next));
                 versions.last_error = None;
                 Ok(status)
@@ -214,6 +215,7 @@ impl Registry {
                     source: Box::new(source),
                 };
                 tracing::error!(provider = name, "{error}");
+                self.runtime.telemetry().swapped(name, "failed");
                 versions.last_error = Some(error.to_string());
                 Err(error)
             }
@@ -229,6 +231,7 @@ impl Registry {
         };
         let current = std::mem::replace(&mut versions.current, previous);
         tracing::info!(provider = name, from = current.served_by(), to = versions.current.served_by(), "rolled back");
+        self.runtime.telemetry().swapped(name, "rolled-back");
         versions.previous = Some(current);
         Ok(version_status(&versions.current))
     }

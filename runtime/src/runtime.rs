@@ -118,6 +118,11 @@ impl Runtime {
         Ok(Runtime { engine, config, dns })
     }
 
+    /// The host's own counts: instantiation times and swaps (see [`crate::telemetry`]).
+    pub fn telemetry(&self) -> &crate::telemetry::Telemetry {
+        self.engine.telemetry()
+    }
+
     /// Where components are looked up by name.
     pub fn components_dir(&self) -> &Path {
         &self.config.components_dir

@@ -245,8 +245,10 @@ impl Tool {
         };
         // For a tool, a "turn" is one call: its CPU is counted as a turn's.
         let mut cpu = CpuBudget::new(limits.turn_cpu_ms);
+        let started = std::time::Instant::now();
         let instance =
             cpu.meter(inner.pre.instantiate_async(&mut store)).await.map_err(|e| crashed(trap_error(&store, e)))?;
+        inner.engine.telemetry().instantiated(started.elapsed());
         begin_call(&mut store).map_err(|e| crashed(trap_error(&store, e)))?;
         cpu.meter(instance.cordon_provider_tool().call_call(&mut store, action, arguments))
             .await

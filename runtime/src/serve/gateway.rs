@@ -91,7 +91,8 @@ impl Gateway {
         runtime_config.trust = TrustStore::new();
         let runtime = Runtime::new(runtime_config)?;
         let registry = Arc::new(Registry::new(runtime.clone()));
-        Gateway::load(runtime, registry, Arc::new(MemoryLedger::new()), Arc::new(Metrics::new()), config).await
+        let metrics = Arc::new(Metrics::new(runtime.telemetry()));
+        Gateway::load(runtime, registry, Arc::new(MemoryLedger::new()), metrics, config).await
     }
 
     /// The gateway `config` describes, loaded beside this one (which serves on

@@ -2,7 +2,8 @@
 //! the `prometheus-client` crate): requests by route and status; turns by
 //! model, provider, component version and outcome; tokens in and out and cost
 //! by model and key; time to first output and turn duration as histograms;
-//! errors by kind; streams running; rate-limit and budget refusals.
+//! errors by kind; streams running; rate-limit and budget refusals; the
+//! host's instantiation times and hot-swaps by outcome.
 //!
 //! Labels carry only names the config defines (models, providers, keys) or
 //! closed sets (routes, statuses, kinds), never what a client sends, so a
@@ -18,6 +19,7 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
 use crate::provider::Ending;
+use crate::telemetry::Telemetry;
 use crate::types::ErrorKind;
 
 /// An error kind's name as the contract spells it (`rate-limited`).
@@ -97,16 +99,13 @@ fn duration_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.01, 2.0, 17))
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new()
-    }
-}
-
 impl Metrics {
-    /// Every metric, registered and at zero.
-    pub fn new() -> Metrics {
+    /// Every metric, registered and at zero, with the host's own `telemetry`
+    /// (instantiation times, swaps).
+    pub fn new(telemetry: &Telemetry) -> Metrics {
         let mut registry = Registry::with_prefix("cordon");
+        registry.register("instantiation_seconds", "Time to instantiate a component (for a turn, a tool call, or a spare made ahead)", telemetry.instantiation.clone());
+        registry.register("swaps", "Hot-swaps of a provider, by provider and outcome (swapped, failed, rolled-back)", telemetry.swaps.clone());
         // Always one series, so a scrape before the first request is not empty.
         registry.register("build", "The cordon that serves", Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]));
         let requests = Family::<RequestLabels, Counter>::default();
