@@ -27,6 +27,7 @@ mod serve_ops;
 mod serve_providers;
 mod serve_budgets;
 mod serve_clients;
+mod serve_costs;
 mod serve_keys;
 mod serve_limits;
 mod serve_metrics;
