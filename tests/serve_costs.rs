@@ -248,6 +248,15 @@ impl Received {
     }
 }
 
+/// A Messages API usage: its input is `input_tokens` (uncached) plus
+/// `cache_read_input_tokens` and `cache_creation_input_tokens`, as Anthropic counts.
+fn messages_usage(usage: &Value) -> Received {
+    let mut received = Received::from_usage(usage, "input_tokens", "output_tokens", None);
+    let count = |field: &str| usage[field].as_u64().unwrap_or_else(|| panic!("`{field}` in {usage}"));
+    received.input_tokens += count("cache_read_input_tokens") + count("cache_creation_input_tokens");
+    received
+}
+
 /// The one element of `found`, failing with `what` and `context` otherwise.
 fn only_one(found: Vec<Value>, what: &str, context: &str) -> Value {
     assert_eq!(found.len(), 1, "exactly one {what} (a usage counted once), in:\n{context}");
@@ -290,11 +299,11 @@ async fn run(client: &reqwest::Client, base: &str, kind: Kind, model: &str, key:
         }
         Kind::MessagesStreamed => {
             let deltas = data_payloads(&text).into_iter().filter(|event| event["type"] == "message_delta").map(|event| event["usage"].clone()).collect();
-            Received::from_usage(&only_one(deltas, "message_delta", &text), "input_tokens", "output_tokens", None)
+            messages_usage(&only_one(deltas, "message_delta", &text))
         }
         Kind::MessagesWhole => {
             let body: Value = serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"));
-            Received::from_usage(&body["usage"], "input_tokens", "output_tokens", None)
+            messages_usage(&body["usage"])
         }
         Kind::ResponsesStreamed => {
             let done = data_payloads(&text).into_iter().filter(|event| event["type"] == "response.completed").map(|event| event["response"]["usage"].clone()).collect();
@@ -521,15 +530,9 @@ async fn a_hundred_mixed_turns_cost_the_price_table_once_each_retries_and_fallba
 /// A fallback turn is charged at the price of the route that served it, also
 /// when its upstream reports a model name the price table does not know (the
 /// demo's recording says `demo-model`): here the second route's
-/// `gamma-model`, not the first route's dearer `alpha-model`.
-///
-/// Ignored while the gateway prices a usage with no priced reported model at
-/// its model's *first* route (`route_model` in runtime/src/serve/metering.rs,
-/// set at line 119 and used at lines 162 and 215) whichever route served the
-/// turn: it charges $0.000868 (the first route's price) instead of $0.000139.
-/// Run it with `-- --ignored`; remove the `ignore` once that is fixed.
+/// `gamma-model`, not the first route's dearer `alpha-model` ($0.000139,
+/// not $0.000868, which it was charged before the chain reported its route).
 #[tokio::test]
-#[ignore = "bug: a fallback turn whose upstream reports an unpriced model is charged at the first route's price (runtime/src/serve/metering.rs:119)"]
 async fn a_fallback_turn_is_charged_at_the_serving_routes_price_when_the_upstream_reports_an_unpriced_model() {
     let answer = Answer::demo();
     let down = ReplayServer::start(vec![server_error()]).await.expect("the upstream that is down");

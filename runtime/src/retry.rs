@@ -12,6 +12,7 @@
 //! `served_by` in its `stream-start` and in the result.
 
 use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -76,6 +77,8 @@ pub struct Route {
 pub struct Resilient {
     routes: Vec<Route>,
     policy: RetryPolicy,
+    /// Told the upstream model of each attempt as it starts (see [`Resilient::reporting_route`]).
+    route_report: Option<Arc<Mutex<String>>>,
 }
 
 impl Resilient {
@@ -84,7 +87,16 @@ impl Resilient {
         if routes.is_empty() {
             return Err(Error::Config("a fallback chain needs at least one route".into()));
         }
-        Ok(Resilient { routes, policy })
+        Ok(Resilient { routes, policy, route_report: None })
+    }
+
+    /// Keep `report` set to the model of the route being tried: what a
+    /// caller sees of a turn comes from one attempt, the one still running
+    /// when it sees it, so `report` names the route that served what it sees
+    /// (a gateway prices a turn's usage by it).
+    pub fn reporting_route(mut self, report: Arc<Mutex<String>>) -> Resilient {
+        self.route_report = Some(report);
+        self
     }
 
     /// A chain from `provider:model` references (`anthropic:claude-sonnet-4-5`;
@@ -133,6 +145,9 @@ impl Resilient {
                 request.model.clone_from(&route.model);
             }
             for attempt in 1..=self.policy.attempts.max(1) {
+                if let Some(report) = &self.route_report {
+                    report.lock().unwrap_or_else(PoisonError::into_inner).clone_from(&route.model);
+                }
                 let (provider, version) = route.provider.served_by().split_once('@').unwrap_or((route.provider.served_by(), ""));
                 let span = tracing::info_span!(
                     "attempt",

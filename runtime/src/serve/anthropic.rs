@@ -295,12 +295,7 @@ impl MessageEncoder {
                     FinishReason::ContentFilter => "refusal",
                     FinishReason::Stop | FinishReason::Error | FinishReason::Other => "end_turn",
                 };
-                let mut usage = json!({
-                    "input_tokens": self.usage.input_tokens.unwrap_or(0),
-                    "output_tokens": self.usage.output_tokens.unwrap_or(0),
-                    "cache_read_input_tokens": self.usage.cache_read_tokens.unwrap_or(0),
-                });
-                crate::serve::prices::insert_cost(&mut usage, &self.usage);
+                let usage = usage_json(&self.usage);
                 frame("message_delta", &json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}, "usage": usage}), out);
                 frame("message_stop", &json!({"type": "message_stop"}), out);
             }
@@ -372,12 +367,27 @@ pub fn message(result: &crate::types::TurnResult, id: &str, model: &str) -> Valu
         FinishReason::ContentFilter => "refusal",
         FinishReason::Stop | FinishReason::Error | FinishReason::Other => "end_turn",
     };
-    let mut usage = json!({"input_tokens": result.usage.input_tokens.unwrap_or(0), "output_tokens": result.usage.output_tokens.unwrap_or(0)});
-    crate::serve::prices::insert_cost(&mut usage, &result.usage);
     json!({
         "id": id, "type": "message", "role": "assistant", "model": model, "content": content,
-        "stop_reason": stop_reason, "stop_sequence": null, "usage": usage,
+        "stop_reason": stop_reason, "stop_sequence": null, "usage": usage_json(&result.usage),
     })
+}
+
+/// A usage as the Messages API counts it: `input_tokens` are the input tokens
+/// neither read from nor written to the cache (the contract's count includes
+/// both), beside `cache_read_input_tokens` and `cache_creation_input_tokens`,
+/// so a client adding the three counts each token once; and the cost.
+fn usage_json(usage: &Usage) -> Value {
+    let read = usage.cache_read_tokens.unwrap_or(0);
+    let written = usage.cache_write_tokens.unwrap_or(0);
+    let mut object = json!({
+        "input_tokens": usage.input_tokens.unwrap_or(0).saturating_sub(read).saturating_sub(written),
+        "cache_read_input_tokens": read,
+        "cache_creation_input_tokens": written,
+        "output_tokens": usage.output_tokens.unwrap_or(0),
+    });
+    crate::serve::prices::insert_cost(&mut object, usage);
+    object
 }
 
 /// The Anthropic error type and status of an error kind.

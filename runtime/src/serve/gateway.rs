@@ -69,9 +69,11 @@ impl ModelTurn {
     /// (the client sees one turn: see [`ToolLoop::as_turn`]), held to the
     /// gateway's deadlines, its slot kept until the stream is dropped.
     pub fn stream(self, request: Request) -> TurnStream {
+        // Priced by the route that serves it.
+        let chain = self.chain.reporting_route(self.meter.route_report());
         let turn = match self.toolbox {
-            Some((toolbox, steps)) => ToolLoop::new(self.chain, Toolbox::clone(&toolbox)).max_steps(steps).as_turn(request),
-            None => self.chain.stream(request),
+            Some((toolbox, steps)) => ToolLoop::new(chain, Toolbox::clone(&toolbox)).max_steps(steps).as_turn(request),
+            None => chain.stream(request),
         };
         self.meter.attach(self.admission.bound(turn, self.slot))
     }

@@ -11,7 +11,7 @@
 //! (its client went away first, or the upstream failed) is charged an
 //! estimate: a token per 4 bytes of its request and of the output streamed.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt as _;
 
@@ -20,7 +20,7 @@ use crate::serve::config::ModelConfig;
 use crate::serve::keys::ClientKey;
 use crate::serve::ledger::{Admitted, BudgetClaim, Claim, Ledger, Refused, Scope, Used};
 use crate::serve::metrics::{Metrics, kind_name};
-use crate::serve::prices::{Prices, usd};
+use crate::serve::prices::{Price, Prices, usd};
 use crate::types::{ErrorKind, Part, Request, TurnError, Usage};
 
 /// Input tokens reserved per image or file, beyond the request's bytes.
@@ -45,8 +45,10 @@ pub struct TurnMeter {
     admitted: Option<Admitted>,
     key: Option<String>,
     model: String,
-    /// The first route's upstream model: the price when none is reported.
-    route_model: Option<String>,
+    /// The upstream model of the route serving the turn (kept current by the
+    /// turn's chain): its price applies when the upstream reports a model
+    /// the price table does not know.
+    route_model: Arc<Mutex<String>>,
     /// The request's size in bytes, for an estimate.
     request_bytes: u64,
     /// The span it was admitted in (a request's), for its log line.
@@ -116,7 +118,7 @@ impl Meter {
             admitted,
             key: caller.map(|key| key.name.clone()),
             model: name.to_owned(),
-            route_model: model.routes.first().map(|(_, route)| route.clone()),
+            route_model: Arc::new(Mutex::new(model.routes.first().map(|(_, route)| route.clone()).unwrap_or_default())),
             request_bytes,
             span: tracing::Span::current(),
         })
@@ -154,13 +156,18 @@ fn refusal(refused: Refused) -> TurnError {
 }
 
 impl TurnMeter {
+    /// What the turn's chain keeps set to the route it is trying
+    /// ([`crate::retry::Resilient::reporting_route`]).
+    pub fn route_report(&self) -> Arc<Mutex<String>> {
+        Arc::clone(&self.route_model)
+    }
+
     /// `turn`, its usage priced as it is reported, settled and logged when it ends.
     pub fn attach(self, turn: TurnStream) -> TurnStream {
         let prices = Arc::clone(&self.prices);
-        let route_model = self.route_model.clone();
+        let route_model = Arc::clone(&self.route_model);
         let turn = turn.price_usage(move |usage, reported| {
-            let price = reported.and_then(|model| prices.of(model)).or_else(|| route_model.as_deref().and_then(|model| prices.of(model)));
-            usage.cost_micro_usd = price.map(|price| price.cost_micro_usd(usage));
+            usage.cost_micro_usd = price_of(&prices, reported, &route_model).map(|price| price.cost_micro_usd(usage));
         });
         turn.on_end(move |ending| self.end(ending))
     }
@@ -212,8 +219,16 @@ impl TurnMeter {
             output_tokens: Some(ending.output_bytes.div_ceil(BYTES_PER_TOKEN)),
             ..Usage::default()
         };
-        let price = ending.model.as_deref().and_then(|model| self.prices.of(model)).or_else(|| self.route_model.as_deref().and_then(|model| self.prices.of(model)));
-        usage.cost_micro_usd = price.map(|price| price.cost_micro_usd(&usage));
+        usage.cost_micro_usd = price_of(&self.prices, ending.model.as_deref(), &self.route_model).map(|price| price.cost_micro_usd(&usage));
         usage
     }
+}
+
+/// The price of a turn's tokens: the model the upstream reported, if the
+/// table knows it, else the model of the route that served the turn.
+fn price_of(prices: &Prices, reported: Option<&str>, route_model: &Mutex<String>) -> Option<Price> {
+    reported.and_then(|model| prices.of(model)).copied().or_else(|| {
+        let route = route_model.lock().unwrap_or_else(PoisonError::into_inner);
+        prices.of(&route).copied()
+    })
 }
