@@ -74,3 +74,73 @@ async fn a_fallback_turn_logs_its_spans_as_json() {
     assert!(!logged.contains(KEY), "the key is never logged");
     assert_eq!((failing.requests().len(), serving.requests().len()), (1, 1), "one attempt each");
 }
+
+/// With `[telemetry] otlp-endpoint`, the spans reach an OTLP/HTTP receiver
+/// (here the test's own, recording what it is sent: no OTLP collector is
+/// packaged for this machine) as OTLP JSON under the service name: one trace
+/// per request, `turn` a child of `request`, `attempt` of `turn`, and
+/// `to_native` and `upstream` inside the attempt; sent by SIGTERM at the latest.
+#[tokio::test]
+async fn spans_reach_an_otlp_receiver_as_one_trace_per_request() {
+    let receiver = ReplayServer::start(vec![Reply::stream(vec![Bytes::from_static(b"{}")])]).await.expect("the OTLP receiver");
+    let text = std::fs::read_to_string(root().join("runtime/demo/turn2.sse")).expect("the demo's recorded answer");
+    let upstream = ReplayServer::start(vec![Reply::stream(text.split_inclusive("\n\n").map(|e| Bytes::copy_from_slice(e.as_bytes())).collect())])
+        .await
+        .expect("upstream");
+    let config = format!(
+        "{}[telemetry]\notlp-endpoint = \"{}\"\nservice-name = \"cordon-test\"\n\
+         [providers.main]\ncomponent = \"openai\"\nbase-url = \"{}/v1\"\nsecrets = {{ api-key = \"env:CORDON_TRACING_TEST_KEY\" }}\n\
+         [models.fast]\nroutes = [\"main:m\"]\n",
+        serve_config_head(),
+        receiver.url(),
+        upstream.url()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("serve.toml");
+    std::fs::write(&file, config).expect("config");
+    let mut served = ServeProcess::start_file(&file, &[("CORDON_TRACING_TEST_KEY", "sk-upstream")], "warn");
+    let client = cordon::tls::client_builder().build().expect("client");
+    for _ in 0..2 {
+        let body = json!({"model": "fast", "messages": [{"role": "user", "content": "hi"}]});
+        let answer = client.post(format!("{}/chat/completions", served.base)).body(body.to_string()).send().await.expect("an answer");
+        assert_eq!(answer.status(), 200);
+    }
+    let status = std::process::Command::new("kill").arg("-TERM").arg(served.child.id().to_string()).status().expect("kill runs");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || served.child.wait()).await.expect("joins").expect("exits");
+    assert!(exit.success(), "{exit}");
+
+    let exports = receiver.requests();
+    assert!(!exports.is_empty(), "spans were exported");
+    assert!(exports.iter().all(|export| export.path == "/v1/traces"), "{:?}", exports.iter().map(|e| &e.path).collect::<Vec<_>>());
+    let mut spans = Vec::new();
+    for export in &exports {
+        let body: Value = serde_json::from_slice(&export.body).expect("OTLP JSON");
+        for resource in body["resourceSpans"].as_array().expect("resourceSpans") {
+            let service = resource["resource"]["attributes"].as_array().and_then(|attributes| {
+                attributes.iter().find(|a| a["key"] == "service.name").and_then(|a| a["value"]["stringValue"].as_str().map(str::to_owned))
+            });
+            assert_eq!(service.as_deref(), Some("cordon-test"));
+            for scope in resource["scopeSpans"].as_array().expect("scopeSpans") {
+                spans.extend(scope["spans"].as_array().expect("spans").iter().cloned());
+            }
+        }
+    }
+    let named = |name: &str| spans.iter().filter(|span| span["name"] == name).cloned().collect::<Vec<_>>();
+    let requests = named("request");
+    assert_eq!(requests.len(), 2, "a span per request: {:?}", spans.iter().map(|s| &s["name"]).collect::<Vec<_>>());
+    for request in &requests {
+        let trace = &request["traceId"];
+        let child_of = |name: &str, parent: &Value| {
+            named(name)
+                .into_iter()
+                .find(|span| &span["traceId"] == trace && span["parentSpanId"] == parent["spanId"])
+                .unwrap_or_else(|| panic!("a `{name}` span under {parent}"))
+        };
+        let turn = child_of("turn", request);
+        let attempt = child_of("attempt", &turn);
+        child_of("to_native", &attempt);
+        child_of("upstream", &attempt);
+    }
+    assert_ne!(requests[0]["traceId"], requests[1]["traceId"], "a trace per request");
+}

@@ -47,7 +47,7 @@ pub struct Args {
     listen: SocketAddr,
 }
 
-pub async fn run(runtime: RuntimeConfig, args: Args) -> cordon::Result<ExitCode> {
+pub async fn run(runtime: RuntimeConfig, args: Args, spans: super::SpanExport) -> cordon::Result<ExitCode> {
     // The demo's upstream lives as long as the gateway.
     let mut _upstream = None;
     let config = match &args.config {
@@ -61,6 +61,23 @@ pub async fn run(runtime: RuntimeConfig, args: Args) -> cordon::Result<ExitCode>
             _upstream = Some(upstream);
             config
         }
+    };
+    // Spans go to the collector from the first one on; what is batched is sent at exit.
+    let exporter = match &config.otlp {
+        Some(otlp) => {
+            // Its HTTP client blocks (on a thread of its own): made off the async threads.
+            let made = tokio::task::spawn_blocking({
+                let otlp = otlp.clone();
+                move || cordon::serve::traces::otlp_layer(&otlp)
+            })
+            .await
+            .map_err(|err| Error::Config(format!("cannot make the span exporter: {err}")))?;
+            let (layer, provider) = made.map_err(|why| Error::Config(format!("{}: `telemetry`: {why}", config.path.display())))?;
+            spans.install(layer).map_err(|err| Error::Config(format!("cannot install the span exporter: {err}")))?;
+            eprintln!("cordon serve: spans go to {}/v1/traces (OTLP/HTTP, JSON) as service `{}`", otlp.endpoint, otlp.service_name);
+            Some(provider)
+        }
+        None => None,
     };
     let gateway = Arc::new(Gateway::start(&config).await?);
     // A changed component file swaps every provider loaded from it; turns in
@@ -109,7 +126,15 @@ pub async fn run(runtime: RuntimeConfig, args: Args) -> cordon::Result<ExitCode>
         }
     }
     eprintln!("cordon serve: stopping; answers in flight have {} s to finish", config.drain.as_secs());
-    if server.shutdown(config.drain).await {
+    let drained = server.shutdown(config.drain).await;
+    if let Some(provider) = exporter {
+        // Sends what is still batched; it blocks on the collector, so off the async threads.
+        let flushed = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        if let Ok(Err(err)) = flushed {
+            eprintln!("cordon serve: the last spans could not be sent: {err}");
+        }
+    }
+    if drained {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("cordon serve: some answers were still running after {} s and were cut", config.drain.as_secs());
@@ -167,6 +192,7 @@ fn demo_config(runtime: &RuntimeConfig, upstream: &ReplayServer, listen: SocketA
         keys: BTreeMap::new(),
         allow_unauthenticated: false,
         prices: cordon::serve::prices::Prices::with(&BTreeMap::new()),
+        otlp: None,
         limits: ServeLimits::default(),
         components: runtime.components_dir.clone(),
         cache: runtime.cache_dir.clone().unwrap_or_else(|| runtime.components_dir.join("../cache")),

@@ -29,6 +29,10 @@
 //! limits = { requests-per-minute = 60, tokens-per-minute = 100000, concurrent-streams = 8 }
 //! budget = { usd = 25.0, period = "day" }   # or "month"; needs a price for its models' routes
 //!
+//! [telemetry]                       # spans over OTLP/HTTP (JSON) to {otlp-endpoint}/v1/traces
+//! otlp-endpoint = "http://127.0.0.1:4318"
+//! service-name = "cordon"
+//!
 //! [prices."gpt-4.1-mini"]           # USD per million tokens, over runtime/data/prices.toml
 //! input = 0.40
 //! cached-input = 0.10
@@ -72,6 +76,7 @@ use crate::retry::RetryPolicy;
 use crate::serve::keys::{self, KeyConfig};
 use crate::serve::ledger::{Budget, Period, RateLimits};
 use crate::serve::prices::{Price, Prices};
+use crate::serve::traces::OtlpConfig;
 use crate::serve::limits::{self, ServeLimits};
 use crate::tool_loop::DEFAULT_MAX_STEPS;
 use crate::trust::SecretSource;
@@ -99,6 +104,8 @@ pub struct ServeConfig {
     pub allow_unauthenticated: bool,
     /// The price table: the shipped one with the file's `[prices]` over it.
     pub prices: Prices,
+    /// Where spans are exported, if anywhere.
+    pub otlp: Option<OtlpConfig>,
     /// The gateway's own limits.
     pub limits: ServeLimits,
     /// The components folder.
@@ -182,6 +189,7 @@ struct RawConfig {
     keys: BTreeMap<String, RawKey>,
     #[serde(default)]
     prices: BTreeMap<String, Spanned<Price>>,
+    telemetry: Option<Spanned<RawTelemetry>>,
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
@@ -264,6 +272,13 @@ struct RawKey {
     #[serde(default)]
     limits: RawRateLimits,
     budget: Option<Spanned<RawBudget>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTelemetry {
+    otlp_endpoint: String,
+    service_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -501,6 +516,25 @@ impl ServeConfig {
             }
         }
         let prices = Prices::with(&overrides);
+        let otlp = raw.telemetry.as_ref().and_then(|telemetry| {
+            let raw_endpoint = &telemetry.get_ref().otlp_endpoint;
+            match url::Url::parse(raw_endpoint) {
+                Ok(url) if url.scheme() == "http" => Some(OtlpConfig {
+                    endpoint: raw_endpoint.trim_end_matches('/').to_owned(),
+                    service_name: telemetry.get_ref().service_name.clone().unwrap_or_else(|| "cordon".to_owned()),
+                }),
+                Ok(url) => {
+                    problems.add(telemetry, "telemetry.otlp-endpoint", format!(
+                        "`{}` spans are sent over plain HTTP (OTLP/HTTP, JSON), to a collector beside the gateway: write http://HOST:4318", url.scheme()
+                    ));
+                    None
+                }
+                Err(err) => {
+                    problems.add(telemetry, "telemetry.otlp-endpoint", format!("{err}: write a URL such as \"http://127.0.0.1:4318\""));
+                    None
+                }
+            }
+        });
         let allow_unauthenticated = raw.allow_unauthenticated.unwrap_or(false);
         if keys.is_empty() && !allow_unauthenticated && !listen.ip().is_loopback()
             && let Some(at) = &raw.listen
@@ -662,6 +696,7 @@ impl ServeConfig {
                 keys,
                 allow_unauthenticated,
                 prices,
+                otlp,
                 limits,
                 components,
                 cache,
@@ -874,6 +909,17 @@ component = "calculator"
         assert!(err.contains("unknown variant `week`, expected `day` or `month`"), "{err}");
         let monthly = parse(&budgeted.replace(", period = \"day\"", "")).expect("a month by default");
         assert_eq!(monthly.keys["k"].budget.map(|b| b.period), Some(Period::Month));
+    }
+
+    #[test]
+    fn spans_go_to_a_plain_http_otlp_endpoint() {
+        let config = parse(&format!("{GOOD}\n[telemetry]\notlp-endpoint = \"http://127.0.0.1:4318/\"\n")).expect("valid");
+        assert_eq!(config.otlp, Some(OtlpConfig { endpoint: "http://127.0.0.1:4318".into(), service_name: "cordon".into() }));
+        let err = parse(&format!("{GOOD}\n[telemetry]\notlp-endpoint = \"https://collector:4318\"\n")).expect_err("https");
+        assert!(err.contains("`telemetry.otlp-endpoint`: `https` spans are sent over plain HTTP"), "{err}");
+        let err = parse(&format!("{GOOD}\n[telemetry]\notlp-endpoint = \"collector\"\n")).expect_err("not a URL");
+        assert!(err.contains("`telemetry.otlp-endpoint`: relative URL without a base"), "{err}");
+        assert!(parse(&format!("{GOOD}\n[telemetry]\nendpoint = \"http://x\"\n")).expect_err("unknown").contains("unknown field `endpoint`"));
     }
 
     #[test]
