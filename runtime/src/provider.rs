@@ -579,7 +579,7 @@ struct Bounds {
     /// The last usage that went by, while `on_end` waits for it.
     usage: Option<Usage>,
     /// Completes each usage (see [`TurnStream::price_usage`]).
-    pricing: Option<Box<dyn Fn(&mut Usage, Option<&str>) + Send>>,
+    pricing: Option<Box<Pricing>>,
     /// The model the upstream reported, for `pricing`.
     model: Option<String>,
     /// Output bytes that went by, for `on_end`.
@@ -595,6 +595,9 @@ struct Course {
     first_output: Option<std::time::Instant>,
     served_by: Option<String>,
 }
+
+/// Completes a usage given the model the upstream reported (see [`TurnStream::price_usage`]).
+type Pricing = dyn Fn(&mut Usage, Option<&str>) + Send;
 
 /// How a turn ended, as [`TurnStream::on_end`] tells it.
 #[derive(Debug, Clone, PartialEq)]

@@ -158,7 +158,7 @@ impl Resilient {
                     fallback = position > 0
                 );
                 match attempt_turn(&route.provider, request.clone(), sender).instrument(span.clone()).await {
-                    Attempt::Served(result) => return result,
+                    Attempt::Served(result) => return *result,
                     Attempt::FailedBeforeOutput(error) => {
                         span.in_scope(|| tracing::info!("attempt failed before any output: {error}"));
                         let retry = error.retryable && attempt < self.policy.attempts;
@@ -185,7 +185,7 @@ impl Resilient {
 
 enum Attempt {
     /// The attempt reached the caller (success, or a failure after output).
-    Served(Result<TurnResult, TurnError>),
+    Served(Box<Result<TurnResult, TurnError>>),
     /// It failed before any output; nothing of it reached the caller.
     FailedBeforeOutput(TurnError),
 }
@@ -217,7 +217,7 @@ async fn attempt_turn(provider: &Provider, request: Request, sender: &mpsc::Send
             std::mem::take(&mut held)
         };
         if sender.send(Message::Events(batch)).await.is_err() {
-            return Attempt::Served(Err(TurnError::new(ErrorKind::Other, "the caller stopped reading the turn")));
+            return Attempt::Served(Box::new(Err(TurnError::new(ErrorKind::Other, "the caller stopped reading the turn"))));
         }
         // Let the reader take this batch now: the provider's next one is
         // usually ready at once, and the first output must not wait for the
@@ -229,12 +229,12 @@ async fn attempt_turn(provider: &Provider, request: Request, sender: &mpsc::Send
             if !held.is_empty() {
                 let _ = sender.send(Message::Events(held)).await;
             }
-            Attempt::Served(Ok(result))
+            Attempt::Served(Box::new(Ok(result)))
         }
         Err(Error::Turn(error)) if !committed => Attempt::FailedBeforeOutput(error),
         // After output, the turn's own `error` event has already been passed on.
-        Err(Error::Turn(error)) => Attempt::Served(Err(error)),
-        Err(other) => Attempt::Served(Err(TurnError::new(ErrorKind::Other, other.to_string()))),
+        Err(Error::Turn(error)) => Attempt::Served(Box::new(Err(error))),
+        Err(other) => Attempt::Served(Box::new(Err(TurnError::new(ErrorKind::Other, other.to_string())))),
     }
 }
 

@@ -901,7 +901,7 @@ component = "calculator"
         let priced = format!("{local}\n[prices.\"local-llama\"]\ninput = 0.0\noutput = 0.0\n");
         assert_eq!(parse(&priced).expect("priced").prices.of("local-llama").map(|p| p.output), Some(0.0));
 
-        let err = parse(&format!("{priced}").replace("output = 0.0", "output = -1.0")).expect_err("negative");
+        let err = parse(&priced.replace("output = 0.0", "output = -1.0")).expect_err("negative");
         assert!(err.contains("`prices.\"local-llama\"`: prices are US dollars per million tokens: 0 or more"), "{err}");
         let err = parse(&budgeted.replace("usd = 25.5", "usd = 0.0")).expect_err("zero");
         assert!(err.contains("`keys.k.budget.usd`: US dollars per period: more than 0"), "{err}");
