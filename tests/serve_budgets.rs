@@ -49,13 +49,7 @@ fn budgeted(upstream: &ReplayServer, budget_usd: f64) -> (ServeProcess, String, 
         keys::hex(&keys::digest(KEY)),
     );
     let served = ServeProcess::start(&config, &[("CORDON_BUDGET_TEST_KEY", "sk-upstream")]);
-    let printed = served.printed();
-    let admin = printed
-        .lines()
-        .find_map(|line| line.strip_prefix("cordon serve: admin endpoint "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("the admin endpoint is printed:\n{printed}"))
-        .to_owned();
+    let admin = served.admin_url();
     (served, admin, dir)
 }
 

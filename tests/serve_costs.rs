@@ -16,10 +16,9 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use cordon::replay::{Framing, Reply, ReplayServer, frame};
 use cordon::serve::keys;
-use openmetrics_parser::{MetricsExposition, OpenMetricsType, OpenMetricsValue};
 use serde_json::{Value, json};
 
-use crate::support::{ServeProcess, json as body_json, root};
+use crate::support::{Exposition, ServeProcess, json as body_json, metric_total, root, scrape};
 
 /// The two client keys, by name.
 const KEYS: [(&str, &str); 2] = [("team", "sk-cordon-costs-team-51c2"), ("ops", "sk-cordon-costs-ops-7d09")];
@@ -333,13 +332,7 @@ impl Gateway {
         std::fs::write(&token, ADMIN_TOKEN).expect("token file");
         let config = format!("[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"file:{}\"\n{body}", token.display());
         let process = ServeProcess::start(&config, &[("CORDON_COSTS_TEST_KEY", "sk-upstream")]);
-        let printed = process.printed();
-        let admin = printed
-            .lines()
-            .find_map(|line| line.strip_prefix("cordon serve: admin endpoint "))
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("the admin endpoint is printed:\n{printed}"))
-            .to_owned();
+        let admin = process.admin_url();
         Gateway { process, admin, _dir: dir }
     }
 
@@ -369,31 +362,8 @@ impl Gateway {
 
     /// `GET /metrics`, parsed as a scraper would.
     async fn metrics(&self, client: &reqwest::Client) -> Exposition {
-        let origin = self.process.base.trim_end_matches("/v1");
-        let response = client.get(format!("{origin}/metrics")).send().await.expect("an answer");
-        assert_eq!(response.status(), 200);
-        let text = response.text().await.expect("a body");
-        openmetrics_parser::openmetrics::parse_openmetrics(&text).unwrap_or_else(|err| panic!("not OpenMetrics ({err:?}):\n{text}"))
+        scrape(client, self.process.base.trim_end_matches("/v1")).await
     }
-}
-
-type Exposition = MetricsExposition<OpenMetricsType, OpenMetricsValue>;
-
-/// The sum of a counter family's samples whose labels include every pair of `with`.
-fn counted(exposition: &Exposition, family: &str, with: &[(&str, &str)]) -> f64 {
-    let Some(family) = exposition.families.get(family) else { return 0.0 };
-    family
-        .iter_samples()
-        .filter(|sample| {
-            let labels: HashMap<String, String> =
-                sample.get_labelset().map(|set| set.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
-            with.iter().all(|(name, value)| labels.get(*name).map(String::as_str) == Some(*value))
-        })
-        .map(|sample| match &sample.value {
-            OpenMetricsValue::Counter(counter) => counter.value.as_f64(),
-            other => panic!("a counter, not {other:?}"),
-        })
-        .sum()
 }
 
 /// 100 mixed turns (6 APIs and modes × 3 models × 2 keys, in turn): each
@@ -500,7 +470,7 @@ async fn a_hundred_mixed_turns_cost_the_price_table_once_each_retries_and_fallba
         let budget = budgets.get(name).unwrap_or_else(|| panic!("the key `{name}` on GET /keys: {budgets:?}"));
         let spent = micro(budget["spent_usd"].as_f64().unwrap_or_else(|| panic!("`spent_usd` of `{name}`: {budget}")));
         let reserved = budget["reserved_usd"].as_f64();
-        let counted_cost = micro(counted(&metrics, "cordon_cost_usd", &[("key", name)]));
+        let counted_cost = micro(metric_total(&metrics, "cordon_cost_usd", &[("key", name)]));
         let received = charged_micro.get(name).copied().unwrap_or_default();
         let expected = expected_usd.get(name).copied().unwrap_or_default();
         report.push_str(&format!(
@@ -518,10 +488,10 @@ async fn a_hundred_mixed_turns_cost_the_price_table_once_each_retries_and_fallba
     for model in Model::ALL {
         let (served, cost) = expected(model);
         let turns = turns_of(model);
-        let counted_cost = micro(counted(&metrics, "cordon_cost_usd", &[("model", model.name())]));
+        let counted_cost = micro(metric_total(&metrics, "cordon_cost_usd", &[("model", model.name())]));
         assert_eq!(counted_cost, charged_by_model_micro.get(&model).copied().unwrap_or_default(), "{model:?}: counted cost vs charged");
         assert_eq!(counted_cost, turns as i64 * micro(cost), "{model:?}: {turns} turns of {served:?} at ${cost} each, once each");
-        let ended = counted(&metrics, "cordon_turns", &[("model", model.name())]);
+        let ended = metric_total(&metrics, "cordon_turns", &[("model", model.name())]);
         assert_eq!(ended, turns as f64, "{model:?}: one turn counted per turn, however many attempts it took");
     }
     let _ = std::io::Write::write_all(&mut std::io::stderr(), report.as_bytes());

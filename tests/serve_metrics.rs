@@ -9,44 +9,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use cordon::replay::{Reply, ReplayServer};
 use cordon::serve::keys;
-use openmetrics_parser::{MetricsExposition, OpenMetricsType, OpenMetricsValue};
 use serde_json::{Value, json};
 
-use crate::support::{ServeProcess, json as body_json, root};
+use crate::support::{ServeProcess, json as body_json, metric_total as total, root, scrape};
 
 const KEYS: [(&str, &str); 2] = [("team", "sk-cordon-metrics-team"), ("ops", "sk-cordon-metrics-ops")];
-
-type Exposition = MetricsExposition<OpenMetricsType, OpenMetricsValue>;
-
-/// Scrape and parse; a parse error fails the test.
-async fn scrape(client: &reqwest::Client, origin: &str) -> Exposition {
-    let response = client.get(format!("{origin}/metrics")).send().await.expect("an answer");
-    assert_eq!(response.status(), 200);
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
-    let text = response.text().await.expect("a body");
-    openmetrics_parser::openmetrics::parse_openmetrics(&text).unwrap_or_else(|err| panic!("not OpenMetrics ({err:?}):\n{text}"))
-}
-
-/// The sum of a family's samples whose labels include every pair of `with`:
-/// counters and gauges by value, histograms by count.
-fn total(exposition: &Exposition, family: &str, with: &[(&str, &str)]) -> f64 {
-    let Some(family) = exposition.families.get(family) else { return 0.0 };
-    family
-        .iter_samples()
-        .filter(|sample| {
-            let labels: HashMap<String, String> =
-                sample.get_labelset().map(|set| set.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
-            with.iter().all(|(name, value)| labels.get(*name).map(String::as_str) == Some(*value))
-        })
-        .map(|sample| match &sample.value {
-            OpenMetricsValue::Counter(counter) => counter.value.as_f64(),
-            OpenMetricsValue::Gauge(gauge) => gauge.as_f64(),
-            OpenMetricsValue::Histogram(histogram) => histogram.count.unwrap_or(0) as f64,
-            other => panic!("unexpected sample {other:?}"),
-        })
-        .sum()
-}
 
 /// What the clients received.
 #[derive(Default, Debug)]
@@ -156,13 +123,7 @@ async fn metrics_scraped_during_a_thousand_turns_add_up() {
     assert_eq!(refused.status(), 401);
 
     // A swap, a failed one and a rollback, through the admin endpoint.
-    let printed = served.printed();
-    let admin = printed
-        .lines()
-        .find_map(|line| line.strip_prefix("cordon serve: admin endpoint "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the admin endpoint is printed")
-        .to_owned();
+    let admin = served.admin_url();
     for (path, body, status) in [("reload/main", "", 200), ("reload/main", "/nonexistent/openai.wasm", 409), ("rollback/main", "", 200)] {
         let answer = client.post(format!("{admin}/{path}")).bearer_auth("metrics-admin").body(body).send().await.expect("an answer");
         assert_eq!(answer.status(), status, "{path} {body}");

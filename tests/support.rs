@@ -227,6 +227,17 @@ impl ServeProcess {
         self.seen.lock().map(|seen| seen[from..].join("\n")).unwrap_or_default()
     }
 
+    /// The admin endpoint's URL, as the process printed it at start.
+    pub fn admin_url(&self) -> String {
+        let printed = self.printed();
+        printed
+            .lines()
+            .find_map(|line| line.strip_prefix("cordon serve: admin endpoint "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("the admin endpoint is printed:\n{printed}"))
+            .to_owned()
+    }
+
     /// Everything the process has printed so far, for failure messages.
     pub fn printed(&self) -> String {
         let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -311,4 +322,38 @@ pub fn demo_reply(name: &str) -> Reply {
 pub async fn json(response: reqwest::Response) -> serde_json::Value {
     let text = response.text().await.expect("a body");
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
+}
+
+/// The parsed OpenMetrics text of a gateway's `GET /metrics`.
+pub type Exposition = openmetrics_parser::MetricsExposition<openmetrics_parser::OpenMetricsType, openmetrics_parser::OpenMetricsValue>;
+
+/// `GET {origin}/metrics`, parsed as a scraper would; a parse error fails the test.
+pub async fn scrape(client: &reqwest::Client, origin: &str) -> Exposition {
+    let response = client.get(format!("{origin}/metrics")).send().await.expect("an answer");
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    let text = response.text().await.expect("a body");
+    openmetrics_parser::openmetrics::parse_openmetrics(&text).unwrap_or_else(|err| panic!("not OpenMetrics ({err:?}):\n{text}"))
+}
+
+/// The sum of a family's samples whose labels include every pair of `with`:
+/// counters and gauges by value, histograms by count.
+pub fn metric_total(exposition: &Exposition, family: &str, with: &[(&str, &str)]) -> f64 {
+    use openmetrics_parser::OpenMetricsValue;
+    let Some(family) = exposition.families.get(family) else { return 0.0 };
+    family
+        .iter_samples()
+        .filter(|sample| {
+            let labels: std::collections::HashMap<String, String> =
+                sample.get_labelset().map(|set| set.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+            with.iter().all(|(name, value)| labels.get(*name).map(String::as_str) == Some(*value))
+        })
+        .map(|sample| match &sample.value {
+            OpenMetricsValue::Counter(counter) => counter.value.as_f64(),
+            OpenMetricsValue::Gauge(gauge) => gauge.as_f64(),
+            OpenMetricsValue::Histogram(histogram) => histogram.count.unwrap_or(0) as f64,
+            other => panic!("unexpected sample {other:?}"),
+        })
+        .sum()
 }
