@@ -44,7 +44,14 @@
 //! per round, 150) shorten or lengthen it. `CORDON_BENCH_ONLY=text|paced|short`
 //! (with `CORDON_BENCH_CLIENTS`, 100) only loads the gateway with that turn for
 //! the window: run `perf record -p PID` on the printed gateway meanwhile.
-//! `CORDON_BIN` runs another `cordon` build (to compare two). It
+//! `CORDON_BIN` runs another `cordon` build (to compare two).
+//! `CORDON_BENCH_PRODUCTION=1` runs the gateway with its production features
+//! on (issue 15): a client key every request presents, rate limits on that key
+//! and on each model and a budget on the key (all too high to refuse), prices
+//! for the upstream models, `GET /metrics` scraped every second through the
+//! run, and every request logged (`CORDON_LOG=info`, to a file; without the
+//! switch the gateway gets this process's `CORDON_LOG`, `warn` if unset);
+//! compare it with a run without, in one sitting. It
 //! needs `../shared/fixtures` and `taskset`; without them it says so and stops.
 
 use std::convert::Infallible;
@@ -52,6 +59,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -75,6 +83,14 @@ const CLIENTS: [usize; 3] = [1, 10, 100];
 const HELD: [usize; 2] = [100, 200];
 /// Warm-up before each sweep cell's measured window.
 const WARMUP: Duration = Duration::from_secs(1);
+/// The key every client presents (`Authorization: Bearer`); the gateway
+/// requires it only with `CORDON_BENCH_PRODUCTION=1`, but it is sent either
+/// way so that both runs send the same bytes.
+const CLIENT_KEY: &str = "sk-cordon-bench-5d1c0a7e";
+/// How often the metrics are scraped with `CORDON_BENCH_PRODUCTION=1`.
+const SCRAPE_EVERY: Duration = Duration::from_secs(1);
+/// Upstream models the generated config routes to, one per [`Kind`].
+const UPSTREAM_MODELS: [&str; 4] = ["text", "paced", "short", "hold"];
 
 /// The short answer, as the upstream streams it to the provider.
 const SHORT_EVENTS: &str = concat!(
@@ -139,6 +155,8 @@ struct Settings {
     only: Option<Kind>,
     /// With `only`: this many clients (`CORDON_BENCH_CLIENTS`).
     clients: usize,
+    /// The gateway's production features on (`CORDON_BENCH_PRODUCTION=1`).
+    production: bool,
 }
 
 impl Settings {
@@ -157,6 +175,11 @@ impl Settings {
                 other => panic!("CORDON_BENCH_ONLY={other}: use text, paced or short"),
             }),
             clients: number("CORDON_BENCH_CLIENTS", 100) as usize,
+            production: match std::env::var("CORDON_BENCH_PRODUCTION").as_deref() {
+                Err(_) | Ok("" | "0") => false,
+                Ok("1") => true,
+                Ok(other) => panic!("CORDON_BENCH_PRODUCTION={other}: use 1 (on) or 0 (off)"),
+            },
         }
     }
 }
@@ -228,7 +251,8 @@ async fn run(recording: String, settings: Settings) {
     let events = frame(&recording, Framing::OpenAiSse).expect("the recording frames as SSE");
     let (release, released) = watch::channel(false);
     let upstream = Upstream::start(&events, released).await;
-    let gateway = Gateway::start(upstream.addr);
+    let gateway = Gateway::start(upstream.addr, settings.production);
+    let scraper = settings.production.then(|| Scraper::start(gateway.addr));
     let direct = Target { name: "direct", addr: upstream.addr };
     let through = Target { name: "gateway", addr: gateway.addr };
 
@@ -253,8 +277,13 @@ async fn run(recording: String, settings: Settings) {
         eprintln!("loading the gateway alone for {:?} after 1 s", settings.window);
         let cell = load(&through, kind, settings.clients, settings.window, size(kind, &through)).await;
         let (p50, p99) = cell.whole;
+        if let Some(scraper) = scraper {
+            eprintln!("{}", scraper.finish());
+        }
+        gateway.print_log_size();
         println!(
-            "{} clients, {}: {:.0} turns/s, {:.0} reads/turn, whole p50 {} p99 {}",
+            "{}{} clients, {}: {:.0} turns/s, {:.0} reads/turn, whole p50 {} p99 {}",
+            if settings.production { "production features on: " } else { "" },
             settings.clients,
             kind.label(),
             cell.per_second,
@@ -309,6 +338,13 @@ async fn run(recording: String, settings: Settings) {
         }
     }
     let after_load = gateway.rss_kib();
+    if let Some(scraper) = scraper {
+        eprintln!("{}", scraper.finish());
+    }
+    gateway.print_log_size();
+    if settings.production {
+        println!("\nThe gateway's production features on (CORDON_BENCH_PRODUCTION=1): key, limits, budget, metrics scraped, requests logged.");
+    }
 
     print_report(&latency, &floor, wakes, &sweep, Memory { at_rest, held, after_held, after_load }, &sizes);
     drop(gateway);
@@ -571,7 +607,10 @@ struct Gateway {
 }
 
 impl Gateway {
-    fn start(upstream: SocketAddr) -> Gateway {
+    /// Start it in front of `upstream`; with `production`, with a client key,
+    /// rate limits, a budget, prices and request logging (see
+    /// [`production_config`]).
+    fn start(upstream: SocketAddr, production: bool) -> Gateway {
         // The release build cargo made for this benchmark, or another to compare.
         let cordon = std::env::var("CORDON_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cordon").to_owned());
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -591,15 +630,26 @@ impl Gateway {
             components = components.display().to_string(),
             cache = root.join("dist/cache").display().to_string(),
         );
-        for model in ["text", "paced", "short", "hold"] {
+        for model in UPSTREAM_MODELS {
             text.push_str(&format!("\n[models.{model}]\nroutes = [\"upstream:{model}\"]\n"));
+            if production {
+                text.push_str(MODEL_LIMITS);
+            }
+        }
+        if production {
+            text.push_str(&production_config());
         }
         std::fs::write(&config, text).expect("write the gateway's config");
-        let log = std::fs::File::create(dir.path().join("stderr")).expect("a log file");
-        let child = Command::new("taskset")
-            .args(["-c", GATEWAY_CORE, &cordon, "serve", "--config"])
-            .arg(&config)
-            .env("CORDON_BENCH_KEY", "bench")
+        let log_path = Gateway::log_path(&dir);
+        std::fs::create_dir_all(log_path.parent().unwrap_or(dir.path())).expect("a folder for the log");
+        let log = std::fs::File::create(&log_path).expect("a log file");
+        let mut command = Command::new("taskset");
+        command.args(["-c", GATEWAY_CORE, &cordon, "serve", "--config"]).arg(&config).env("CORDON_BENCH_KEY", "bench");
+        if production {
+            // Every request logged, as an operator tracing requests runs it.
+            command.env("CORDON_LOG", "info");
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -611,8 +661,25 @@ impl Gateway {
         gateway
     }
 
+    /// Where its stderr goes: in a folder of its own, not beside the config,
+    /// whose folder the gateway watches for changes (a log written there
+    /// wakes the watcher on every line).
+    fn log_path(dir: &tempfile::TempDir) -> std::path::PathBuf {
+        dir.path().join("log").join("stderr")
+    }
+
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+        std::fs::read_to_string(Gateway::log_path(&self.dir)).unwrap_or_default()
+    }
+
+    /// How much the gateway has logged so far (with `CORDON_LOG=info`, a few
+    /// lines per request).
+    fn print_log_size(&self) {
+        let path = Gateway::log_path(&self.dir);
+        match std::fs::metadata(&path) {
+            Ok(metadata) => eprintln!("the gateway logged {:.1} MiB to {}", metadata.len() as f64 / (1 << 20) as f64, path.display()),
+            Err(err) => eprintln!("cannot read the size of the gateway's log {}: {err}", path.display()),
+        }
     }
 
     /// Until it accepts connections (loading the component from the cache, or
@@ -641,6 +708,26 @@ impl Gateway {
     }
 }
 
+/// Rate limits on each model with `CORDON_BENCH_PRODUCTION=1`: checked on
+/// every turn, never reached.
+const MODEL_LIMITS: &str = "limits = { requests-per-minute = 100000000 }\n";
+
+/// The tables `CORDON_BENCH_PRODUCTION=1` adds: the key [`CLIENT_KEY`] (by its
+/// SHA-256) with rate limits and a budget too high to refuse, and a price for
+/// each upstream model (a budget needs them).
+fn production_config() -> String {
+    let mut text = format!(
+        "\n[keys.bench]\nsha256 = \"{}\"\n\
+         limits = {{ requests-per-minute = 100000000, tokens-per-minute = 100000000000, concurrent-streams = 100000 }}\n\
+         budget = {{ usd = 1000000.0, period = \"day\" }}\n",
+        cordon::serve::keys::hex(&cordon::serve::keys::digest(CLIENT_KEY)),
+    );
+    for model in UPSTREAM_MODELS {
+        text.push_str(&format!("\n[prices.\"{model}\"]\ninput = 1.0\noutput = 2.0\n"));
+    }
+    text
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -651,6 +738,57 @@ impl Drop for Gateway {
 fn free_port() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().expect("its address")
+}
+
+// ----------------------------------------------------------------- metrics
+
+/// `GET /metrics` on the gateway every [`SCRAPE_EVERY`], as a Prometheus
+/// server would, on a keep-alive connection of its own; each answer must be
+/// 200 with the gateway's metrics in it.
+struct Scraper {
+    task: tokio::task::JoinHandle<()>,
+    scrapes: Arc<AtomicUsize>,
+    started: Instant,
+}
+
+impl Scraper {
+    fn start(gateway: SocketAddr) -> Scraper {
+        let scrapes = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&scrapes);
+        let task = tokio::spawn(async move {
+            let mut sender = connect(gateway).await;
+            let mut every = tokio::time::interval(SCRAPE_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let request = hyper::Request::get("/metrics")
+                    .header(HOST, gateway.to_string())
+                    .body(Full::new(Bytes::new()))
+                    .expect("a metrics request");
+                sender.ready().await.unwrap_or_else(|err| fail(&format!("metrics: connection closed: {err}")));
+                let response = sender.send_request(request).await.unwrap_or_else(|err| fail(&format!("metrics: {err}")));
+                let status = response.status();
+                let body = response.into_body().collect().await.unwrap_or_else(|err| fail(&format!("metrics: body cut: {err}")));
+                let body = body.to_bytes();
+                if status != 200 || memchr::memmem::find(&body, b"cordon_build_info").is_none() {
+                    fail(&format!("GET /metrics answered {status}: {}", String::from_utf8_lossy(&body)));
+                }
+                counted.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        Scraper { task, scrapes, started: Instant::now() }
+    }
+
+    /// Stop scraping; a line saying how many scrapes there were. A failed
+    /// scrape panics its task (the message is printed then) and fails the
+    /// benchmark here.
+    fn finish(self) -> String {
+        if self.task.is_finished() {
+            fail("the metrics scraper stopped early (its panic is above)");
+        }
+        self.task.abort();
+        format!("GET /metrics: {} scrapes in {:.0} s, each 200", self.scrapes.load(Ordering::Relaxed), self.started.elapsed().as_secs_f64())
+    }
 }
 
 // ---------------------------------------------------------- load generator
@@ -669,7 +807,7 @@ fn request(target: &Target, kind: Kind) -> hyper::Request<Full<Bytes>> {
     hyper::Request::post("/v1/chat/completions")
         .header(HOST, target.addr.to_string())
         .header(CONTENT_TYPE, "application/json")
-        .header(AUTHORIZATION, "Bearer bench")
+        .header(AUTHORIZATION, format!("Bearer {CLIENT_KEY}"))
         .body(Full::new(kind.body()))
         .expect("a request")
 }
