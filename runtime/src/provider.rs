@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tracing::Instrument as _;
 
 use crate::bindings::{ProviderComponent, ProviderComponentPre, ProviderInfo, wit};
 use crate::broker::Broker;
@@ -36,7 +37,6 @@ use crate::grammar::Grammar;
 use crate::host::{HostState, begin_call, new_store, trap_error};
 use crate::limits::{Breach, Limits};
 use crate::types::{ErrorKind, Event, Request, TurnError, TurnResult, Usage};
-use tracing::Instrument as _;
 
 /// Batches buffered between a running turn and its reader.
 pub(crate) const CHANNEL_BATCHES: usize = 4;
@@ -609,8 +609,6 @@ pub struct Ending {
     pub error: Option<ErrorKind>,
     /// Whether the caller dropped the stream before the turn's end.
     pub abandoned: bool,
-    /// Whether any output reached the caller.
-    pub output_seen: bool,
     /// Bytes of text, reasoning and tool-call arguments that reached the
     /// caller (to estimate a usage that never came).
     pub output_bytes: u64,
@@ -670,7 +668,6 @@ impl Bounds {
             usage,
             error,
             abandoned: result.is_none(),
-            output_seen: self.output_seen,
             output_bytes: self.output_bytes,
             model,
             served_by: course.as_ref().and_then(|course| course.served_by.clone()),

@@ -29,6 +29,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument as _;
 
 use crate::error::{Error, Result};
 use crate::provider::{self, CHANNEL_BATCHES, Provider, TurnStream};
@@ -36,7 +37,6 @@ use crate::retry::Resilient;
 use crate::tool::ToolErrorKind;
 use crate::toolbox::Toolbox;
 use crate::types::{ContentPart, ErrorKind, Event, Message, Part, Request, Role, ToolCall, ToolResult, TurnError, TurnResult, Usage};
-use tracing::Instrument as _;
 
 /// Steps (provider turns) a loop takes unless told otherwise.
 pub const DEFAULT_MAX_STEPS: u32 = 8;
