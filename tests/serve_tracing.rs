@@ -1,8 +1,8 @@
 //! The spans of `cordon serve` (issue 15) as its JSON log shows them
-//! (`CORDON_LOG_FORMAT=json`): a request span with its id and key's name,
-//! a turn span with the public model inside it, and an attempt span per
-//! route tried with its provider, version, attempt and whether it is a
-//! fallback; every line is one JSON object.
+//! (`CORDON_LOG_FORMAT=json`): a request span with its id, path and key's
+//! name, and at `debug` a turn span with the public model inside it and an
+//! attempt span per route tried with its provider, version, attempt and
+//! whether it is a fallback; every line is one JSON object.
 
 use bytes::Bytes;
 use cordon::replay::{Reply, ReplayServer};
@@ -19,9 +19,9 @@ fn span<'a>(line: &'a Value, name: &str) -> Option<&'a Value> {
 }
 
 /// A model whose first route's upstream fails (500) and whose second
-/// serves: the attempt that failed is logged inside request, turn and
-/// attempt spans naming it; the turn's end inside the request span, with
-/// the key's name, model, tokens and served_by.
+/// serves: the attempt that failed is logged naming it, inside request, turn
+/// and attempt spans; the turn's end inside the request span (with the
+/// key's name), with the model, tokens and served_by.
 #[tokio::test]
 async fn a_fallback_turn_logs_its_spans_as_json() {
     let failing = ReplayServer::start(vec![Reply::error(500, r#"{"error":{"message":"down","type":"server_error"}}"#)]).await.expect("upstream");
@@ -45,7 +45,7 @@ async fn a_fallback_turn_logs_its_spans_as_json() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("serve.toml");
     std::fs::write(&file, config).expect("config");
-    let served = ServeProcess::start_file(&file, &[("CORDON_TRACING_TEST_KEY", "sk-upstream"), ("CORDON_LOG_FORMAT", "json")], "info");
+    let served = ServeProcess::start_file(&file, &[("CORDON_TRACING_TEST_KEY", "sk-upstream"), ("CORDON_LOG_FORMAT", "json")], "info,cordon=debug");
 
     let client = cordon::tls::client_builder().build().expect("client");
     let body = json!({"model": "fast", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
@@ -60,6 +60,8 @@ async fn a_fallback_turn_logs_its_spans_as_json() {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("not JSON ({err}): {line}")))
         .collect();
     let failed = lines.iter().find(|line| line["fields"]["message"].as_str().is_some_and(|m| m.starts_with("attempt failed"))).expect("the failed attempt is logged");
+    let said = &failed["fields"];
+    assert_eq!((&said["served_by"], &said["model"], &said["attempt"], &said["fallback"]), (&json!("openai@0.1.0"), &json!("m1"), &json!(1), &json!(false)), "{failed}");
     assert_eq!(span(failed, "request").map(|s| (&s["id"], &s["key"])), Some((&json!(id), &json!("team"))), "{failed}");
     assert_eq!(span(failed, "turn").map(|s| &s["model"]), Some(&json!("fast")), "{failed}");
     let attempt = span(failed, "attempt").expect("an attempt span");
@@ -67,9 +69,11 @@ async fn a_fallback_turn_logs_its_spans_as_json() {
     assert_eq!(attempt["model"], "m1");
 
     let ended = lines.iter().find(|line| line["fields"]["message"] == "turn ended").expect("the turn's end is logged");
-    assert_eq!(span(ended, "request").map(|s| &s["id"]), Some(&json!(id)), "{ended}");
+    let request = span(ended, "request").expect("the request's span");
+    assert_eq!((&request["id"], &request["path"], &request["key"]), (&json!(id), &json!("/v1/chat/completions"), &json!("team")), "{ended}");
     let fields = &ended["fields"];
-    assert_eq!((&fields["key"], &fields["model"], &fields["served_by"]), (&json!("team"), &json!("fast"), &json!("openai@0.1.0")), "{ended}");
+    assert_eq!((&fields["model"], &fields["served_by"]), (&json!("fast"), &json!("openai@0.1.0")), "{ended}");
+    assert!(fields["duration_us"].as_u64().is_some_and(|us| us > 0) && fields["first_output_us"].as_u64().is_some(), "{ended}");
     assert_eq!((&fields["input_tokens"], &fields["output_tokens"]), (&json!(171), &json!(44)));
     assert!(!logged.contains(KEY), "the key is never logged");
     assert_eq!((failing.requests().len(), serving.requests().len()), (1, 1), "one attempt each");

@@ -139,7 +139,7 @@ impl Broker {
     ) -> Result<(u16, Vec<Header>, IncomingBody), HttpError> {
         // The span names the origin only: a path or query could carry what a log must not.
         let origin = Url::parse(&request.url).ok().map(|url| url.origin().ascii_serialization()).unwrap_or_default();
-        let span = tracing::info_span!("upstream", method = %request.method, origin = %origin, status = tracing::field::Empty);
+        let span = tracing::debug_span!("upstream", method = %request.method, origin = %origin, status = tracing::field::Empty);
         let sent = self.send_unscrubbed(request, requests_made).instrument(span.clone()).await;
         if let Ok((status, _, _)) = &sent {
             span.record("status", status);

@@ -464,7 +464,7 @@ async fn run_turn(
     begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
     let native = cpu
         .meter(api.call_to_native(&mut *store, &state, &convert::request(request)))
-        .instrument(tracing::info_span!("to_native"))
+        .instrument(tracing::debug_span!("to_native"))
         .await
         .map_err(|e| trap_error(store, e))?
         .map_err(convert::error)?;

@@ -120,8 +120,10 @@ impl Resilient {
     pub fn stream(&self, request: Request) -> TurnStream {
         let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
         let chain = self.clone();
-        // A child of the caller's span (a gateway's request), wherever the stream is polled.
-        let span = tracing::info_span!("turn", model = %request.model, routes = self.routes.len());
+        // A child of the caller's span (a gateway's request), wherever the
+        // stream is polled; at `debug`, as the attempts' spans: a log at `info`
+        // has a line a turn, and lines that name what they are about.
+        let span = tracing::debug_span!("turn", model = %request.model, routes = self.routes.len());
         let driver = Box::pin(
             async move {
                 let outcome = chain.run(request, &sender).await;
@@ -149,7 +151,7 @@ impl Resilient {
                     report.lock().unwrap_or_else(PoisonError::into_inner).clone_from(&route.model);
                 }
                 let (provider, version) = route.provider.served_by().split_once('@').unwrap_or((route.provider.served_by(), ""));
-                let span = tracing::info_span!(
+                let span = tracing::debug_span!(
                     "attempt",
                     provider,
                     version,
@@ -160,7 +162,15 @@ impl Resilient {
                 match attempt_turn(&route.provider, request.clone(), sender).instrument(span.clone()).await {
                     Attempt::Served(result) => return *result,
                     Attempt::FailedBeforeOutput(error) => {
-                        span.in_scope(|| tracing::info!("attempt failed before any output: {error}"));
+                        span.in_scope(|| {
+                            tracing::info!(
+                                served_by = route.provider.served_by(),
+                                model = %request.model,
+                                attempt,
+                                fallback = position > 0,
+                                "attempt failed before any output: {error}"
+                            );
+                        });
                         let retry = error.retryable && attempt < self.policy.attempts;
                         let wait = retry.then(|| self.policy.delay(attempt, error.retry_after_ms)).flatten();
                         let give_up_route = !error.retryable;

@@ -362,7 +362,7 @@ impl ToolLoop {
     /// Run one call; a failure becomes an error outcome.
     async fn run_call(&self, index: usize, call: ToolCall) -> (usize, ToolOutcome) {
         let started = Instant::now();
-        let span = tracing::info_span!("tool_call", tool = %call.name);
+        let span = tracing::debug_span!("tool_call", tool = %call.name);
         let (output, error) = match self.toolbox.call(&call.name, &call.arguments).instrument(span).await {
             Ok(output) => (output, None),
             Err(error) => {

@@ -5,6 +5,7 @@ mod call;
 mod chat;
 mod demo;
 mod inspect;
+mod logging;
 mod manage;
 mod new;
 mod render;
@@ -17,7 +18,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cordon::serve::traces::OtlpLayer;
 use cordon::{Error, Runtime, RuntimeConfig, TrustStore};
 
 /// Cordon: run LLM providers as sandboxed WebAssembly components.
@@ -42,17 +42,10 @@ struct Cli {
     /// line, with the fields of the line and of its spans) for a collector.
     /// Which lines: `CORDON_LOG` (e.g. `info`; default `warn`).
     #[arg(long, global = true, env = "CORDON_LOG_FORMAT", value_enum, default_value = "text")]
-    log_format: LogFormat,
+    log_format: logging::LogFormat,
 
     #[command(subcommand)]
     command: Command,
-}
-
-/// The format of log lines.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -88,7 +81,7 @@ enum Command {
 /// Run the command line; the exit code is 0 when the command succeeded.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let spans = init_logging(cli.log_format);
+    let (logging, flush) = logging::prepare(cli.log_format);
     let runtime = match async_runtime() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -96,49 +89,16 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli, spans)) {
+    let outcome = runtime.block_on(run(cli, logging));
+    // The lines logged before an error is printed.
+    drop(flush);
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// Where `cordon serve` installs its OTLP span exporter, if its config has
-/// one. Until then no span is made for it: its filter lets none through.
-pub struct SpanExport {
-    layer: tracing_subscriber::reload::Handle<Option<OtlpLayer>, tracing_subscriber::Registry>,
-    filter: tracing_subscriber::reload::Handle<tracing_subscriber::filter::Targets, tracing_subscriber::Registry>,
-}
-
-impl SpanExport {
-    /// Export spans through `layer` from now on.
-    pub fn install(&self, layer: OtlpLayer) -> Result<(), String> {
-        self.layer.reload(Some(layer)).map_err(|err| err.to_string())?;
-        self.filter.reload(cordon::serve::traces::exported_spans()).map_err(|err| err.to_string())
-    }
-}
-
-/// Log lines to stderr in `format`, filtered by `CORDON_LOG`; and an empty
-/// place for an OTLP exporter, filled by `cordon serve` once it has read its config.
-fn init_logging(format: LogFormat) -> SpanExport {
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    use tracing_subscriber::Layer as _;
-
-    let lines_filter = || tracing_subscriber::EnvFilter::try_from_env("CORDON_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let (otlp, layer) = tracing_subscriber::reload::Layer::new(None::<OtlpLayer>);
-    // A filter must be there when the subscriber starts: one that lets nothing through, until an exporter is installed.
-    let (exported, filter) = tracing_subscriber::reload::Layer::new(tracing_subscriber::filter::Targets::new());
-    let subscriber = tracing_subscriber::registry().with(otlp.with_filter(exported));
-    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    match format {
-        // Colours for a terminal only: a log file or a collector gets plain text.
-        LogFormat::Text => subscriber.with(lines.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_filter(lines_filter())).init(),
-        LogFormat::Json => subscriber.with(lines.json().with_current_span(true).with_span_list(true).with_filter(lines_filter())).init(),
-    }
-    SpanExport { layer, filter }
 }
 
 /// The async runtime: one thread when the process may use one core (as in a
@@ -154,7 +114,7 @@ fn async_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     }
 }
 
-async fn run(cli: Cli, spans: SpanExport) -> cordon::Result<ExitCode> {
+async fn run(cli: Cli, logging: logging::Logging) -> cordon::Result<ExitCode> {
     let trust_file = cli.trust.unwrap_or_else(|| match cli.components.parent() {
         Some(parent) => parent.join("trust.toml"),
         None => PathBuf::from("trust.toml"),
@@ -164,6 +124,10 @@ async fn run(cli: Cli, spans: SpanExport) -> cordon::Result<ExitCode> {
         config.cache_dir = cli.cache;
     }
     config.trust = TrustStore::load(&trust_file).map_err(Error::Config)?;
+    // The gateway installs it once its config says whether spans are exported.
+    if !matches!(cli.command, Command::Serve(_)) {
+        logging.install(None);
+    }
     match cli.command {
         Command::Chat(args) => chat::run(&Runtime::new(config)?, args).await,
         Command::Replay(args) => replay::run(&Runtime::new(config)?, args).await,
@@ -173,7 +137,7 @@ async fn run(cli: Cli, spans: SpanExport) -> cordon::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(&Runtime::new(config)?, args).await,
         Command::Trust(args) => trust::run(&Runtime::new(config)?, args).await,
         Command::Demo => demo::run(&Runtime::new(config)?).await,
-        Command::Serve(args) => serve::run(config, args, spans).await,
+        Command::Serve(args) => serve::run(config, args, &logging).await,
         Command::Status(admin) => manage::status(admin).await,
         Command::Keys(admin) => manage::keys(admin).await,
         Command::Reload(args) => manage::reload(args).await,

@@ -47,7 +47,7 @@ pub struct Args {
     listen: SocketAddr,
 }
 
-pub async fn run(runtime: RuntimeConfig, args: Args, spans: super::SpanExport) -> cordon::Result<ExitCode> {
+pub async fn run(runtime: RuntimeConfig, args: Args, logging: &super::logging::Logging) -> cordon::Result<ExitCode> {
     // The demo's upstream lives as long as the gateway.
     let mut _upstream = None;
     let config = match &args.config {
@@ -62,7 +62,7 @@ pub async fn run(runtime: RuntimeConfig, args: Args, spans: super::SpanExport) -
             config
         }
     };
-    // Spans go to the collector from the first one on; what is batched is sent at exit.
+    // Logging starts here, spans going to the collector (if any) from the first one on; what is batched is sent at exit.
     let exporter = match &config.otlp {
         Some(otlp) => {
             // Its HTTP client blocks (on a thread of its own): made off the async threads.
@@ -73,11 +73,14 @@ pub async fn run(runtime: RuntimeConfig, args: Args, spans: super::SpanExport) -
             .await
             .map_err(|err| Error::Config(format!("cannot make the span exporter: {err}")))?;
             let (layer, provider) = made.map_err(|why| Error::Config(format!("{}: `telemetry`: {why}", config.path.display())))?;
-            spans.install(layer).map_err(|err| Error::Config(format!("cannot install the span exporter: {err}")))?;
+            logging.install(Some(layer));
             eprintln!("cordon serve: spans go to {}/v1/traces (OTLP/HTTP, JSON) as service `{}`", otlp.endpoint, otlp.service_name);
             Some(provider)
         }
-        None => None,
+        None => {
+            logging.install(None);
+            None
+        }
     };
     let gateway = Arc::new(Gateway::start(&config).await?);
     // A changed component file swaps every provider loaded from it; turns in

@@ -182,18 +182,21 @@ impl TurnMeter {
         let (input, output) = (usage.input_tokens.unwrap_or(0), usage.output_tokens.unwrap_or(0));
         let cost_usd = usage.cost_micro_usd.map(usd);
         self.metrics.turn_ended(&self.model, key, &ending, input, output, cost_usd);
-        // Logged in the request's span wherever the stream ends (a body is polled outside it).
+        // The request's log line, in its span (which names the key) wherever
+        // the stream ends (a body is polled outside it).
         let _request = self.span.enter();
         tracing::info!(
-            key = %key,
             model = %self.model,
-            served_by = ending.served_by.as_deref().unwrap_or("-"),
+            served_by = %ending.served_by.as_deref().unwrap_or("-"),
             input_tokens = input,
             output_tokens = output,
             cost_usd,
-            estimated = ending.usage.output_tokens.is_none() && usage.output_tokens.is_some(),
-            abandoned = ending.abandoned,
+            // Said only when so.
+            estimated = (ending.usage.output_tokens.is_none() && usage.output_tokens.is_some()).then_some(true),
+            abandoned = ending.abandoned.then_some(true),
             error = ending.error.map(kind_name),
+            first_output_us = ending.first_output_after.map(|after| u64::try_from(after.as_micros()).unwrap_or(u64::MAX)),
+            duration_us = u64::try_from(ending.duration.as_micros()).unwrap_or(u64::MAX),
             "turn ended"
         );
         let Some(admitted) = self.admitted else { return };

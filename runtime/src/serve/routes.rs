@@ -170,9 +170,11 @@ fn gateway_now(current: &Current) -> Arc<Gateway> {
     Arc::clone(&current.read().unwrap_or_else(PoisonError::into_inner))
 }
 
-/// Answer one request; it is logged with its id and its key's name (never
-/// the key) (`CORDON_LOG=info` for every request, failures at `warn`, health
-/// probes at `debug`), and what is logged while answering carries them.
+/// Answer one request. With `CORDON_LOG=info` it is logged in one line: a
+/// request that ran a turn when the turn ends (`turn ended`, with its usage
+/// and cost), any other when it is answered (`answered`; server errors at
+/// `warn`, health probes at `debug`). What is logged while answering carries
+/// the request's id, path and key's name (never the key).
 async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: String) -> Result<Response<Body>, Infallible> {
     let started = std::time::Instant::now();
     let (method, uri) = (request.method().clone(), request.uri().clone());
@@ -186,7 +188,7 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
         return Ok(response);
     }
     let metrics = Arc::clone(gateway.metrics());
-    let span = tracing::info_span!("request", id = %id, key = tracing::field::Empty);
+    let span = tracing::info_span!("request", id = %id, path = %uri.path(), key = tracing::field::Empty);
     let mut response = match gateway.keys().identify(request.headers()) {
         Ok(caller) => {
             if let Some(caller) = &caller {
@@ -202,11 +204,12 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
     let status = response.status().as_u16();
     metrics.request(route_name(uri.path()), status);
     let head_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let ran_turn = response.extensions_mut().remove::<TurnLogged>().is_some();
     span.in_scope(|| {
         if status >= 500 {
-            tracing::warn!(%method, path = %uri.path(), status, head_us, "answered with a server error");
-        } else {
-            tracing::info!(%method, path = %uri.path(), status, head_us, "answered");
+            tracing::warn!(%method, status, head_us, "answered with a server error");
+        } else if !ran_turn {
+            tracing::info!(%method, status, head_us, "answered");
         }
     });
     // `x-request-id` for the OpenAI clients, `request-id` for Anthropic's.
@@ -373,7 +376,7 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>, caller: &Cal
     let mut turn = chain.stream(request);
     let first = match until_output(&mut turn, &mut warnings).await {
         Ok(first) => first,
-        Err(failure) => return with_warnings(error(openai_response::error_reply(&failure)), &warnings),
+        Err(failure) => return turn_answer(error(openai_response::error_reply(&failure)), &warnings),
     };
     let response = if stream {
         event_stream(turn, Encoder::OpenAi(ChunkEncoder::new(id, created, model, include_usage)), first)
@@ -383,7 +386,7 @@ async fn chat(gateway: &Gateway, request: hyper::Request<Incoming>, caller: &Cal
             Err(err) => error(openai_response::error_reply(&turn_error(err))),
         }
     };
-    with_warnings(response, &warnings)
+    turn_answer(response, &warnings)
 }
 
 /// `POST /v1/responses`: as [`chat`], in the Responses API's grammar.
@@ -406,7 +409,7 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>, caller:
     let mut turn = chain.stream(request);
     let first = match until_output(&mut turn, &mut warnings).await {
         Ok(first) => first,
-        Err(failure) => return with_warnings(error(openai_response::error_reply(&failure)), &warnings),
+        Err(failure) => return turn_answer(error(openai_response::error_reply(&failure)), &warnings),
     };
     let response = if stream {
         event_stream(turn, Encoder::Responses(ResponseEncoder::new(id, created, model, echo)), first)
@@ -416,7 +419,7 @@ async fn responses(gateway: &Gateway, request: hyper::Request<Incoming>, caller:
             Err(err) => error(openai_response::error_reply(&turn_error(err))),
         }
     };
-    with_warnings(response, &warnings)
+    turn_answer(response, &warnings)
 }
 
 /// The turn of `model` in an OpenAI API, or the answer refusing it (a 404
@@ -515,7 +518,7 @@ async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>, caller: 
     let mut warnings = Vec::new();
     let first = match until_output(&mut turn, &mut warnings).await {
         Ok(first) => first,
-        Err(failure) => return with_warnings(anthropic_turn_error(&failure), &warnings),
+        Err(failure) => return turn_answer(anthropic_turn_error(&failure), &warnings),
     };
     let response = if stream {
         event_stream(turn, Encoder::Anthropic(anthropic::MessageEncoder::new(id, model)), first)
@@ -525,7 +528,19 @@ async fn messages(gateway: &Gateway, request: hyper::Request<Incoming>, caller: 
             Err(err) => anthropic_turn_error(&turn_error(err)),
         }
     };
-    with_warnings(response, &warnings)
+    turn_answer(response, &warnings)
+}
+
+/// Marks the answer of a request that ran a turn: the turn's end logs it.
+#[derive(Clone, Copy)]
+struct TurnLogged;
+
+/// The answer of a request that ran a turn, with the turn's `warnings`; its
+/// log line is the turn's end ([`crate::serve::metering`]).
+fn turn_answer(response: Response<Body>, warnings: &[String]) -> Response<Body> {
+    let mut response = with_warnings(response, warnings);
+    response.extensions_mut().insert(TurnLogged);
+    response
 }
 
 /// The warnings in `x-cordon-warnings`, as one header line of visible ASCII:

@@ -1,6 +1,7 @@
 //! The gateway's spans exported over OTLP (`[telemetry] otlp-endpoint` in
-//! its config): the same spans the log shows (`request`, `turn`, `attempt`,
-//! `to_native`, `upstream`, `tool_call`) become OpenTelemetry spans, batched
+//! its config): the spans of each request (`request`, `turn`, `attempt`, and
+//! the `debug` ones inside them, `to_native`, `upstream` and `tool_call`,
+//! which the log shows only at `debug`) become OpenTelemetry spans, batched
 //! and sent as OTLP/HTTP JSON to `{endpoint}/v1/traces` by the
 //! `opentelemetry` crates, under the service name of the config.
 
@@ -8,14 +9,16 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
-use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// The layer the spans reach the exporter through.
 pub type OtlpLayer = tracing_opentelemetry::OpenTelemetryLayer<tracing_subscriber::Registry, SdkTracer>;
 
-/// The spans exported: Cordon's own, at `info` and above.
-pub fn exported_spans() -> Targets {
-    Targets::new().with_target("cordon", LevelFilter::INFO)
+/// What is exported: Cordon's own spans, `debug` ones included (`to_native`,
+/// `upstream` and `tool_call`, which the log shows only at `debug`), and
+/// the lines logged in them at `info` and above, as their events.
+pub fn exported(metadata: &tracing::Metadata<'_>) -> bool {
+    let level = if metadata.is_span() { tracing::Level::DEBUG } else { tracing::Level::INFO };
+    metadata.target().starts_with("cordon") && *metadata.level() <= level
 }
 
 /// Where spans go.
