@@ -672,8 +672,8 @@ impl Gateway {
         std::fs::read_to_string(Gateway::log_path(&self.dir)).unwrap_or_default()
     }
 
-    /// How much the gateway has logged so far (with `CORDON_LOG=info`, a few
-    /// lines per request).
+    /// How much the gateway has logged so far (with `CORDON_LOG=info`, a line
+    /// a request).
     fn print_log_size(&self) {
         let path = Gateway::log_path(&self.dir);
         match std::fs::metadata(&path) {
