@@ -271,8 +271,7 @@ impl Provider {
 
 /// Off the answer's path, in a task of its own: drop the instance a turn used
 /// (resetting its memory for the pool), then make the provider's spare
-/// instance unless it has one or one is being made (a turn that takes the
-/// spare calls this at once, so that the next turn finds one ready). The task holds the
+/// instance unless it has one or one is being made. The task holds the
 /// provider weakly: a version that is replaced meanwhile is not kept alive.
 fn retire_and_refill(inner: &Arc<Inner>, used: Option<Spare>) {
     let has_spare = inner.spare.lock().map(|spare| spare.is_some()).unwrap_or(true);
@@ -451,7 +450,7 @@ impl From<TurnError> for Failure {
 }
 
 async fn run_turn(
-    inner: &Arc<Inner>,
+    inner: &Inner,
     request: Request,
     sender: &mpsc::Sender<Message>,
     used: &mut Option<Spare>,
@@ -459,8 +458,6 @@ async fn run_turn(
     let limits = &inner.component.manifest.limits;
     let mut cpu = CpuBudget::new(limits.turn_cpu_ms);
     let Spare { store, instance } = used.insert(fresh_instance(inner, &mut cpu).await?);
-    // The next turn's instance is made while this one waits for its upstream.
-    retire_and_refill(inner, None);
     let api = instance.cordon_provider_provider();
     let state = inner.state.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone());
 
