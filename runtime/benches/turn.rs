@@ -9,6 +9,11 @@
 //!   `wasm-turn - http-only` is what the sandbox (host plus guest) costs.
 //! - `first-event`: from `stream()` to the first text event, beside `http-first-byte`.
 //! - `turn-start`: from `stream()` to `stream-start` (instantiate + `to-native`).
+//! - before the groups, printed: the sandbox's time before the first event,
+//!   as p50 and p90 of 2,000 pairs, each a raw request to the first body byte
+//!   and a turn to its first event, back to back on the same upstream (the
+//!   machine's drift between separate criterion runs is larger than the
+//!   difference).
 //!
 //! - `swap/warm-cache`, `swap/cold-cache`: from the rename of a new component
 //!   file into a watched folder to the first turn served by the new version.
@@ -74,6 +79,46 @@ fn whole_turns(rt: &tokio::runtime::Runtime, provider: &cordon::Provider, iters:
     })
 }
 
+/// Pairs measured for the sandbox's time before the first event.
+const FIRST_EVENT_PAIRS: usize = 2_000;
+
+/// Print what the sandbox adds before the first event: `FIRST_EVENT_PAIRS`
+/// times, a raw POST to `url` until its first body byte, then a turn of
+/// `provider` (whose upstream is `url`) until its first event.
+fn print_first_event_added(rt: &tokio::runtime::Runtime, provider: &cordon::Provider, client: &reqwest::Client, url: &str) {
+    let (mut raw, mut turn) = rt.block_on(async {
+        let (mut raw, mut turn) = (Vec::with_capacity(FIRST_EVENT_PAIRS), Vec::with_capacity(FIRST_EVENT_PAIRS));
+        for _ in 0..FIRST_EVENT_PAIRS {
+            let start = Instant::now();
+            let mut response = client.post(url).body("{}").send().await.expect("send");
+            std::hint::black_box(response.chunk().await.expect("chunk"));
+            raw.push(start.elapsed());
+            while response.chunk().await.expect("chunk").is_some() {}
+            let start = Instant::now();
+            let mut stream = provider.stream(Request::user("m", "hi"));
+            while let Some(event) = stream.next().await {
+                if matches!(event, Event::TextDelta { .. } | Event::ResponseMetadata { .. }) {
+                    break;
+                }
+            }
+            turn.push(start.elapsed());
+            std::hint::black_box(stream.into_result().await.expect("turn"));
+        }
+        (raw, turn)
+    });
+    raw.sort();
+    turn.sort();
+    let at = |times: &[Duration], share: usize| times[times.len() * share / 100].as_secs_f64() * 1e6;
+    eprintln!(
+        "sandbox before the first event ({FIRST_EVENT_PAIRS} interleaved pairs): first event p50 {:.0} µs, raw first byte p50 {:.0} µs: \
+         the sandbox adds {:.0} µs at p50 ({:.0} µs at p90)",
+        at(&turn, 50),
+        at(&raw, 50),
+        at(&turn, 50) - at(&raw, 50),
+        at(&turn, 90) - at(&raw, 90),
+    );
+}
+
 /// Time from `stream()` to the first event `stop` accepts, summed over `iters`
 /// turns (each then read to its end, untimed).
 fn time_to(rt: &tokio::runtime::Runtime, provider: &cordon::Provider, iters: u64, stop: fn(&Event) -> bool) -> Duration {
@@ -116,6 +161,7 @@ fn benches(c: &mut Criterion) {
     let (_trickle_server, trickle_provider) = start(chunks.clone());
     let client = cordon::tls::client_builder().build().expect("HTTP client");
     let url = format!("{}/chat/completions", server.url());
+    print_first_event_added(&rt, &provider, &client, &url);
 
     let mut group = c.benchmark_group("openai-text");
     group.throughput(Throughput::Elements(sse_events));
