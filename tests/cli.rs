@@ -54,6 +54,20 @@ fn replay_prints_events_then_the_result() {
     assert_eq!(result["finish"]["reason"], "tool-calls");
 }
 
+/// Into a pipe, log lines gather in memory and are written ten times a
+/// second: the last ones, logged just before the command exits, are written
+/// at its exit, in plain `name=value` text.
+#[test]
+fn log_lines_gathered_for_a_pipe_are_written_at_exit() {
+    let fixture = root().join("tests/fixtures/openai/parallel-tool-calls.sse");
+    let args = ["replay", "--provider", "openai", "--fixture", fixture.to_str().unwrap_or_default(), "--framing", "raw"];
+    let (ok, _, output) = cordon_with(&args, &[("CORDON_LOG", "cordon::provider=debug")]);
+    assert!(ok, "{output}");
+    // The turn's last line, logged as it ends, moments before the exit.
+    let done = output.lines().find(|line| line.contains("turn done")).unwrap_or_else(|| panic!("the turn's last log line:\n{output}"));
+    assert!(done.contains("DEBUG") && done.contains("component=openai") && !done.contains('\u{1b}'), "plain text: {done}");
+}
+
 #[test]
 fn replay_of_an_error_exits_non_zero() {
     let fixture = root().join("tests/fixtures/openai/429.json");

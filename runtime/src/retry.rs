@@ -121,8 +121,8 @@ impl Resilient {
         let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
         let chain = self.clone();
         // A child of the caller's span (a gateway's request), wherever the
-        // stream is polled; at `debug`, as the attempts' spans: a log at `info`
-        // has a line a turn, and lines that name what they are about.
+        // stream is polled. It and the attempts' spans are `debug`: at `info`
+        // a turn logs one line, and each line names what it is about itself.
         let span = tracing::debug_span!("turn", model = %request.model, routes = self.routes.len());
         let driver = Box::pin(
             async move {

@@ -135,6 +135,7 @@ impl<'stderr> MakeWriter<'stderr> for Stderr {
 
 /// One line's writer.
 pub enum Line<'stderr> {
+    /// Written to stderr at once.
     Direct(std::io::Stderr),
     /// Appends to the gathered lines.
     Gathered(&'stderr Gathered),
