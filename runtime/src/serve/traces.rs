@@ -1,7 +1,7 @@
 //! The gateway's spans exported over OTLP (`[telemetry] otlp-endpoint` in
-//! its config): the spans of each request (`request`, `turn`, `attempt`, and
-//! the `debug` ones inside them, `to_native`, `upstream` and `tool_call`,
-//! which the log shows only at `debug`) become OpenTelemetry spans, batched
+//! its config): the spans of each request (`request`, and inside it the
+//! `debug` ones the log shows only at `debug`: `turn`, `attempt`,
+//! `to_native`, `upstream` and `tool_call`) become OpenTelemetry spans, batched
 //! and sent as OTLP/HTTP JSON to `{endpoint}/v1/traces` by the
 //! `opentelemetry` crates, under the service name of the config.
 
@@ -13,9 +13,8 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 /// The layer the spans reach the exporter through.
 pub type OtlpLayer = tracing_opentelemetry::OpenTelemetryLayer<tracing_subscriber::Registry, SdkTracer>;
 
-/// What is exported: Cordon's own spans, `debug` ones included (`to_native`,
-/// `upstream` and `tool_call`, which the log shows only at `debug`), and
-/// the lines logged in them at `info` and above, as their events.
+/// What is exported: Cordon's own spans, `debug` ones included, and the
+/// lines logged in them at `info` and above, as their events.
 pub fn exported(metadata: &tracing::Metadata<'_>) -> bool {
     let level = if metadata.is_span() { tracing::Level::DEBUG } else { tracing::Level::INFO };
     metadata.target().starts_with("cordon") && *metadata.level() <= level
