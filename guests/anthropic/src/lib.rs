@@ -3,7 +3,10 @@
 //! streamed JSON input, cumulative usage with cache tokens, stop reasons mapped,
 //! mid-stream `error` events (`overloaded_error` is retryable).
 //!
-//! The parsing lives in [`stream`] and compiles natively too.
+//! The parsing lives in [`stream`] and compiles natively too. The request
+//! builder, the stream parser and the error classifier are also used as a
+//! library by `guests/vertex` (Claude on Vertex AI), which turns off the
+//! `component` feature.
 
 pub mod errors;
 pub mod request;
@@ -73,5 +76,5 @@ impl Provider for Anthropic {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 cordon_sdk::export_provider!(Anthropic);

@@ -167,10 +167,18 @@ pub fn classify_error_object(error: ErrorObject, status: Option<u16>) -> Provide
     out
 }
 
-/// A provider error for an HTTP error answer: the status and `retry-after`
-/// headers, refined by the body's `error` object when there is one. The
-/// header's wait wins over `RetryInfo`.
+/// A provider error for an HTTP error answer from the Gemini API: the
+/// classification of [`classify_google_http_error`], with a hint on what to
+/// check for the kinds a user can fix.
 pub fn classify_http_error(status: u16, headers: &[Header], body: &[u8]) -> ProviderError {
+    with_hint(classify_google_http_error(status, headers, body))
+}
+
+/// A provider error for an HTTP error answer of any Google API: the status and
+/// `retry-after` headers, refined by the body's `error` object when there is
+/// one. The header's wait wins over `RetryInfo`. No hint is added (what to
+/// check differs between the Gemini API and Vertex AI).
+pub fn classify_google_http_error(status: u16, headers: &[Header], body: &[u8]) -> ProviderError {
     let base = status_error(status, headers, body);
     let parsed = serde_json::from_slice::<ErrorBody>(body).ok().and_then(ErrorBody::into_error);
     let Some(error) = parsed else {
@@ -178,13 +186,13 @@ pub fn classify_http_error(status: u16, headers: &[Header], body: &[u8]) -> Prov
         if !body.is_empty() {
             base.message = format!("upstream answered HTTP {status}: {}", excerpt(body));
         }
-        return with_hint(base);
+        return base;
     };
     let mut refined = classify_error_object(error, Some(status));
     refined.message = format!("upstream answered HTTP {status}: {}", refined.message);
     refined.retry_after_ms = base.retry_after_ms.or(refined.retry_after_ms);
     refined.body_excerpt = base.body_excerpt;
-    with_hint(refined)
+    refined
 }
 
 fn with_hint(mut error: ProviderError) -> ProviderError {

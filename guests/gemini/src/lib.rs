@@ -3,7 +3,9 @@
 //! the host as `x-goog-api-key`.
 //!
 //! The parsing lives in [`stream`] and compiles natively too, so it is tested
-//! (and can be benchmarked) outside the sandbox.
+//! (and can be benchmarked) outside the sandbox. The request builder, the stream
+//! parser and the error classifier are also used as a library by `guests/vertex`
+//! (Gemini on Vertex AI), which turns off the `component` feature.
 
 pub mod errors;
 pub mod partial;
@@ -26,14 +28,20 @@ pub const API_VERSION: &str = "v1beta";
 /// The provider.
 pub struct Gemini;
 
+/// Whether `base_url` already ends in an API version (`.../v1beta`, `.../v1`,
+/// `.../v1beta1`), so no version is added to it.
+pub fn ends_in_api_version(base_url: &str) -> bool {
+    base_url
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.strip_prefix('v'))
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+}
+
 /// The streaming endpoint for `model` under `base_url`. A base URL that already
 /// ends in an API version (`.../v1beta`, `.../v1`) is used as is.
 pub fn endpoint(base_url: &str, model: &str) -> String {
-    let versioned = base_url
-        .rsplit('/')
-        .next()
-        .is_some_and(|last| last.starts_with('v') && last[1..].starts_with(|c: char| c.is_ascii_digit()));
-    if versioned {
+    if ends_in_api_version(base_url) {
         format!("{base_url}/models/{model}:streamGenerateContent?alt=sse")
     } else {
         format!("{base_url}/{API_VERSION}/models/{model}:streamGenerateContent?alt=sse")
@@ -200,5 +208,5 @@ mod tests {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 cordon_sdk::export_provider!(Gemini);

@@ -12,6 +12,10 @@
 //! `functionCall{}`), at the next named call, at `finishReason` or at the end of
 //! the stream. Other part kinds (inline data, executable code) are skipped.
 //!
+//! Vertex AI sends the same chunks with a few more fields: `createTime` (read
+//! past), and a `usageMetadata` holding only `trafficType` on the chunks before
+//! the last, which is not a usage report (the counts come on the last chunk).
+//!
 //! Signatures are placed so they can go back where they came from: a signature
 //! on a thought part joins that reasoning block; one on any other part becomes a
 //! reasoning block of its own, emitted just before that part's content, so the
@@ -224,8 +228,8 @@ impl StreamHandler for GeminiStream {
         if let Some(reason) = chunk.prompt_feedback.and_then(|f| f.block_reason) {
             out.finish(FinishReason::ContentFilter, Some(reason.into_owned()));
         }
-        if let Some(raw) = chunk.usage_metadata {
-            out.usage(parse_usage(raw)?);
+        if let Some(usage) = chunk.usage_metadata.map(parse_usage).transpose()?.flatten() {
+            out.usage(usage);
         }
         Ok(())
     }
@@ -386,19 +390,31 @@ fn sum_known(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 
 /// Usage from a cumulative `usageMetadata`. Input is the prompt (cached tokens
 /// included) plus any tool-use prompt; output is every generated token, the
-/// thoughts included.
-fn parse_usage(raw: &RawValue) -> Result<Usage, ProviderError> {
+/// thoughts included. `None` when it counts no tokens at all: Vertex AI sends
+/// `{"trafficType": "ON_DEMAND"}` alone on the chunks before the last, which
+/// must not replace the usage reported so far.
+fn parse_usage(raw: &RawValue) -> Result<Option<Usage>, ProviderError> {
     let wire: WireUsage = serde_json::from_str(raw.get()).map_err(|err| {
         ProviderError::protocol(format!("invalid usageMetadata object in the stream: {err}"))
     })?;
-    Ok(Usage {
+    let counted = [
+        wire.prompt_token_count,
+        wire.tool_use_prompt_token_count,
+        wire.candidates_token_count,
+        wire.thoughts_token_count,
+        wire.cached_content_token_count,
+    ];
+    if counted.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    Ok(Some(Usage {
         input_tokens: sum_known(wire.prompt_token_count, wire.tool_use_prompt_token_count),
         output_tokens: sum_known(wire.candidates_token_count, wire.thoughts_token_count),
         cache_read_tokens: wire.cached_content_token_count,
         cache_write_tokens: None,
         reasoning_tokens: wire.thoughts_token_count,
         raw: Some(raw.get().to_owned()),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -581,6 +597,20 @@ mod tests {
         assert_eq!(usage.reasoning_tokens, Some(50));
         assert_eq!(usage.cache_read_tokens, Some(4));
         assert!(usage.raw.as_deref().is_some_and(|r| r.contains("\"totalTokenCount\":67")));
+    }
+
+    #[test]
+    fn usage_without_token_counts_keeps_the_usage_so_far() {
+        let (events, end, _) = run(&[
+            r#"{"candidates":[{"content":{"parts":[{"text":"a"}]}}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":1,"totalTokenCount":11}}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":"b"}]},"finishReason":"STOP"}],"usageMetadata":{"trafficType":"ON_DEMAND"},"createTime":"2026-04-07T16:49:58.333958Z"}"#,
+        ]);
+        assert!(end.is_ok());
+        let reports: Vec<&Usage> = events.iter().filter_map(|e| if let Event::Usage(u) = e { Some(u) } else { None }).collect();
+        assert_eq!(reports.len(), 1, "a usageMetadata holding only trafficType reports nothing");
+        let usage = last_usage(&events).expect("usage");
+        assert_eq!((usage.input_tokens, usage.output_tokens), (Some(10), Some(1)));
+        assert!(usage.raw.as_deref().is_some_and(|r| r.contains("\"totalTokenCount\":11")));
     }
 
     #[test]
