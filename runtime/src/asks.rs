@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{Manifest, SecretRequest};
+use crate::manifest::{Manifest, SecretRequest, SecretScheme};
 use crate::policy::{Origin, is_internal, special_range};
 
 /// Each ask of `manifest`, one line each, in a stable order.
@@ -25,7 +25,15 @@ pub fn secret_line(secret: &SecretRequest) -> String {
     } else {
         format!("to {}", secret.hosts.describe())
     };
-    format!("secret `{}` ({}), sent as header `{}` {to}", secret.name, secret.description, secret.header)
+    let how = match &secret.scheme {
+        SecretScheme::Header { header, .. } => format!("sent as header `{header}`"),
+        SecretScheme::AwsSigV4 { service } => format!("AWS credentials the host signs requests with (SigV4, service `{service}`)"),
+        SecretScheme::GoogleServiceAccount { scopes } => format!(
+            "a Google service account the host mints access tokens with (scopes {}), sent as `authorization: Bearer`",
+            scopes.join(" ")
+        ),
+    };
+    format!("secret `{}` ({}), {how} {to}", secret.name, secret.description)
 }
 
 /// `sha256:<hex>` of the asks: equal for two versions that ask for the same.
@@ -35,13 +43,12 @@ pub fn digest(manifest: &Manifest) -> String {
         canonical.push_str(&format!("host {origin}\n"));
     }
     for secret in &manifest.secrets {
-        canonical.push_str(&format!(
-            "secret {} header {} format {} hosts {}\n",
-            secret.name,
-            secret.header,
-            secret.format,
-            secret.hosts.describe()
-        ));
+        let how = match &secret.scheme {
+            SecretScheme::Header { header, format } => format!("header {header} format {format}"),
+            SecretScheme::AwsSigV4 { service } => format!("scheme aws-sigv4 service {service}"),
+            SecretScheme::GoogleServiceAccount { scopes } => format!("scheme google-service-account scopes {}", scopes.join(" ")),
+        };
+        canonical.push_str(&format!("secret {} {how} hosts {}\n", secret.name, secret.hosts.describe()));
     }
     hex_digest(canonical.as_bytes())
 }
@@ -72,12 +79,51 @@ pub fn flags(manifest: &Manifest) -> Vec<Flag> {
     }
     for secret in &manifest.secrets {
         if let Some(env) = &secret.suggested_env
-            && let Some(why) = credential_mismatch(env, secret.hosts.origins())
+            && let Some(why) = binding_mismatch(secret, env)
         {
             flags.push(Flag { ask: format!("{} (suggested from ${env})", secret_line(secret)), why });
         }
+        if let Some(why) = foreign_signing_host(secret) {
+            flags.push(Flag { ask: secret_line(secret), why });
+        }
     }
     flags
+}
+
+/// Why binding the variable `env` to `secret` looks wrong, if it does. A
+/// signing secret is meant to hold infrastructure credentials (the host keeps
+/// them), so only a header secret is checked.
+pub fn binding_mismatch(secret: &SecretRequest, env: &str) -> Option<String> {
+    if secret.scheme.signs() {
+        return None;
+    }
+    credential_mismatch(env, secret.hosts.origins())
+}
+
+/// The hosts where a signing scheme's credentials belong (a host matches
+/// itself and its subdomains).
+fn signing_home(scheme: &SecretScheme) -> Option<(&'static str, &'static [&'static str])> {
+    match scheme {
+        SecretScheme::Header { .. } => None,
+        SecretScheme::AwsSigV4 { .. } => Some(("AWS", &["amazonaws.com", "amazonaws.com.cn", "api.aws"])),
+        SecretScheme::GoogleServiceAccount { .. } => Some(("Google Cloud", &["googleapis.com"])),
+    }
+}
+
+/// Why a signing secret's asked-for hosts look wrong, if they do: AWS
+/// signatures or Google access tokens made for a host that is not that cloud's.
+fn foreign_signing_host(secret: &SecretRequest) -> Option<String> {
+    let (cloud, home) = signing_home(&secret.scheme)?;
+    let belongs =
+        |origin: &Origin| home.iter().any(|host| origin.host() == *host || origin.host().ends_with(&format!(".{host}")));
+    let strangers: Vec<String> = secret.hosts.origins().iter().filter(|o| !belongs(o)).map(Origin::to_string).collect();
+    (!strangers.is_empty()).then(|| {
+        format!(
+            "the host would sign with {cloud} credentials for {}, which is not {cloud}: a request there carries \
+             what that host could use against your account",
+            strangers.join(", ")
+        )
+    })
 }
 
 /// Why `origin` is an internal destination, if it is: an internal IP literal,
@@ -207,5 +253,23 @@ mod tests {
         assert_ne!(digest(&greedy), digest(&modest));
         assert_eq!(digest(&modest), digest(&manifest("allowed-hosts = [\"https://EVIL.example:443/\"]\n")));
         assert_eq!(lines(&greedy).len(), 3);
+    }
+
+    #[test]
+    fn signing_secrets_are_described_and_flagged_off_their_cloud() {
+        let asks = |hosts: &str| {
+            manifest(&format!(
+                "allowed-hosts = [{hosts}]\n[[secrets]]\nname = \"aws\"\ndescription = \"AWS\"\nscheme = \"aws-sigv4\"\n\
+                 service = \"bedrock\"\nhosts = [{hosts}]\nsuggested-env = \"AWS_SECRET_ACCESS_KEY\"\n"
+            ))
+        };
+        let at_home = asks("\"https://bedrock-runtime.us-east-1.amazonaws.com\"");
+        assert!(flags(&at_home).is_empty(), "AWS credentials suggested for AWS signing: {:?}", flags(&at_home));
+        assert!(lines(&at_home)[1].contains("SigV4, service `bedrock`"), "{:?}", lines(&at_home));
+        let abroad = asks("\"https://collector.example\"");
+        let found = flags(&abroad);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].why.contains("collector.example") && found[0].why.contains("not AWS"), "{found:?}");
+        assert_ne!(digest(&at_home), digest(&abroad));
     }
 }

@@ -24,6 +24,7 @@ use url::Url;
 use crate::bindings::http::{HttpError, HttpErrorKind};
 use crate::bindings::wit::{Header, OutgoingRequest};
 use crate::limits::Limits;
+use crate::manifest::SecretScheme;
 use crate::policy::{AllowList, Origin, is_internal};
 use crate::scrub::{Needles, Scrubber};
 use crate::trust::{Granted, GrantedSecret};
@@ -232,12 +233,18 @@ impl Broker {
                     );
                     continue;
                 };
-                let text = ask.format.replace("{value}", value.expose());
+                let SecretScheme::Header { header: name, format } = &ask.scheme else {
+                    return Err(error(
+                        HttpErrorKind::Denied,
+                        format!("secret `{}` is a signing secret, which this host does not sign with yet", ask.name),
+                    ));
+                };
+                let text = format.replace("{value}", value.expose());
                 let mut header = HeaderValue::from_str(&text).map_err(|_| {
                     error(HttpErrorKind::InvalidRequest, format!("the value of secret `{}` is not a valid header value", ask.name))
                 })?;
                 header.set_sensitive(true);
-                headers.insert(ask.header.clone(), header);
+                headers.insert(name.clone(), header);
             }
 
             let sent = self
@@ -350,7 +357,7 @@ impl Broker {
                     format!("header `{name}` is the host's to set ({why}); do not set it"),
                 ));
             }
-            if let Some(secret) = self.secrets.iter().find(|s| s.request.header == name) {
+            if let Some(secret) = self.secrets.iter().find(|s| s.request.scheme.header() == name) {
                 return Err(error(
                     HttpErrorKind::Denied,
                     format!(

@@ -66,6 +66,7 @@ pub mod registry;
 pub mod replay;
 pub mod retry;
 pub mod serve;
+pub mod signing;
 pub mod telemetry;
 pub mod tls;
 pub mod tool;

@@ -18,6 +18,11 @@
 //! [components.openai.secrets.api-key]
 //! env = "OPENAI_API_KEY"   # or: file = "/run/secrets/openai"
 //! hosts = ["https://api.openai.com:443"]
+//!
+//! [components.bedrock.secrets.aws]   # a secret of scheme aws-sigv4
+//! credentials = "aws"      # the standard AWS chain (or "google": $GOOGLE_APPLICATION_CREDENTIALS)
+//! region = "us-east-1"     # optional: else read from the host name
+//! hosts = ["https://bedrock-runtime.us-east-1.amazonaws.com:443"]
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,7 +31,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::asks;
-use crate::manifest::{Manifest, SecretRequest, is_env_name};
+use crate::manifest::{AWS_SIGV4, GOOGLE_SERVICE_ACCOUNT, Manifest, SecretRequest, SecretScheme, is_env_name};
+use crate::signing::credentials;
 use crate::policy::{AllowList, Origin};
 
 /// A secret's value. Never printed.
@@ -60,15 +66,35 @@ pub enum SecretSource {
     File(PathBuf),
     /// A value given in code.
     Value(SecretValue),
+    /// AWS's standard credentials, read at load: `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, else the shared
+    /// credentials file's `AWS_PROFILE`. For a secret of scheme `aws-sigv4`.
+    Aws {
+        /// The region to sign for; `None` reads it from each request's host
+        /// name (`*.{region}.amazonaws.com`).
+        region: Option<String>,
+    },
+    /// The service-account key file named by `$GOOGLE_APPLICATION_CREDENTIALS`,
+    /// read at load. For a secret of scheme `google-service-account`.
+    GoogleApplicationCredentials,
 }
 
 impl SecretSource {
-    /// Parse `env:VAR` or `file:PATH`, as `cordon trust --secret` takes them.
+    /// Parse `env:VAR`, `file:PATH`, `aws`, `aws:REGION` or `google`, as
+    /// `cordon trust --secret` takes them.
     pub fn parse(text: &str) -> Result<SecretSource, String> {
         match text.split_once(':') {
             Some(("env", var)) if is_env_name(var) => Ok(SecretSource::Env(var.to_owned())),
             Some(("file", path)) if !path.is_empty() => Ok(SecretSource::File(PathBuf::from(path))),
-            _ => Err(format!("`{text}` is not a secret source: write env:VARIABLE or file:PATH")),
+            Some(("aws", region)) => credentials::check_region(region)
+                .map(|()| SecretSource::Aws { region: Some(region.to_owned()) })
+                .map_err(|why| format!("`{text}`: {why}")),
+            None if text == "aws" => Ok(SecretSource::Aws { region: None }),
+            None if text == "google" => Ok(SecretSource::GoogleApplicationCredentials),
+            _ => Err(format!(
+                "`{text}` is not a secret source: write env:VARIABLE or file:PATH (or, for a signing secret, aws, \
+                 aws:REGION or google)"
+            )),
         }
     }
 
@@ -78,7 +104,38 @@ impl SecretSource {
             SecretSource::Env(var) => format!("${var}"),
             SecretSource::File(path) => path.display().to_string(),
             SecretSource::Value(_) => "a value given in code".to_owned(),
+            SecretSource::Aws { region: None } => "the standard AWS credentials".to_owned(),
+            SecretSource::Aws { region: Some(region) } => format!("the standard AWS credentials (region {region})"),
+            SecretSource::GoogleApplicationCredentials => {
+                format!("the service account file ${}", credentials::GOOGLE_APPLICATION_CREDENTIALS)
+            }
         }
+    }
+
+    /// Why this source cannot bind a secret of `scheme`, if it cannot: the
+    /// standard AWS and Google sources hold only their own kind of credentials.
+    pub fn misfit(&self, scheme: &SecretScheme) -> Option<String> {
+        let (source, wanted) = match self {
+            SecretSource::Aws { .. } => ("aws", AWS_SIGV4),
+            SecretSource::GoogleApplicationCredentials => ("google", GOOGLE_SERVICE_ACCOUNT),
+            SecretSource::Env(_) | SecretSource::File(_) | SecretSource::Value(_) => return None,
+        };
+        let fits = match scheme {
+            SecretScheme::AwsSigV4 { .. } => wanted == AWS_SIGV4,
+            SecretScheme::GoogleServiceAccount { .. } => wanted == GOOGLE_SERVICE_ACCOUNT,
+            SecretScheme::Header { .. } => false,
+        };
+        (!fits).then(|| {
+            format!(
+                "the source `{source}` holds credentials for a secret of scheme `{wanted}`; bind this one to \
+                 {}",
+                match scheme {
+                    SecretScheme::Header { .. } => "env:VARIABLE or file:PATH",
+                    SecretScheme::AwsSigV4 { .. } => "aws, aws:REGION, or env:/file: holding AWS credentials JSON",
+                    SecretScheme::GoogleServiceAccount { .. } => "google, or env:/file: holding a service account's JSON key",
+                }
+            )
+        })
     }
 
     /// The value now (`None` for an unset variable).
@@ -89,6 +146,8 @@ impl SecretSource {
                 .map(|text| Some(SecretValue(text.trim_end_matches(['\r', '\n']).to_owned())))
                 .map_err(|err| format!("its file {} cannot be read: {err}", path.display())),
             SecretSource::Value(value) => Ok(Some(value.clone())),
+            SecretSource::Aws { region } => credentials::aws_standard_chain(region.as_deref()).map(Some),
+            SecretSource::GoogleApplicationCredentials => credentials::google_application_credentials().map(Some),
         }
     }
 }
@@ -141,6 +200,9 @@ impl Approval {
                 unbound.push(secret);
                 continue;
             };
+            if let Some(why) = source.misfit(&secret.scheme) {
+                return Err(format!("secret `{}`: {why}", secret.name));
+            }
             let mut hosts = AllowList::new(approval.secrets.get(&secret.name).map(|g| g.hosts.clone()).unwrap_or_default());
             secret.hosts.origins().iter().for_each(|o| hosts.grant(o.clone()));
             approval.secrets.insert(secret.name.clone(), SecretGrant { source, hosts: hosts.origins().to_vec() });
@@ -154,8 +216,13 @@ impl Approval {
 }
 
 /// `--secret NAME=env:VAR` for `secret`, with its suggested variable when that
-/// is not flagged.
+/// is not flagged; `NAME=aws` or `NAME=google` for a signing secret.
 pub fn bind_hint(secret: &SecretRequest) -> String {
+    match secret.scheme {
+        SecretScheme::AwsSigV4 { .. } => return format!("--secret {}=aws", secret.name),
+        SecretScheme::GoogleServiceAccount { .. } => return format!("--secret {}=google", secret.name),
+        SecretScheme::Header { .. } => {}
+    }
     let var = secret
         .suggested_env
         .as_deref()
@@ -239,6 +306,9 @@ pub fn grant(manifest: &Manifest, approval: &Approval, load: &LoadGrants<'_>) ->
             (None, Some(grant)) => Some(grant.source.clone()),
             (None, None) => None,
         };
+        if let Some(why) = source.as_ref().and_then(|s| s.misfit(&request.scheme)) {
+            return Err(Refusal::Config(format!("secret `{}` of `{}`: {why}", request.name, manifest.name)));
+        }
         let value = match &source {
             Some(source) => source
                 .read()
@@ -300,6 +370,12 @@ struct RawSecretGrant {
     env: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<PathBuf>,
+    /// `aws` or `google`: the standard credentials of that cloud.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credentials: Option<String>,
+    /// With `credentials = "aws"`: the region to sign for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
     #[serde(default)]
     hosts: Vec<String>,
 }
@@ -335,12 +411,26 @@ impl TrustStore {
         for (name, raw) in raw.components {
             let mut secrets = BTreeMap::new();
             for (secret, grant) in raw.secrets {
-                let source = match (grant.env, grant.file) {
-                    (Some(env), None) if is_env_name(&env) => SecretSource::Env(env),
-                    (None, Some(file)) => SecretSource::File(file),
+                let at = format!("components.{name}.secrets.{secret}");
+                if grant.region.is_some() && grant.credentials.as_deref() != Some("aws") {
+                    return Err(format!("{at}: `region` goes with `credentials = \"aws\"` only"));
+                }
+                let source = match (grant.env, grant.file, grant.credentials.as_deref()) {
+                    (Some(env), None, None) if is_env_name(&env) => SecretSource::Env(env),
+                    (None, Some(file), None) => SecretSource::File(file),
+                    (None, None, Some("aws")) => {
+                        if let Some(region) = &grant.region {
+                            credentials::check_region(region).map_err(|why| format!("{at}.region: {why}"))?;
+                        }
+                        SecretSource::Aws { region: grant.region }
+                    }
+                    (None, None, Some("google")) => SecretSource::GoogleApplicationCredentials,
+                    (None, None, Some(other)) => {
+                        return Err(format!("{at}.credentials: `{other}` is not a standard source; write \"aws\" or \"google\""));
+                    }
                     _ => {
                         return Err(format!(
-                            "components.{name}.secrets.{secret}: give exactly one of `env = \"VARIABLE\"` or `file = \"PATH\"`"
+                            "{at}: give exactly one of `env = \"VARIABLE\"`, `file = \"PATH\"` or `credentials = \"aws\"` / `\"google\"`"
                         ));
                     }
                 };
@@ -385,14 +475,20 @@ impl TrustStore {
         for (name, approval) in &self.approvals {
             let mut secrets = BTreeMap::new();
             for (secret, grant) in &approval.secrets {
-                let (env, file) = match &grant.source {
-                    SecretSource::Env(var) => (Some(var.clone()), None),
-                    SecretSource::File(path) => (None, Some(path.clone())),
+                let mut raw = RawSecretGrant { env: None, file: None, credentials: None, region: None, hosts: strings(&grant.hosts) };
+                match &grant.source {
+                    SecretSource::Env(var) => raw.env = Some(var.clone()),
+                    SecretSource::File(path) => raw.file = Some(path.clone()),
+                    SecretSource::Aws { region } => {
+                        raw.credentials = Some("aws".to_owned());
+                        raw.region = region.clone();
+                    }
+                    SecretSource::GoogleApplicationCredentials => raw.credentials = Some("google".to_owned()),
                     SecretSource::Value(_) => {
                         return Err(format!("secret `{secret}` of `{name}` has a value given in code; a trust file holds no values"));
                     }
-                };
-                secrets.insert(secret.clone(), RawSecretGrant { env, file, hosts: strings(&grant.hosts) });
+                }
+                secrets.insert(secret.clone(), raw);
             }
             let raw_approval = RawApproval {
                 component: approval.component.clone(),
@@ -529,5 +625,64 @@ mod tests {
         assert!(err.contains("--secret api-key=env:OPENAI_API_KEY"), "{err}");
         assert!(SecretSource::parse("env:lower case").is_err());
         assert!(matches!(SecretSource::parse("file:/run/key"), Ok(SecretSource::File(_))));
+    }
+
+    const SIGNING: &str = r#"
+        name = "bedrock"
+        version = "0.1.0"
+        contract = "cordon:provider@0.1.0"
+        allowed-hosts = ["https://bedrock-runtime.us-east-1.amazonaws.com"]
+        [[secrets]]
+        name = "aws"
+        description = "AWS credentials"
+        scheme = "aws-sigv4"
+        service = "bedrock"
+        hosts = ["https://bedrock-runtime.us-east-1.amazonaws.com"]
+    "#;
+
+    #[test]
+    fn signing_secrets_bind_to_the_standard_sources() {
+        let signing = manifest(SIGNING);
+        assert_eq!(bind_hint(&signing.secrets[0]), "--secret aws=aws");
+        assert!(matches!(SecretSource::parse("aws"), Ok(SecretSource::Aws { region: None })));
+        assert!(matches!(SecretSource::parse("aws:eu-west-1"), Ok(SecretSource::Aws { region: Some(r) }) if r == "eu-west-1"));
+        assert!(SecretSource::parse("aws:moon").is_err_and(|e| e.contains("not an AWS region")));
+        assert!(matches!(SecretSource::parse("google"), Ok(SecretSource::GoogleApplicationCredentials)));
+        let bindings = BTreeMap::from([("aws".to_owned(), SecretSource::Aws { region: Some("us-east-1".into()) })]);
+        let approval = Approval::for_asks(&signing, "sha256:x", &bindings, None).expect("approvable");
+        let mut store = TrustStore::new();
+        store.approve("bedrock", approval);
+        let text = store.to_text().expect("text");
+        assert!(text.contains("credentials = \"aws\"") && text.contains("region = \"us-east-1\""), "{text}");
+        let again = TrustStore::parse(&text).expect("parses");
+        assert!(matches!(&again.get("bedrock").expect("kept").secrets["aws"].source, SecretSource::Aws { region: Some(r) } if r == "us-east-1"));
+        for (bad, needle) in [
+            ("[components.x.secrets.k]\ncredentials = \"azure\"\n", "not a standard source"),
+            ("[components.x.secrets.k]\ncredentials = \"google\"\nregion = \"us-east-1\"\n", "`region` goes with"),
+            ("[components.x.secrets.k]\ncredentials = \"aws\"\nregion = \"east\"\n", "not an AWS region"),
+            ("[components.x.secrets.k]\ncredentials = \"aws\"\nenv = \"X\"\n", "exactly one of"),
+        ] {
+            let err = TrustStore::parse(bad).expect_err(needle);
+            assert!(err.contains(needle), "expected `{needle}` in: {err}");
+        }
+    }
+
+    #[test]
+    fn a_source_for_another_scheme_is_refused() {
+        let header_secret = BTreeMap::from([("api-key".to_owned(), SecretSource::Aws { region: None })]);
+        let err = Approval::for_asks(&manifest(ASKING), "sha256:x", &header_secret, None).expect_err("misfit");
+        assert!(err.contains("source `aws`") && err.contains("env:VARIABLE or file:PATH"), "{err}");
+        let google = BTreeMap::from([("aws".to_owned(), SecretSource::GoogleApplicationCredentials)]);
+        let err = Approval::for_asks(&manifest(SIGNING), "sha256:x", &google, None).expect_err("misfit");
+        assert!(err.contains("source `google`") && err.contains("aws:REGION"), "{err}");
+        let approval = Approval {
+            secrets: BTreeMap::from([(
+                "api-key".to_owned(),
+                SecretGrant { source: SecretSource::GoogleApplicationCredentials, hosts: vec![] },
+            )]),
+            ..Approval::default()
+        };
+        let refused = grant(&manifest(ASKING), &approval, &LoadGrants { hosts: &[], values: &HashMap::new(), deny_unapproved: true });
+        assert!(matches!(refused, Err(Refusal::Config(why)) if why.contains("source `google`")));
     }
 }

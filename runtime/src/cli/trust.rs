@@ -14,7 +14,10 @@ use cordon::{Error, Runtime};
 pub struct Args {
     /// Component name (or path to a .wasm file); none lists the approvals.
     name: Option<String>,
-    /// Bind an asked-for secret: `NAME=env:VARIABLE` or `NAME=file:PATH`. Repeatable.
+    /// Bind an asked-for secret: `NAME=env:VARIABLE` or `NAME=file:PATH`; a
+    /// signing secret also `NAME=aws` or `NAME=aws:REGION` (the standard AWS
+    /// credentials) or `NAME=google` ($GOOGLE_APPLICATION_CREDENTIALS's
+    /// service-account file). Repeatable.
     #[arg(long = "secret", value_name = "NAME=SOURCE")]
     secrets: Vec<String>,
     /// Approve even asks that `cordon inspect` flags (internal addresses,
@@ -45,15 +48,15 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     for binding in &args.secrets {
         let (secret, source) = binding
             .split_once('=')
-            .ok_or_else(|| Error::Config(format!("--secret `{binding}`: write NAME=env:VARIABLE or NAME=file:PATH")))?;
+            .ok_or_else(|| Error::Config(format!("--secret `{binding}`: write NAME=env:VARIABLE, NAME=file:PATH, NAME=aws[:REGION] or NAME=google")))?;
         let source = SecretSource::parse(source).map_err(|why| Error::Config(format!("--secret `{binding}`: {why}")))?;
         bindings.insert(secret.to_owned(), source);
     }
     let mut flags: Vec<String> = asks::flags(manifest).into_iter().map(|f| format!("{}: {}", f.ask, f.why)).collect();
     for (secret, source) in &bindings {
-        let hosts = manifest.secrets.iter().find(|s| &s.name == secret).map(|s| s.hosts.origins()).unwrap_or_default();
         if let SecretSource::Env(var) = source
-            && let Some(why) = asks::credential_mismatch(var, hosts)
+            && let Some(ask) = manifest.secrets.iter().find(|s| &s.name == secret)
+            && let Some(why) = asks::binding_mismatch(ask, var)
         {
             flags.push(format!("your binding of secret `{secret}`: {why}"));
         }
