@@ -18,6 +18,7 @@ pub struct Emitter {
     model: Option<String>,
     output_streamed: bool,
     has_tool_calls: bool,
+    provider_metadata: Option<String>,
     failure: Option<ProviderError>,
 }
 
@@ -32,6 +33,7 @@ impl Default for Emitter {
             model: None,
             output_streamed: false,
             has_tool_calls: false,
+            provider_metadata: None,
             failure: None,
         }
     }
@@ -178,6 +180,13 @@ impl Emitter {
         self.finish = Some(Finish { reason, raw });
     }
 
+    /// The result's provider metadata (JSON text; the host keeps at most one
+    /// event's size of it). It is not an event: it reaches the caller with the
+    /// turn's result. A later call replaces it.
+    pub fn provider_metadata(&mut self, json: String) {
+        self.provider_metadata = Some(json);
+    }
+
     /// Whether a finish reason was recorded.
     pub fn has_finish(&self) -> bool {
         self.finish.is_some()
@@ -231,7 +240,7 @@ impl Emitter {
             finish,
             response_id: self.response_id,
             model: self.model,
-            provider_metadata: None,
+            provider_metadata: self.provider_metadata,
         })
     }
 }

@@ -6,9 +6,10 @@
 //! A provider crate implements [`Provider`] (describe, configure, translate a
 //! request) and a [`StreamHandler`] (turn decoded frames into events), then calls
 //! [`export_provider!`]. The SDK does the rest: it sends the native request through
-//! the host's HTTP broker, reads the body chunk by chunk, decodes SSE or NDJSON
-//! ([`sse`], [`ndjson`]), batches events across the boundary, assembles the final
-//! result and turns broker failures into classified errors.
+//! the host's HTTP broker, reads the body chunk by chunk, decodes SSE, NDJSON or
+//! AWS's binary event stream ([`sse`], [`ndjson`], [`eventstream`]), batches
+//! events across the boundary, assembles the final result and turns broker
+//! failures into classified errors.
 //!
 //! ```ignore
 //! struct MyProvider;
@@ -18,6 +19,7 @@
 //!
 //! A tool crate implements [`tool::Tool`] and calls [`export_tool!`]; see [`tool`].
 
+pub mod eventstream;
 pub mod json;
 pub mod ndjson;
 pub mod sse;
@@ -64,7 +66,7 @@ pub use bindings::exports::cordon::provider::provider::{Capability, ProviderInfo
 #[cfg(feature = "provider")]
 pub use emit::{Emitter, empty_usage};
 #[cfg(feature = "provider")]
-pub use turn::{Frame, Provider, StreamHandler, TurnRunner};
+pub use turn::{BodyFraming, Frame, Provider, StreamHandler, TurnRunner};
 
 #[cfg(feature = "provider")]
 /// Export `$provider` (a type implementing [`Provider`]) as the component's

@@ -1,12 +1,17 @@
 //! The turn plumbing: the [`Provider`] and [`StreamHandler`] traits a provider
 //! implements, and [`TurnRunner`], the `turn` resource that sends the request,
 //! reads the body through the host, decodes frames and hands out event batches.
+//!
+//! The body is decoded as the native request's `framing` says, or as AWS's
+//! binary event stream when the handler asks for it ([`StreamHandler::body_framing`]):
+//! the contract's `framing` has no name for that one.
 
 use std::cell::RefCell;
 
 use crate::bindings::exports::cordon::provider::provider::GuestTurn;
 use crate::emit::Emitter;
 use crate::errors::{self, from_http_error};
+use crate::eventstream::{self, EventStreamDecoder};
 use crate::http::{self, Body};
 use crate::ndjson::NdjsonDecoder;
 use crate::sse::{SseDecoder, SseEvent};
@@ -64,10 +69,49 @@ pub enum Frame<'a> {
     Json(&'a str),
 }
 
+/// How the SDK cuts an answer's body into units for the handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// Server-sent events, each a [`Frame::Sse`].
+    Sse,
+    /// Newline-delimited JSON, each line a [`Frame::Line`].
+    Ndjson,
+    /// One JSON document, the whole body a [`Frame::Json`].
+    Json,
+    /// AWS's binary event stream (`application/vnd.amazon.eventstream`), each
+    /// message handed to [`StreamHandler::on_event_message`].
+    EventStream,
+}
+
+impl From<Framing> for BodyFraming {
+    fn from(framing: Framing) -> Self {
+        match framing {
+            Framing::Sse => BodyFraming::Sse,
+            Framing::Ndjson => BodyFraming::Ndjson,
+            Framing::Json => BodyFraming::Json,
+        }
+    }
+}
+
 /// Turns frames into events for one turn.
 pub trait StreamHandler {
     /// Handle one frame, pushing events into `out`.
     fn on_frame(&mut self, frame: Frame<'_>, out: &mut Emitter) -> Result<(), ProviderError>;
+
+    /// How the answer's body is framed. By default as the native request's
+    /// `framing` (`declared`) says; a handler that reads AWS's binary event
+    /// stream, which the contract's `framing` cannot name, returns
+    /// [`BodyFraming::EventStream`].
+    fn body_framing(&self, declared: Framing) -> BodyFraming {
+        declared.into()
+    }
+
+    /// Handle one message of an AWS event stream (only called when
+    /// [`body_framing`](Self::body_framing) asks for one; by default a protocol error).
+    fn on_event_message(&mut self, message: eventstream::Message<'_>, out: &mut Emitter) -> Result<(), ProviderError> {
+        let _ = (message, out);
+        Err(ProviderError::protocol("this provider does not read AWS event streams"))
+    }
 
     /// The body ended. Complete what is pending; fail if the stream was cut short.
     fn on_end(&mut self, out: &mut Emitter) -> Result<(), ProviderError>;
@@ -83,6 +127,7 @@ enum Decoder {
     Sse(SseDecoder),
     Ndjson(NdjsonDecoder),
     Json(Vec<u8>),
+    EventStream(EventStreamDecoder),
 }
 
 enum Phase {
@@ -168,16 +213,17 @@ fn send<H: StreamHandler>(
     request: NativeRequest,
     handler: &mut H,
 ) -> Result<(Body, Decoder), ProviderError> {
-    let framing = request.framing;
+    let framing = handler.body_framing(request.framing);
     let response = http::send(&request.http).map_err(from_http_error)?;
     if response.status >= 400 {
         let body = read_bounded(&response.body, ERROR_BODY_BYTES);
         return Err(handler.on_http_error(response.status, &response.headers, &body));
     }
     let decoder = match framing {
-        Framing::Sse => Decoder::Sse(SseDecoder::new()),
-        Framing::Ndjson => Decoder::Ndjson(NdjsonDecoder::new()),
-        Framing::Json => Decoder::Json(Vec::new()),
+        BodyFraming::Sse => Decoder::Sse(SseDecoder::new()),
+        BodyFraming::Ndjson => Decoder::Ndjson(NdjsonDecoder::new()),
+        BodyFraming::Json => Decoder::Json(Vec::new()),
+        BodyFraming::EventStream => Decoder::EventStream(EventStreamDecoder::new()),
     };
     Ok((response.body, decoder))
 }
@@ -208,6 +254,7 @@ fn decode<H: StreamHandler>(
             whole.extend_from_slice(chunk);
             Ok(())
         }
+        Decoder::EventStream(messages) => messages.feed(chunk, |message| handler.on_event_message(message, out)),
     }
 }
 
@@ -223,6 +270,7 @@ fn end<H: StreamHandler>(
             let text = String::from_utf8_lossy(&whole);
             handler.on_frame(Frame::Json(&text), out)?;
         }
+        Decoder::EventStream(mut messages) => messages.finish()?,
     }
     handler.on_end(out)
 }
