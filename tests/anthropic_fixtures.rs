@@ -1,12 +1,14 @@
 //! Every recorded Anthropic stream through the Anthropic component: text,
 //! reasoning, signatures, tool calls, usage and finish reason match what the
-//! recording says, computed here independently from the raw events.
+//! recording says, computed here independently from the raw events. The check
+//! is shared with `vertex.rs`, which serves the same recordings through Vertex
+//! AI's `:streamRawPredict`.
 
 use cordon::replay::{Framing, Reply, frame};
-use cordon::{Event, FinishReason, Request};
+use cordon::{Event, FinishReason, Request, TurnResult};
 use serde_json::Value;
 
-use crate::support::{provider_against, run_turn, shared_fixtures};
+use crate::support::{provider_against, recordings, run_turn, shared_fixtures};
 
 #[derive(Debug, Default)]
 struct Expected {
@@ -84,39 +86,37 @@ fn unified(raw: &str) -> FinishReason {
     }
 }
 
+/// Check a turn's events `out` and `result` against the recorded Anthropic
+/// events `text` (`name` in messages).
+pub(crate) fn assert_matches_anthropic_recording(name: &str, text: &str, out: &[Event], result: &TurnResult) {
+    let events: Vec<Value> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    let want = expected_from(&events);
+    assert_eq!(result.text(), want.text, "{name}: text");
+    assert_eq!(result.reasoning(), want.reasoning, "{name}: reasoning");
+    let signature = result.content.iter().find_map(|p| match p {
+        cordon::ContentPart::Reasoning(r) => r.signature.clone(),
+        _ => None,
+    });
+    assert_eq!(signature, want.signature, "{name}: signature");
+    let calls: Vec<_> = result.tool_calls().iter().map(|c| (c.id.clone(), c.name.clone(), c.arguments.clone())).collect();
+    assert_eq!(calls, want.calls, "{name}: tool calls");
+    let raw = want.stop_reason.as_deref().expect("a stop reason");
+    assert_eq!(result.finish.raw.as_deref(), Some(raw), "{name}: raw stop reason");
+    assert_eq!(result.finish.reason, unified(raw), "{name}: finish");
+    assert!(matches!(out.last(), Some(Event::Finish(_))), "{name}: finish is last");
+    assert_eq!(result.usage.input_tokens, Some(want.input + want.cache_write + want.cache_read.unwrap_or(0)), "{name}: input tokens");
+    assert_eq!(result.usage.output_tokens, want.output, "{name}: output tokens");
+    assert_eq!(result.usage.cache_read_tokens, want.cache_read, "{name}: cache read");
+}
+
 #[tokio::test]
 async fn every_recorded_anthropic_stream_matches_its_recording() {
     let Some(fixtures) = shared_fixtures() else { return };
-    let dir = fixtures.join("wire/anthropic");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("fixture folder").flatten().map(|e| e.path()).collect();
-    files.sort();
-    assert!(!files.is_empty());
-    for path in files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-        let text = std::fs::read_to_string(&path).expect("fixture");
-        let events: Vec<Value> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("JSON")).collect();
-        let want = expected_from(&events);
-
+    for (name, text) in recordings(&fixtures, "anthropic") {
         let (_server, provider) = provider_against("anthropic", vec![Reply::stream(frame(&text, Framing::AnthropicSse).expect("framed"))]).await;
         let (out, result) = run_turn(&provider, Request::user("claude-x", "hi")).await;
         let result = result.unwrap_or_else(|err| panic!("{name}: turn failed: {err}"));
-
-        assert_eq!(result.text(), want.text, "{name}: text");
-        assert_eq!(result.reasoning(), want.reasoning, "{name}: reasoning");
-        let signature = result.content.iter().find_map(|p| match p {
-            cordon::ContentPart::Reasoning(r) => r.signature.clone(),
-            _ => None,
-        });
-        assert_eq!(signature, want.signature, "{name}: signature");
-        let calls: Vec<_> = result.tool_calls().iter().map(|c| (c.id.clone(), c.name.clone(), c.arguments.clone())).collect();
-        assert_eq!(calls, want.calls, "{name}: tool calls");
-        let raw = want.stop_reason.as_deref().expect("a stop reason");
-        assert_eq!(result.finish.raw.as_deref(), Some(raw), "{name}: raw stop reason");
-        assert_eq!(result.finish.reason, unified(raw), "{name}: finish");
-        assert!(matches!(out.last(), Some(Event::Finish(_))), "{name}: finish is last");
-        assert_eq!(result.usage.input_tokens, Some(want.input + want.cache_write + want.cache_read.unwrap_or(0)), "{name}: input tokens");
-        assert_eq!(result.usage.output_tokens, want.output, "{name}: output tokens");
-        assert_eq!(result.usage.cache_read_tokens, want.cache_read, "{name}: cache read");
+        assert_matches_anthropic_recording(&name, &text, &out, &result);
     }
 }
 

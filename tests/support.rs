@@ -49,6 +49,22 @@ pub fn shared_fixtures() -> Option<PathBuf> {
     }
 }
 
+/// The recorded `*.chunks.txt` files in `wire/{folder}`, sorted, with their text.
+pub fn recordings(fixtures: &Path, folder: &str) -> Vec<(String, String)> {
+    let dir = fixtures.join("wire").join(folder);
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("fixture folder").flatten().map(|e| e.path()).collect();
+    files.retain(|path| path.to_string_lossy().ends_with(".chunks.txt"));
+    files.sort();
+    assert!(!files.is_empty(), "no recordings in {}", dir.display());
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            (name, std::fs::read_to_string(&path).expect("fixture"))
+        })
+        .collect()
+}
+
 /// The project's own hand-written fixtures.
 pub fn own_fixture(name: &str) -> String {
     let path = root().join("tests/fixtures").join(name);
