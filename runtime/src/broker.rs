@@ -5,7 +5,10 @@
 //! number of requests per turn, applies connect and read timeouts, streams
 //! response bodies with back-pressure, and scrubs secret values (and their
 //! common encodings, see [`crate::scrub`]) from everything that comes back:
-//! bodies, headers and its own error messages. It owns content coding: it asks
+//! bodies, headers and its own error messages. A signing secret
+//! ([`crate::signing`]) signs the request as the last step before it is sent,
+//! on every hop to an origin it is granted for; its keys, the signature and
+//! the tokens it mints are scrubbed too. It owns content coding: it asks
 //! for uncompressed bodies and refuses compressed ones, so that nothing reaches
 //! a guest unscrubbed.
 
@@ -26,7 +29,8 @@ use crate::bindings::wit::{Header, OutgoingRequest};
 use crate::limits::Limits;
 use crate::manifest::SecretScheme;
 use crate::policy::{AllowList, Origin, is_internal};
-use crate::scrub::{Needles, Scrubber};
+use crate::scrub::{LiveNeedles, Scrubber};
+use crate::signing::Signer;
 use crate::trust::{Granted, GrantedSecret};
 
 /// Redirect hops followed before giving up.
@@ -94,9 +98,15 @@ pub struct Broker {
     component: String,
     client: reqwest::Client,
     allowed: AllowList,
-    secrets: Vec<GrantedSecret>,
-    needles: Arc<Needles>,
+    secrets: Vec<BrokerSecret>,
+    needles: LiveNeedles,
     limits: Limits,
+}
+
+/// A granted secret and, for a signing secret with a value, its signer.
+struct BrokerSecret {
+    granted: GrantedSecret,
+    signer: Option<Signer>,
 }
 
 fn error(kind: HttpErrorKind, message: impl Into<String>) -> HttpError {
@@ -114,13 +124,25 @@ impl Broker {
             .no_proxy()
             .build()
             .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
-        let needles = Needles::new(granted.secrets.iter().filter_map(|s| s.value.as_ref().map(|v| v.expose())));
+        let read_timeout = Duration::from_millis(limits.read_timeout_ms);
+        let connect_timeout = Duration::from_millis(limits.connect_timeout_ms);
+        let mut secrets = Vec::with_capacity(granted.secrets.len());
+        let mut values = Vec::new();
+        for granted in granted.secrets {
+            let signer = Signer::new(&granted, read_timeout, connect_timeout)?;
+            match &signer {
+                Some(signer) => values.extend(signer.secrets()),
+                None if !granted.request.scheme.signs() => values.extend(granted.value.as_ref().map(|v| v.expose().to_owned())),
+                None => {}
+            }
+            secrets.push(BrokerSecret { granted, signer });
+        }
         Ok(Broker {
             component: component.to_owned(),
             client,
             allowed: granted.hosts,
-            secrets: granted.secrets,
-            needles,
+            secrets,
+            needles: LiveNeedles::new(values),
             limits: limits.clone(),
         })
     }
@@ -146,7 +168,7 @@ impl Broker {
             span.record("status", status);
         }
         sent.map_err(|mut error| {
-            error.message = self.needles.scrub_text(&error.message);
+            error.message = self.needles.current().scrub_text(&error.message);
             error
         })
     }
@@ -209,7 +231,8 @@ impl Broker {
             }
             let mut headers = guest_headers.clone();
             headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-            for secret in &secrets {
+            let mut signing = None;
+            for BrokerSecret { granted: secret, signer } in &secrets {
                 let ask = &secret.request;
                 if !secret.hosts.allows(&origin) {
                     if hop == 0 {
@@ -233,18 +256,29 @@ impl Broker {
                     );
                     continue;
                 };
-                let SecretScheme::Header { header: name, format } = &ask.scheme else {
-                    return Err(error(
-                        HttpErrorKind::Denied,
-                        format!("secret `{}` is a signing secret, which this host does not sign with yet", ask.name),
-                    ));
-                };
+                if let Some(signer) = signer {
+                    signing = Some((ask.name.as_str(), signer));
+                    continue;
+                }
+                // A signing secret has a signer whenever it has a value.
+                let SecretScheme::Header { header: name, format } = &ask.scheme else { continue };
                 let text = format.replace("{value}", value.expose());
                 let mut header = HeaderValue::from_str(&text).map_err(|_| {
                     error(HttpErrorKind::InvalidRequest, format!("the value of secret `{}` is not a valid header value", ask.name))
                 })?;
                 header.set_sensitive(true);
                 headers.insert(name.clone(), header);
+            }
+            // Signing is the last step: it covers every header above and the body.
+            let mut needles = self.needles.current();
+            if let Some((name, signer)) = signing {
+                let signature =
+                    signer.sign(name, &method, &url, &headers, &body).await.map_err(|why| error(HttpErrorKind::Denied, why))?;
+                for secret in signature.from_now_on {
+                    self.needles.learn(secret);
+                }
+                needles = self.needles.current().extended(signature.for_this_response.iter().map(String::as_str));
+                headers.extend(signature.headers);
             }
 
             let sent = self
@@ -288,8 +322,8 @@ impl Broker {
                 .headers()
                 .iter()
                 .map(|(name, value)| Header {
-                    name: self.needles.scrub_text(name.as_str()),
-                    value: self.needles.scrub_text(&String::from_utf8_lossy(value.as_bytes())),
+                    name: needles.scrub_text(name.as_str()),
+                    value: needles.scrub_text(&String::from_utf8_lossy(value.as_bytes())),
                 })
                 .collect();
             let body = IncomingBody {
@@ -300,7 +334,7 @@ impl Broker {
                 received: 0,
                 cap: self.limits.response_bytes(),
                 read_timeout: self.read_timeout(),
-                scrubber: Scrubber::new(Arc::clone(&self.needles)),
+                scrubber: Scrubber::new(needles),
                 ended: false,
             };
             return Ok((status.as_u16(), headers, body));
@@ -357,7 +391,18 @@ impl Broker {
                     format!("header `{name}` is the host's to set ({why}); do not set it"),
                 ));
             }
-            if let Some(secret) = self.secrets.iter().find(|s| s.request.scheme.header() == name) {
+            if let Some(secret) = self.secrets.iter().map(|s| &s.granted.request).find(|s| signs_header(&s.scheme, &name)) {
+                return Err(error(
+                    HttpErrorKind::Denied,
+                    format!(
+                        "header `{name}` is the host's to set: it signs requests with secret `{}` ({}); name the \
+                         secret in the request's `secrets` and leave the header out",
+                        secret.name,
+                        secret.scheme.name()
+                    ),
+                ));
+            }
+            if let Some(secret) = self.secrets.iter().map(|s| &s.granted).find(|s| s.request.scheme.header() == name) {
                 return Err(error(
                     HttpErrorKind::Denied,
                     format!(
@@ -378,18 +423,49 @@ impl Broker {
         Ok(map)
     }
 
-    fn named_secrets(&self, names: &[String]) -> Result<Vec<&GrantedSecret>, HttpError> {
-        names
+    fn named_secrets(&self, names: &[String]) -> Result<Vec<&BrokerSecret>, HttpError> {
+        let named = names
             .iter()
             .map(|name| {
-                self.secrets.iter().find(|s| &s.request.name == name).ok_or_else(|| {
+                self.secrets.iter().find(|s| &s.granted.request.name == name).ok_or_else(|| {
                     error(
                         HttpErrorKind::Denied,
                         format!("no secret named `{name}` in the manifest of `{}`", self.component),
                     )
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        let signing: Vec<&str> =
+            named.iter().filter(|s| s.granted.request.scheme.signs()).map(|s| s.granted.request.name.as_str()).collect();
+        if signing.len() > 1 {
+            return Err(error(
+                HttpErrorKind::InvalidRequest,
+                format!("a request is signed by one secret, but it names {}; name one", signing.join(" and ")),
+            ));
+        }
+        if let Some(signer) = signing.first() {
+            let header = reqwest::header::AUTHORIZATION;
+            if let Some(clash) = named.iter().find(|s| !s.granted.request.scheme.signs() && s.granted.request.scheme.header() == header) {
+                return Err(error(
+                    HttpErrorKind::InvalidRequest,
+                    format!(
+                        "secrets `{}` and `{signer}` both set `authorization`; a request names one of them",
+                        clash.granted.request.name
+                    ),
+                ));
+            }
+        }
+        Ok(named)
+    }
+}
+
+/// Whether `name` is a header the host sets when it signs with `scheme`:
+/// `authorization`, and for SigV4 every `x-amz-*` header.
+fn signs_header(scheme: &SecretScheme, name: &HeaderName) -> bool {
+    match scheme {
+        SecretScheme::Header { .. } => false,
+        SecretScheme::GoogleServiceAccount { .. } => name == reqwest::header::AUTHORIZATION,
+        SecretScheme::AwsSigV4 { .. } => name == reqwest::header::AUTHORIZATION || name.as_str().starts_with("x-amz-"),
     }
 }
 

@@ -119,6 +119,15 @@ impl SecretScheme {
         }
     }
 
+    /// The scheme's name, as a manifest writes it (`header` for a header secret).
+    pub fn name(&self) -> &'static str {
+        match self {
+            SecretScheme::Header { .. } => "header",
+            SecretScheme::AwsSigV4 { .. } => AWS_SIGV4,
+            SecretScheme::GoogleServiceAccount { .. } => GOOGLE_SERVICE_ACCOUNT,
+        }
+    }
+
     /// Whether the host signs with it (rather than writing it into a header).
     pub fn signs(&self) -> bool {
         !matches!(self, SecretScheme::Header { .. })

@@ -14,7 +14,8 @@
 //! (hex, reversal, encryption, compression: the host refuses compressed
 //! responses, see the broker), and a secret spread over separate responses.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
@@ -28,8 +29,8 @@ const REDACTED: &[u8] = b"[REDACTED]";
 /// ordinary text. The secret itself is always looked for.
 const MIN_ENCODED_LEN: usize = 8;
 
-/// What `encodeURIComponent` leaves alone.
-const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// What `encodeURIComponent` leaves alone: RFC 3986's unreserved characters.
+pub(crate) const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// The byte strings to look for: every secret in every encoding, searched for
 /// together in one pass (Aho-Corasick). Built once per component; shared by
@@ -53,7 +54,15 @@ enum Search {
 impl Needles {
     /// The needles for `secrets` (empty values are ignored).
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Arc<Needles> {
-        let mut needles: Vec<Vec<u8>> = Vec::new();
+        Needles::build(Vec::new(), secrets)
+    }
+
+    /// These needles and those of `secrets` (for one response: a signature).
+    pub fn extended<'a>(&self, secrets: impl IntoIterator<Item = &'a str>) -> Arc<Needles> {
+        Needles::build(self.needles.clone(), secrets)
+    }
+
+    fn build<'a>(mut needles: Vec<Vec<u8>>, secrets: impl IntoIterator<Item = &'a str>) -> Arc<Needles> {
         for secret in secrets.into_iter().filter(|s| !s.is_empty()) {
             for needle in encodings(secret.as_bytes()) {
                 if !needles.contains(&needle) {
@@ -123,6 +132,49 @@ impl Needles {
             return text.to_owned();
         }
         String::from_utf8_lossy(&self.replace(text.as_bytes().to_vec())).into_owned()
+    }
+}
+
+/// How many secrets learned while running (access tokens) are still looked
+/// for: the newest, and a few before them that a slow reflection could return.
+const LEARNED_KEPT: usize = 8;
+
+/// The needles of a component's broker: its secrets, and those it learns
+/// while running (the access tokens it mints), looked for from then on.
+pub struct LiveNeedles {
+    state: RwLock<Live>,
+}
+
+struct Live {
+    fixed: Vec<String>,
+    learned: VecDeque<String>,
+    needles: Arc<Needles>,
+}
+
+impl LiveNeedles {
+    /// Needles for `secrets`.
+    pub fn new(secrets: Vec<String>) -> LiveNeedles {
+        let needles = Needles::new(secrets.iter().map(String::as_str));
+        LiveNeedles { state: RwLock::new(Live { fixed: secrets, learned: VecDeque::new(), needles }) }
+    }
+
+    /// The needles now.
+    pub fn current(&self) -> Arc<Needles> {
+        Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner).needles)
+    }
+
+    /// Look for `secret` from now on too.
+    pub fn learn(&self, secret: String) {
+        let mut live = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if live.learned.contains(&secret) {
+            return;
+        }
+        if live.learned.len() == LEARNED_KEPT {
+            live.learned.pop_front();
+        }
+        live.learned.push_back(secret);
+        let all = live.fixed.iter().chain(live.learned.iter()).map(String::as_str);
+        live.needles = Needles::new(all);
     }
 }
 
@@ -275,5 +327,21 @@ mod tests {
     fn short_encodings_of_short_secrets_are_not_looked_for() {
         let forms = encodings(b"abc");
         assert_eq!(forms, vec![b"abc".to_vec()], "a 3-byte secret's encodings would match ordinary text");
+    }
+
+    #[test]
+    fn learned_secrets_are_looked_for_from_then_on() {
+        let live = LiveNeedles::new(vec![SECRET.to_owned()]);
+        let before = live.current();
+        live.learn("ya29.token-minted-later".to_owned());
+        assert_eq!(before.scrub_text("ya29.token-minted-later"), "ya29.token-minted-later", "a response already scrubbing keeps its needles");
+        assert_eq!(live.current().scrub_text(&format!("{SECRET} ya29.token-minted-later")), "[REDACTED] [REDACTED]");
+        for n in 0..LEARNED_KEPT {
+            live.learn(format!("token-number-{n:04}"));
+        }
+        assert_eq!(live.current().scrub_text("ya29.token-minted-later"), "ya29.token-minted-later", "the oldest is forgotten");
+        assert_eq!(live.current().scrub_text(SECRET), "[REDACTED]", "fixed secrets stay");
+        let one_response = live.current().extended(["a-signature-0123456789"]);
+        assert_eq!(one_response.scrub_text("a-signature-0123456789 token-number-0007"), "[REDACTED] [REDACTED]");
     }
 }
