@@ -5,6 +5,7 @@
 mod support;
 
 mod anthropic_fixtures;
+mod bedrock;
 mod broker;
 mod c_guest;
 mod cli;
