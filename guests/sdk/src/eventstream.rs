@@ -250,7 +250,8 @@ impl EventStreamDecoder {
             return Ok(());
         }
         let received = self.partial.len();
-        let total = self.partial.first_chunk::<PRELUDE_BYTES>().and_then(|prelude| check_prelude(prelude).ok()).map(|l| l.total);
+        let prelude = self.partial.first_chunk::<PRELUDE_BYTES>();
+        let total = prelude.and_then(|prelude| check_prelude(prelude).ok()).map(|lengths| lengths.total);
         self.partial.clear();
         Err(FrameError::Truncated { received, total })
     }
