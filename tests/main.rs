@@ -39,3 +39,4 @@ mod tool_loop;
 mod tools;
 mod trust_boundary;
 mod upstream_faults;
+mod vertex;

@@ -65,6 +65,28 @@ pub fn recordings(fixtures: &Path, folder: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A Google service account's JSON key whose `token_uri` is `token_uri`, with
+/// a throwaway RSA key (PKCS#8 PEM) made once per test run by the `openssl` command.
+pub fn google_service_account(token_uri: &str) -> String {
+    static KEY: OnceLock<String> = OnceLock::new();
+    let key = KEY.get_or_init(|| {
+        let made = std::process::Command::new("openssl")
+            .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+            .output()
+            .expect("the Google tests need the `openssl` command");
+        assert!(made.status.success(), "openssl genpkey failed: {}", String::from_utf8_lossy(&made.stderr));
+        String::from_utf8(made.stdout).expect("a PEM key")
+    });
+    json!({
+        "type": "service_account",
+        "client_email": "cordon-test@cordon-test-1.iam.gserviceaccount.com",
+        "private_key_id": "cordon-test-key",
+        "private_key": key,
+        "token_uri": token_uri,
+    })
+    .to_string()
+}
+
 /// The project's own hand-written fixtures.
 pub fn own_fixture(name: &str) -> String {
     let path = root().join("tests/fixtures").join(name);
