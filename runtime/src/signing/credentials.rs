@@ -145,23 +145,28 @@ const SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 /// (`AWS_SHARED_CREDENTIALS_FILE`, or `~/.aws/credentials`). As JSON, with
 /// `region` when the operator names one.
 pub fn aws_standard_chain(region: Option<&str>) -> Result<SecretValue, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    aws_chain(&|name| std::env::var(name).ok(), region)
+}
+
+/// [`aws_standard_chain`] with the environment read through `env`.
+fn aws_chain(env: &dyn Fn(&str) -> Option<String>, region: Option<&str>) -> Result<SecretValue, String> {
+    let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
     let mut credentials = match (var(ACCESS_KEY_ID), var(SECRET_ACCESS_KEY)) {
         (Some(id), Some(key)) => AwsCredentials::new(id, key, var(SESSION_TOKEN), None, "the AWS_* variables")?,
         (Some(_), None) => return Err(format!("${ACCESS_KEY_ID} is set but ${SECRET_ACCESS_KEY} is not: set both")),
         (None, Some(_)) => return Err(format!("${SECRET_ACCESS_KEY} is set but ${ACCESS_KEY_ID} is not: set both")),
-        (None, None) => shared_credentials_file()?,
+        (None, None) => shared_credentials_file(&var)?,
     };
     credentials.region = region.map(str::to_owned);
     Ok(credentials.to_json())
 }
 
 /// The profile's credentials in the shared credentials file.
-fn shared_credentials_file() -> Result<AwsCredentials, String> {
-    let profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "default".to_owned());
-    let (path, named_by) = match std::env::var_os("AWS_SHARED_CREDENTIALS_FILE").filter(|p| !p.is_empty()) {
+fn shared_credentials_file(var: &dyn Fn(&str) -> Option<String>) -> Result<AwsCredentials, String> {
+    let profile = var("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
+    let (path, named_by) = match var("AWS_SHARED_CREDENTIALS_FILE") {
         Some(path) => (PathBuf::from(path), "$AWS_SHARED_CREDENTIALS_FILE"),
-        None => match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        None => match var("HOME") {
             Some(home) => (PathBuf::from(home).join(".aws").join("credentials"), "the default"),
             None => {
                 return Err(format!(
@@ -340,6 +345,37 @@ mod tests {
         assert!(!err.contains("wJalr"), "the value is not quoted: {err}");
         let err = AwsCredentials::from_json(&aws_credentials_json("A", "B", None, Some("mars"))).expect_err("bad region");
         assert!(err.contains("not an AWS region"), "{err}");
+    }
+
+    #[test]
+    fn the_standard_chain_reads_the_variables_then_the_shared_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("credentials");
+        std::fs::write(&file, "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = file-secret\n[work]\naws_access_key_id = AKIDWORK\n")
+            .expect("write");
+        let file_name = file.display().to_string();
+        let chain = |vars: &[(&str, &str)], region: Option<&str>| {
+            let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            aws_chain(&move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()), region)
+                .and_then(|json| AwsCredentials::from_json(json.expose()))
+        };
+        let from_env = chain(&[("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "env-secret"), ("AWS_SESSION_TOKEN", "tok")], Some("eu-west-1"))
+            .expect("from the variables");
+        assert_eq!((from_env.access_key_id.as_str(), from_env.secret_access_key.expose()), ("AKIDENV", "env-secret"));
+        assert_eq!((from_env.session_token.as_ref().map(SecretValue::expose), from_env.region.as_deref()), (Some("tok"), Some("eu-west-1")));
+        let from_file = chain(&[("AWS_SHARED_CREDENTIALS_FILE", &file_name)], None).expect("from the file");
+        assert_eq!((from_file.access_key_id.as_str(), from_file.secret_access_key.expose()), ("AKIDFILE", "file-secret"));
+        let half = chain(&[("AWS_ACCESS_KEY_ID", "AKIDENV")], None).expect_err("half set");
+        assert!(half.contains("$AWS_SECRET_ACCESS_KEY is not"), "{half}");
+        let no_key = chain(&[("AWS_SHARED_CREDENTIALS_FILE", &file_name), ("AWS_PROFILE", "work")], None).expect_err("no key");
+        assert!(no_key.contains("[work]") && no_key.contains("aws_secret_access_key"), "{no_key}");
+        let no_profile = chain(&[("AWS_SHARED_CREDENTIALS_FILE", &file_name), ("AWS_PROFILE", "prod")], None).expect_err("none");
+        assert!(no_profile.contains("no profile `[prod]`") && no_profile.contains("$AWS_PROFILE"), "{no_profile}");
+        let home = dir.path().display().to_string();
+        let nothing = chain(&[("HOME", &home)], None).expect_err("nothing");
+        for named in ["$AWS_ACCESS_KEY_ID", "$AWS_SECRET_ACCESS_KEY", ".aws/credentials", "cannot be read"] {
+            assert!(nothing.contains(named), "`{named}` missing from: {nothing}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde::Deserialize;
 
+use crate::scrub::Needles;
 use crate::signing::credentials::ServiceAccount;
 use crate::trust::SecretValue;
 
@@ -52,15 +53,6 @@ pub struct Minted {
     pub fresh: bool,
 }
 
-/// Why no token could be had, with the secrets it must not show (the
-/// assertion, which is a credential for an hour).
-pub struct MintError {
-    /// What went wrong and how to fix it.
-    pub message: String,
-    /// Values to scrub from anything that quotes the message.
-    pub secrets: Vec<String>,
-}
-
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: Option<String>,
@@ -82,7 +74,8 @@ impl TokenSource {
     }
 
     /// The access token: the cached one while it is fresh, else a new one.
-    pub async fn token(&self) -> Result<Minted, MintError> {
+    /// The error says what went wrong and how to fix it.
+    pub async fn token(&self) -> Result<Minted, String> {
         let mut cached = self.cached.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
             return Ok(Minted { token: token.value.clone(), fresh: false });
@@ -119,10 +112,9 @@ impl TokenSource {
     }
 
     /// Exchange a new assertion for an access token.
-    async fn exchange(&self) -> Result<Token, MintError> {
+    async fn exchange(&self) -> Result<Token, String> {
         let uri = &self.account.token_uri;
-        let assertion = self.assertion().map_err(|message| MintError { message, secrets: Vec::new() })?;
-        let fail = |message: String| MintError { message, secrets: vec![assertion.clone()] };
+        let assertion = self.assertion()?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
             .append_pair("assertion", &assertion)
@@ -137,20 +129,22 @@ impl TokenSource {
             .timeout(self.timeout)
             .send()
             .await
-            .map_err(|err| fail(format!("the token endpoint {uri} could not be reached: {}", chain(&err))))?;
+            .map_err(|err| format!("the token endpoint {uri} could not be reached: {}", chain(&err)))?;
         let status = sent.status();
-        let bytes = read_capped(sent).await.map_err(|why| fail(format!("the token endpoint {uri}: {why}")))?;
+        let bytes = read_capped(sent).await.map_err(|why| format!("the token endpoint {uri}: {why}"))?;
         if !status.is_success() {
-            return Err(fail(format!(
+            // The assertion is a credential for an hour: an error body quoting it is scrubbed before it is cut short.
+            let body = Needles::new([assertion.as_str()]).scrub_text(&String::from_utf8_lossy(&bytes));
+            return Err(format!(
                 "the token endpoint {uri} refused the service account's assertion: {status}: {}; check the key \
                  file (its client_email, private_key and token_uri) and that the account is enabled",
-                excerpt(&bytes)
-            )));
+                excerpt(&body)
+            ));
         }
         let parsed: TokenResponse = serde_json::from_slice(&bytes)
-            .map_err(|err| fail(format!("the token endpoint {uri} answered {status} with no token JSON ({err})")))?;
+            .map_err(|err| format!("the token endpoint {uri} answered {status} with no token JSON ({err})"))?;
         let value = parsed.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
-            fail(format!("the token endpoint {uri} answered {status} without an `access_token`"))
+            format!("the token endpoint {uri} answered {status} without an `access_token`")
         })?;
         let lifetime = parsed
             .expires_in
@@ -175,8 +169,7 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String>
 }
 
 /// The start of a body, on one line.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+fn excerpt(text: &str) -> String {
     let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match text.char_indices().nth(BODY_EXCERPT_BYTES) {
         Some((end, _)) => format!("{}…", &text[..end]),
@@ -203,9 +196,9 @@ mod tests {
 
     #[test]
     fn excerpts_are_short_and_on_one_line() {
-        assert_eq!(excerpt(b"{\"error\":\n \"invalid_grant\"}"), "{\"error\": \"invalid_grant\"}");
-        assert_eq!(excerpt(b""), "(an empty body)");
+        assert_eq!(excerpt("{\"error\":\n \"invalid_grant\"}"), "{\"error\": \"invalid_grant\"}");
+        assert_eq!(excerpt(""), "(an empty body)");
         let long = "é".repeat(400);
-        assert_eq!(excerpt(long.as_bytes()).chars().count(), BODY_EXCERPT_BYTES + 1);
+        assert_eq!(excerpt(&long).chars().count(), BODY_EXCERPT_BYTES + 1);
     }
 }

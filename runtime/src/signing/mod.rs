@@ -18,7 +18,6 @@ use url::Url;
 pub use credentials::aws_credentials_json;
 
 use crate::manifest::SecretScheme;
-use crate::scrub::Needles;
 use crate::signing::credentials::{AwsCredentials, ServiceAccount};
 use crate::signing::google::TokenSource;
 use crate::trust::GrantedSecret;
@@ -92,10 +91,7 @@ impl Signer {
         match self {
             Signer::Aws { service, credentials } => sign_aws(name, service, credentials, method, url, headers, body),
             Signer::Google(tokens) => {
-                let minted = tokens.token().await.map_err(|err| {
-                    let scrubbed = Needles::new(err.secrets.iter().map(String::as_str)).scrub_text(&err.message);
-                    format!("secret `{name}`: {scrubbed}")
-                })?;
+                let minted = tokens.token().await.map_err(|why| format!("secret `{name}`: {why}"))?;
                 let value = sensitive(&format!("Bearer {}", minted.token.expose()))
                     .ok_or_else(|| format!("secret `{name}`: the token endpoint {} issued a token that is not a valid header value", tokens.token_uri()))?;
                 let fresh = if minted.fresh { vec![minted.token.expose().to_owned()] } else { Vec::new() };

@@ -8,11 +8,13 @@
 //! segments and repeated slashes removed, then every byte but the unreserved
 //! ones and `/` percent-encoded — applied to the path as sent, so an encoded
 //! character is encoded again (`%3A` becomes `%253A`), as botocore does. Query
-//! parameters are decoded, encoded strictly and sorted by name, then value.
+//! parameters are decoded, encoded strictly and sorted by name, then value,
+//! as AWS's SDKs do (botocore keeps the query as sent: the two agree for a
+//! query encoded strictly, as every AWS API's is).
 //! Header values are trimmed, their inner runs of spaces collapsed, repeated
 //! headers joined with `,`.
 
-use percent_encoding::{AsciiSet, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, utf8_percent_encode};
 use ring::{digest, hmac};
 use time::OffsetDateTime;
 
@@ -164,20 +166,12 @@ fn canonical_uri(path: &str) -> String {
     utf8_percent_encode(&normalized, PATH_SAFE).to_string()
 }
 
-/// The query's parameters, decoded, strictly encoded, sorted by name then value.
+/// The query's parameters, decoded as a form (`+` is a space), strictly
+/// encoded, sorted by name then value: as AWS's SDKs and services do.
 fn canonical_query(query: &str) -> String {
-    let encode = |text: &str| {
-        let decoded: Vec<u8> = percent_decode_str(text).collect();
-        percent_encoding::percent_encode(&decoded, URI_COMPONENT).to_string()
-    };
-    let mut pairs: Vec<(String, String)> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (encode(name), encode(value))
-        })
-        .collect();
+    let encode = |text: &str| utf8_percent_encode(text, URI_COMPONENT).to_string();
+    let mut pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.as_bytes()).map(|(name, value)| (encode(&name), encode(&value))).collect();
     pairs.sort();
     pairs.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("&")
 }
@@ -332,6 +326,7 @@ mod tests {
         assert_eq!(canonical_uri("/example space/"), "/example%20space/");
         assert_eq!(canonical_query("b=2&a=x y&a=1&&c"), "a=1&a=x%20y&b=2&c=");
         assert_eq!(canonical_query("k=%7e%2f"), "k=~%2F");
+        assert_eq!(canonical_query("k=a+b%2B"), "k=a%20b%2B", "a form's `+` is a space");
         let (block, names) = canonical_headers(&[
             ("my-header".into(), "  a   b  ".into()),
             ("host".into(), "h".into()),
