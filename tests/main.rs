@@ -35,6 +35,7 @@ mod serve_metrics;
 mod serve_hostile;
 mod serve_responses;
 mod serve_tracing;
+mod signing;
 mod tool_loop;
 mod tools;
 mod trust_boundary;

@@ -15,7 +15,10 @@
 //! grammar breaches and result lies of [`scripted`];
 //! `probe` (report what the sandbox lets it see: environment, files, sockets);
 //! `fetch` (send to `url`); `set-auth`, `bad-header`, `unknown-secret` (bad
-//! requests); `huge-request`, `request-storm`, `open-many` (HTTP limits);
+//! requests); `huge-request`, `request-storm`, `open-many` (HTTP limits).
+//! With any mode, `secrets` names the secrets the request asks for (default
+//! `["api-key"]`) and `headers` adds headers of the guest's own (`[[name,
+//! value]]`), to forge what a signing secret sets;
 //! `spin-in-*` / `trap-in-*` for `to-native`, `ctor`, `next`, `finalize`;
 //! `recursion`; `memory-bomb`, `memory-creep`; `event-flood`, `huge-event`,
 //! `bulky-output`, `huge-log`, `print-flood` (stdout and stderr); `bad-tool-args`, `orphan-tool-delta`; `tagged`
@@ -68,6 +71,12 @@ struct ModeOptions {
     mode: String,
     #[serde(default)]
     url: Option<String>,
+    /// The secrets the request names (default: `api-key`).
+    #[serde(default)]
+    secrets: Option<Vec<String>>,
+    /// Headers the guest sets itself.
+    #[serde(default)]
+    headers: Vec<(String, String)>,
     /// For `tool-storm`: how many calls, of which tool, with which arguments.
     #[serde(default)]
     calls: Option<usize>,
@@ -145,6 +154,8 @@ impl Provider for Hostile {
             .unwrap_or_default();
         let mode = options.hostile.mode.clone();
         let asked_url = options.hostile.url.clone();
+        let named_secrets = options.hostile.secrets.clone();
+        let own_headers = options.hostile.headers.clone();
         if let Ok(mut slot) = MODE.lock() {
             slot.clone_from(&mode);
         }
@@ -160,7 +171,8 @@ impl Provider for Hostile {
         TURNS_SEEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let base = String::from_utf8_lossy(&state.data).into_owned();
         let mut headers = vec![Header { name: "x-hostile-mode".into(), value: mode.clone() }];
-        let mut secrets = vec!["api-key".to_owned()];
+        headers.extend(own_headers.into_iter().map(|(name, value)| Header { name, value }));
+        let mut secrets = named_secrets.unwrap_or_else(|| vec!["api-key".to_owned()]);
         match mode.as_str() {
             "set-auth" => headers.push(Header { name: "authorization".into(), value: "Bearer guest-made".into() }),
             "set-accept-encoding" => headers.push(Header { name: "accept-encoding".into(), value: "deflate".into() }),
