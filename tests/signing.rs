@@ -19,14 +19,13 @@ use cordon::{ErrorKind, Event, HostGrant, Provider, ProviderOptions, Request, Tu
 use serde_json::json;
 
 use crate::reflector::{Reflection, Reflector};
-use crate::support::{errors_in, python, root, run_turn, runtime, text_of};
+use crate::support::{errors_in, google_service_account, python, root, run_turn, runtime, text_of};
 
 const ACCESS_KEY_ID: &str = "AKIDCORDONTEST0001";
 const SECRET_ACCESS_KEY: &str = "cordon/test+Secret-Access-Key-0001";
 const SESSION_TOKEN: &str = "cordon-session-token-0001-IQoJb3JpZ2luX2Vj";
 const REGION: &str = "us-east-1";
 const SERVICE: &str = "bedrock";
-const CLIENT_EMAIL: &str = "cordon-test@cordon-test.iam.gserviceaccount.com";
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 
 /// A Python upstream of `tests/upstreams`, killed when dropped.
@@ -310,48 +309,52 @@ async fn aws_mistakes_are_named() {
 
 // ----- Google service accounts, checked by a token endpoint -----
 
-/// A throwaway RSA key pair, made with OpenSSL: (PKCS#8 private PEM, public PEM path).
-fn key_pair(dir: &Path, name: &str) -> (String, String) {
-    let private = dir.join(format!("{name}.pem"));
-    let public = dir.join(format!("{name}.pub.pem"));
-    let run = |args: &[&str]| {
-        let status = Command::new("openssl").args(args).stderr(Stdio::null()).status();
-        assert!(status.is_ok_and(|s| s.success()), "openssl {args:?} failed; the Google tests need the `openssl` command");
-    };
-    let (private_path, public_path) = (private.display().to_string(), public.display().to_string());
-    run(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", &private_path]);
-    run(&["pkey", "-in", &private_path, "-pubout", "-out", &public_path]);
-    (std::fs::read_to_string(&private).expect("the private key"), public_path)
+/// Runs `openssl` with `args`.
+fn openssl(args: &[&str]) {
+    let status = Command::new("openssl").args(args).stderr(Stdio::null()).status();
+    assert!(status.is_ok_and(|s| s.success()), "openssl {args:?} failed; the Google tests need the `openssl` command");
 }
 
-/// A service account's key file for `private_pem`, exchanged at `token_uri`.
-fn service_account(private_pem: &str, token_uri: &str) -> String {
-    json!({
-        "type": "service_account",
-        "project_id": "cordon-test",
-        "private_key_id": "cordon-test-key-1",
-        "private_key": private_pem,
-        "client_email": CLIENT_EMAIL,
-        "token_uri": token_uri,
-    })
-    .to_string()
+/// The public key (a PEM file in `dir`) of the test service account
+/// (`support::google_service_account`), or with `someone_else`, of a key pair
+/// made for it alone.
+fn public_key(dir: &Path, someone_else: bool) -> String {
+    let private = dir.join(if someone_else { "other.pem" } else { "account.pem" });
+    let private_path = private.display().to_string();
+    if someone_else {
+        openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", &private_path]);
+    } else {
+        let account: serde_json::Value = serde_json::from_str(&google_service_account("http://unused")).expect("json");
+        std::fs::write(&private, account["private_key"].as_str().expect("a key")).expect("write the key");
+    }
+    let public = format!("{private_path}.pub");
+    openssl(&["pkey", "-in", &private_path, "-pubout", "-out", &public]);
+    public
 }
 
-/// A token endpoint trusting `public_pem`, issuing tokens of `lifetimes`.
-fn token_endpoint(public_pem: &str, lifetimes: &str, reject: bool) -> PythonUpstream {
-    let mut args = vec![public_pem, CLIENT_EMAIL, SCOPE, lifetimes];
+/// The test service account's e-mail address.
+fn client_email() -> String {
+    let account: serde_json::Value = serde_json::from_str(&google_service_account("http://unused")).expect("json");
+    account["client_email"].as_str().expect("an address").to_owned()
+}
+
+/// A token endpoint trusting `public_pem`, issuing tokens of `lifetimes`, and
+/// the test service account's key file pointing at it.
+fn token_endpoint(public_pem: &str, lifetimes: &str, reject: bool) -> (PythonUpstream, String) {
+    let email = client_email();
+    let mut args = vec![public_pem, email.as_str(), SCOPE, lifetimes];
     if reject {
         args.push("reject");
     }
-    PythonUpstream::start("google_token.py", &args)
+    let endpoint = PythonUpstream::start("google_token.py", &args);
+    let key_file = google_service_account(&format!("{}/token", endpoint.url));
+    (endpoint, key_file)
 }
 
 #[tokio::test]
 async fn google_tokens_are_minted_once_and_reused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (private, public) = key_pair(dir.path(), "account");
-    let endpoint = token_endpoint(&public, "3600", false);
-    let key_file = service_account(&private, &format!("{}/token", endpoint.url));
+    let (endpoint, key_file) = token_endpoint(&public_key(dir.path(), false), "3600", false);
     let provider = hostile_signing(&endpoint.url, &[("google", key_file)], vec![]).await.expect("loads");
     for _ in 0..5 {
         let (events, result) = run_turn(&provider, request("normal", &["google"], &[], None)).await;
@@ -365,10 +368,8 @@ async fn google_tokens_are_minted_once_and_reused() {
 #[tokio::test]
 async fn an_expired_token_is_refreshed_once_for_50_concurrent_turns() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (private, public) = key_pair(dir.path(), "account");
     // The first token lives one second; the next ones an hour.
-    let endpoint = token_endpoint(&public, "1,3600", false);
-    let key_file = service_account(&private, &format!("{}/token", endpoint.url));
+    let (endpoint, key_file) = token_endpoint(&public_key(dir.path(), false), "1,3600", false);
     let provider = hostile_signing(&endpoint.url, &[("google", key_file)], vec![]).await.expect("loads");
     let (events, result) = run_turn(&provider, request("normal", &["google"], &[], None)).await;
     assert_eq!(result.expect("the first token works").text(), "token 0", "{:?}", errors_in(&events));
@@ -385,13 +386,9 @@ async fn an_expired_token_is_refreshed_once_for_50_concurrent_turns() {
 #[tokio::test]
 async fn a_refused_assertion_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (private, _) = key_pair(dir.path(), "account");
-    let (_, someone_elses) = key_pair(dir.path(), "other");
     // The endpoint checks the RS256 signature against another account's key.
-    let endpoint = token_endpoint(&someone_elses, "3600", false);
-    let provider = hostile_signing(&endpoint.url, &[("google", service_account(&private, &format!("{}/token", endpoint.url)))], vec![])
-        .await
-        .expect("loads");
+    let (endpoint, key_file) = token_endpoint(&public_key(dir.path(), true), "3600", false);
+    let provider = hostile_signing(&endpoint.url, &[("google", key_file)], vec![]).await.expect("loads");
     let (events, result) = run_turn(&provider, request("normal", &["google"], &[], None)).await;
     let error = failure(result, &events);
     assert_eq!(error.kind, ErrorKind::Denied, "{error:?}");
@@ -401,11 +398,8 @@ async fn a_refused_assertion_is_a_clear_error() {
     assert_eq!(endpoint.get("/_stats").await, json!({ "exchanges": 0, "refused": 1 }));
 
     // An endpoint that quotes the assertion back: the guest never sees it.
-    let (_, public) = key_pair(dir.path(), "third");
-    let quoting = token_endpoint(&public, "3600", true);
-    let provider = hostile_signing(&quoting.url, &[("google", service_account(&private, &format!("{}/token", quoting.url)))], vec![])
-        .await
-        .expect("loads");
+    let (quoting, key_file) = token_endpoint(&public_key(dir.path(), false), "3600", true);
+    let provider = hostile_signing(&quoting.url, &[("google", key_file)], vec![]).await.expect("loads");
     let (events, result) = run_turn(&provider, request("normal", &["google"], &[], None)).await;
     let error = failure(result, &events);
     assert!(error.message.contains("such as [REDACTED]"), "{}", error.message);
@@ -415,9 +409,7 @@ async fn a_refused_assertion_is_a_clear_error() {
 #[tokio::test]
 async fn google_tokens_echoed_back_are_scrubbed_and_bad_keys_are_named() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (private, public) = key_pair(dir.path(), "account");
-    let endpoint = token_endpoint(&public, "3600", false);
-    let key_file = service_account(&private, &format!("{}/token", endpoint.url));
+    let (endpoint, key_file) = token_endpoint(&public_key(dir.path(), false), "3600", false);
     // The token endpoint is the operator's; the upstream reflects in base64.
     let reflector = Reflector::start(Reflection::Base64).await;
     let provider = hostile_signing(&reflector.url(), &[("google", key_file.clone())], vec![]).await.expect("loads");
@@ -435,7 +427,7 @@ async fn google_tokens_echoed_back_are_scrubbed_and_bad_keys_are_named() {
     broken["client_email"] = serde_json::Value::Null;
     let err = hostile_signing(&endpoint.url, &[("google", broken.to_string())], vec![]).await.err().expect("refused");
     assert!(err.to_string().contains("secret `google`") && err.to_string().contains("no `client_email`"), "{err}");
-    broken["client_email"] = CLIENT_EMAIL.into();
+    broken["client_email"] = client_email().into();
     broken["private_key"] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into();
     let err = hostile_signing(&endpoint.url, &[("google", broken.to_string())], vec![]).await.err().expect("refused");
     assert!(err.to_string().contains("`private_key` is not a usable RSA key"), "{err}");

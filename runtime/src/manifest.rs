@@ -334,7 +334,7 @@ fn parse_origins(what: &str, entries: &[String]) -> Result<Vec<Origin>, String> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const GOOD: &str = r#"
@@ -386,7 +386,8 @@ mod tests {
         }
     }
 
-    const SIGNING: &str = r#"
+    /// A manifest with one secret of each signing scheme (the trust tests use it too).
+    pub(crate) const SIGNING: &str = r#"
         name = "bedrock"
         version = "0.1.0"
         contract = "cordon:provider@0.1.0"

@@ -520,6 +520,7 @@ impl TrustStore {
 mod tests {
     use super::*;
     use crate::limits::Limits;
+    use crate::manifest::tests::SIGNING;
 
     const ASKING: &str = r#"
         name = "openai"
@@ -627,35 +628,28 @@ mod tests {
         assert!(matches!(SecretSource::parse("file:/run/key"), Ok(SecretSource::File(_))));
     }
 
-    const SIGNING: &str = r#"
-        name = "bedrock"
-        version = "0.1.0"
-        contract = "cordon:provider@0.1.0"
-        allowed-hosts = ["https://bedrock-runtime.us-east-1.amazonaws.com"]
-        [[secrets]]
-        name = "aws"
-        description = "AWS credentials"
-        scheme = "aws-sigv4"
-        service = "bedrock"
-        hosts = ["https://bedrock-runtime.us-east-1.amazonaws.com"]
-    "#;
-
     #[test]
     fn signing_secrets_bind_to_the_standard_sources() {
         let signing = manifest(SIGNING);
         assert_eq!(bind_hint(&signing.secrets[0]), "--secret aws=aws");
+        assert_eq!(bind_hint(&signing.secrets[1]), "--secret google=google");
         assert!(matches!(SecretSource::parse("aws"), Ok(SecretSource::Aws { region: None })));
         assert!(matches!(SecretSource::parse("aws:eu-west-1"), Ok(SecretSource::Aws { region: Some(r) }) if r == "eu-west-1"));
         assert!(SecretSource::parse("aws:moon").is_err_and(|e| e.contains("not an AWS region")));
         assert!(matches!(SecretSource::parse("google"), Ok(SecretSource::GoogleApplicationCredentials)));
-        let bindings = BTreeMap::from([("aws".to_owned(), SecretSource::Aws { region: Some("us-east-1".into()) })]);
+        let bindings = BTreeMap::from([
+            ("aws".to_owned(), SecretSource::Aws { region: Some("us-east-1".into()) }),
+            ("google".to_owned(), SecretSource::GoogleApplicationCredentials),
+        ]);
         let approval = Approval::for_asks(&signing, "sha256:x", &bindings, None).expect("approvable");
         let mut store = TrustStore::new();
         store.approve("bedrock", approval);
         let text = store.to_text().expect("text");
         assert!(text.contains("credentials = \"aws\"") && text.contains("region = \"us-east-1\""), "{text}");
         let again = TrustStore::parse(&text).expect("parses");
-        assert!(matches!(&again.get("bedrock").expect("kept").secrets["aws"].source, SecretSource::Aws { region: Some(r) } if r == "us-east-1"));
+        let kept = again.get("bedrock").expect("kept");
+        assert!(matches!(&kept.secrets["aws"].source, SecretSource::Aws { region: Some(r) } if r == "us-east-1"));
+        assert!(matches!(&kept.secrets["google"].source, SecretSource::GoogleApplicationCredentials));
         for (bad, needle) in [
             ("[components.x.secrets.k]\ncredentials = \"azure\"\n", "not a standard source"),
             ("[components.x.secrets.k]\ncredentials = \"google\"\nregion = \"us-east-1\"\n", "`region` goes with"),

@@ -27,7 +27,8 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serving import Handler, serve
 
 PUBLIC_KEY, CLIENT_EMAIL, SCOPE, LIFETIMES = sys.argv[1:5]
 LIFETIMES = [int(n) for n in LIFETIMES.split(",")]
@@ -72,7 +73,7 @@ def check_assertion(assertion, audience):
     return None
 
 
-class Handler(BaseHTTPRequestHandler):
+class Upstream(Handler):
     def do_GET(self):
         if self.path == "/_stats":
             with LOCK:
@@ -87,7 +88,7 @@ class Handler(BaseHTTPRequestHandler):
             self.api()
 
     def token(self):
-        body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+        body = self.body().decode()
         form = urllib.parse.parse_qs(body)
         audience = f"http://{self.headers.get('host')}/token"
         assertion = (form.get("assertion") or [""])[0]
@@ -112,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, "application/json", json.dumps(reply).encode())
 
     def api(self):
-        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.body()
         given = (self.headers.get("authorization") or "").removeprefix("Bearer ")
         with LOCK:
             number, expires = TOKENS.get(given, (None, 0))
@@ -125,17 +126,5 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.answer(200, "text/event-stream", f"data: token {number}\n\n".encode())
 
-    def answer(self, status, content_type, body):
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
-
-
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(f"listening {server.server_address[1]}", flush=True)
-server.serve_forever()
+serve(Upstream)

@@ -21,11 +21,12 @@ import re
 import sys
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from serving import Handler, serve
 
 ACCESS_KEY_ID, SECRET_ACCESS_KEY, REGION, SERVICE = sys.argv[1:5]
 SESSION_TOKEN = sys.argv[5] if len(sys.argv) > 5 else None
@@ -72,7 +73,7 @@ def verdict(method, target, headers, body):
     return None
 
 
-class Handler(BaseHTTPRequestHandler):
+class Upstream(Handler):
     def do_GET(self):
         if self.path == "/_requests":
             with SEEN_LOCK:
@@ -84,8 +85,7 @@ class Handler(BaseHTTPRequestHandler):
         self.verify()
 
     def verify(self):
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length)
+        body = self.body()
         why = verdict(self.command, self.path, self.headers, body)
         with SEEN_LOCK:
             SEEN.append({
@@ -99,27 +99,12 @@ class Handler(BaseHTTPRequestHandler):
         if why is not None:
             self.answer(403, "application/json", json.dumps({"message": why}).encode())
         elif target.path == "/redirect":
-            self.send_response(307)
-            self.send_header("location", urllib.parse.parse_qs(target.query)["to"][0])
-            self.send_header("content-length", "0")
-            self.end_headers()
+            self.answer(307, "text/plain", b"", [("location", urllib.parse.parse_qs(target.query)["to"][0])])
         elif self.headers.get("x-hostile-mode") == "echo":
             echoed = {name: value for name, value in self.headers.items()}
             self.answer(200, "application/json", json.dumps(echoed).encode())
         else:
             self.answer(200, "text/event-stream", b"data: signature verified\n\n")
 
-    def answer(self, status, content_type, body):
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
-
-
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(f"listening {server.server_address[1]}", flush=True)
-server.serve_forever()
+serve(Upstream)
