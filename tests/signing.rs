@@ -201,6 +201,25 @@ async fn sigv4_requests_are_accepted_by_botocore_and_tampered_ones_are_not() {
 }
 
 #[tokio::test]
+async fn the_bedrock_providers_requests_are_signed_as_botocore_signs_them() {
+    let upstream = verifier(Some(SESSION_TOKEN));
+    let options = ProviderOptions {
+        base_url: Some(upstream.url.clone()),
+        secrets: [("aws".to_owned(), aws_keys(SECRET_ACCESS_KEY, Some(REGION)))].into(),
+        deny_unapproved: true,
+        ..ProviderOptions::default()
+    };
+    let provider = runtime().load_provider("bedrock", options).await.expect("bedrock loads");
+    // The verifier answers SSE, not an event stream: only the request is in question here.
+    let _ = run_turn(&provider, Request::user("anthropic.claude-3-5-sonnet-20240620-v1:0", "hi")).await;
+    let seen = upstream.get("/_requests").await;
+    let requests = seen.as_array().expect("a list");
+    assert_eq!(requests.len(), 1, "{seen:#}");
+    assert_eq!(requests[0]["verdict"], "verified", "{seen:#}");
+    assert!(requests[0]["target"].as_str().is_some_and(|t| t.ends_with("v1%3A0/converse-stream")), "{seen:#}");
+}
+
+#[tokio::test]
 async fn a_redirect_is_signed_again_for_a_granted_origin_and_never_elsewhere() {
     let upstream = verifier(Some(SESSION_TOKEN));
     let elsewhere = ReplayServer::start(vec![Reply::stream(vec!["data: unsigned\n\n".into()])]).await.expect("server");
