@@ -7,6 +7,7 @@
 //! tool (`tool_name`), since Ollama has no call ids to answer.
 
 use base64::Engine as _;
+use cordon_sdk::{openai_shapes, settings};
 use cordon_sdk::{
     FilePart, FileSource, Message, Part, ReasoningEffort, ReasoningSettings, Request,
     ResponseFormat, Role, Sampling, ToolChoice, ToolDefinition, ToolResult, Warning, WarningKind,
@@ -71,7 +72,7 @@ fn sampling_options(s: Sampling, warnings: &mut Vec<Warning>) -> Map<String, Val
     ];
     for (name, setting, value) in floats {
         let Some(value) = value else { continue };
-        match float(value) {
+        match settings::json_float(value) {
             Some(number) => {
                 options.insert(name.into(), number);
             }
@@ -88,15 +89,6 @@ fn sampling_options(s: Sampling, warnings: &mut Vec<Warning>) -> Map<String, Val
         options.insert("seed".into(), seed.into());
     }
     options
-}
-
-/// A float as JSON with its shortest decimal form (`0.7`, not `0.699999988...`).
-fn float(value: f32) -> Option<Value> {
-    if !value.is_finite() {
-        return None;
-    }
-    let shortest: f64 = value.to_string().parse().ok()?;
-    serde_json::Number::from_f64(shortest).map(Value::Number)
 }
 
 /// `think`: a level for an effort, `true` to ask for reasoning, `false` when no
@@ -202,32 +194,8 @@ fn tools(
     if tools.is_empty() {
         return None;
     }
-    let tools: Vec<Value> = tools.into_iter().map(|tool| tool_value(tool, warnings)).collect();
+    let tools: Vec<Value> = tools.into_iter().map(|tool| openai_shapes::function_tool(tool, warnings)).collect();
     Some(tools.into())
-}
-
-fn tool_value(tool: ToolDefinition, warnings: &mut Vec<Warning>) -> Value {
-    let parameters = match serde_json::from_str::<Value>(&tool.parameters) {
-        Ok(parameters) => parameters,
-        Err(err) => {
-            warnings.push(changed(
-                "tools",
-                format!(
-                    "the parameters of tool `{}` are not valid JSON ({err}); sent as any object",
-                    tool.name
-                ),
-            ));
-            json!({ "type": "object" })
-        }
-    };
-    json!({
-        "type": "function",
-        "function": {
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": parameters,
-        }
-    })
 }
 
 fn messages(messages: Vec<Message>, warnings: &mut Vec<Warning>) -> Vec<Value> {

@@ -1,11 +1,9 @@
 //! Translating a normalized request into a Chat Completions request body.
 //! Settings the API does not take become warnings, never silent drops.
 
-use base64::Engine as _;
-use cordon_sdk::{
-    FileSource, Message, Part, ReasoningEffort, Request, ResponseFormat, Role, ToolChoice,
-    Warning, WarningKind,
-};
+use cordon_sdk::openai_shapes::{self, text_of};
+use cordon_sdk::settings;
+use cordon_sdk::{Message, Part, ReasoningEffort, Request, ResponseFormat, Role, ToolChoice, Warning, WarningKind};
 use serde_json::{json, Map, Value};
 
 /// Which field carries the output token limit: OpenAI's newer models refuse
@@ -106,22 +104,8 @@ pub fn build_body(
     }
 
     if !request.tools.is_empty() {
-        let tools: Vec<Value> = request
-            .tools
-            .into_iter()
-            .map(|tool| {
-                let parameters = serde_json::from_str::<Value>(&tool.parameters)
-                    .unwrap_or_else(|_| json!({ "type": "object" }));
-                json!({
-                    "type": "function",
-                    "function": {
-                        "name": tool.name,
-                        "description": tool.description,
-                        "parameters": parameters,
-                    }
-                })
-            })
-            .collect();
+        let tools: Vec<Value> =
+            request.tools.into_iter().map(|tool| openai_shapes::function_tool(tool, &mut warnings)).collect();
         body.insert("tools".into(), tools.into());
     }
     if let Some(choice) = request.tool_choice {
@@ -138,20 +122,7 @@ pub fn build_body(
     }
 
     // Provider options: `{"openai": {...}}` is merged into the body as is.
-    if let Some(options) = request.provider_options.as_deref() {
-        match serde_json::from_str::<Value>(options) {
-            Ok(Value::Object(mut all)) => {
-                if let Some(Value::Object(ours)) = all.remove("openai") {
-                    body.extend(ours);
-                }
-            }
-            _ => warnings.push(Warning {
-                kind: WarningKind::Other,
-                setting: Some("provider-options".into()),
-                message: "provider options must be a JSON object keyed by provider name; ignored".into(),
-            }),
-        }
-    }
+    body.extend(settings::provider_options(request.provider_options.as_deref(), "openai", &mut warnings));
     (Value::Object(body), warnings)
 }
 
@@ -173,27 +144,13 @@ fn messages(messages: Vec<Message>) -> Vec<Value> {
             Role::Tool => {
                 for part in message.parts {
                     if let Part::ToolResult(result) = part {
-                        out.push(json!({
-                            "role": "tool",
-                            "tool_call_id": result.call_id,
-                            "content": result.output,
-                        }));
+                        out.push(openai_shapes::tool_message(result));
                     }
                 }
             }
         }
     }
     out
-}
-
-fn text_of(parts: &[Part]) -> String {
-    let mut text = String::new();
-    for part in parts {
-        if let Part::Text(t) = part {
-            text.push_str(t);
-        }
-    }
-    text
 }
 
 fn user_content(parts: Vec<Part>) -> Value {
@@ -203,18 +160,8 @@ fn user_content(parts: Vec<Part>) -> Value {
     let items: Vec<Value> = parts
         .into_iter()
         .filter_map(|part| match part {
-            Part::Text(text) => Some(json!({ "type": "text", "text": text })),
-            Part::File(file) => {
-                let url = match file.source {
-                    FileSource::Url(url) => url,
-                    FileSource::Bytes(bytes) => format!(
-                        "data:{};base64,{}",
-                        file.media_type,
-                        base64::engine::general_purpose::STANDARD.encode(bytes)
-                    ),
-                };
-                Some(json!({ "type": "image_url", "image_url": { "url": url } }))
-            }
+            Part::Text(text) => Some(openai_shapes::text_part(text)),
+            Part::File(file) => Some(openai_shapes::image_url_part(file)),
             _ => None,
         })
         .collect();
@@ -226,11 +173,7 @@ fn assistant(parts: Vec<Part>) -> Value {
     let calls: Vec<Value> = parts
         .into_iter()
         .filter_map(|part| match part {
-            Part::ToolCall(call) => Some(json!({
-                "id": call.id,
-                "type": "function",
-                "function": { "name": call.name, "arguments": call.arguments },
-            })),
+            Part::ToolCall(call) => Some(openai_shapes::function_call(call)),
             _ => None,
         })
         .collect();

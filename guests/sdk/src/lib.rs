@@ -29,6 +29,8 @@ pub mod errors;
 #[cfg(feature = "provider")]
 pub mod openai_errors;
 #[cfg(feature = "provider")]
+pub mod openai_shapes;
+#[cfg(feature = "provider")]
 pub mod settings;
 #[cfg(feature = "tool")]
 pub mod tool;
