@@ -56,17 +56,12 @@ pub fn converse_stream_path(model: &str) -> Result<String, ProviderError> {
 /// The provider options (`init`'s `options`): none. Per-request Converse
 /// fields go in a request's provider options under `"bedrock"`.
 fn check_options(options: Option<&str>) -> Result<(), ProviderError> {
-    let Some(text) = options else { return Ok(()) };
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
-        .map_err(|err| ProviderError::config(format!("invalid bedrock options (a JSON object is expected): {err}")))?;
-    match object.keys().next() {
-        None => Ok(()),
-        Some(key) => Err(ProviderError::config(format!(
-            "the bedrock provider takes no options (got `{key}`): the region is the base URL's \
-             (`https://bedrock-runtime.REGION.amazonaws.com`), and per-request Converse fields such as \
-             `guardrailConfig` go in a request's provider options under \"bedrock\""
-        ))),
-    }
+    settings::no_options(
+        options,
+        "bedrock",
+        "the region is the base URL's (`https://bedrock-runtime.REGION.amazonaws.com`), and per-request \
+         Converse fields such as `guardrailConfig` go in a request's provider options under \"bedrock\"",
+    )
 }
 
 impl Provider for Bedrock {

@@ -40,18 +40,11 @@ fn normalize_base_url(base_url: &str) -> Result<String, ProviderError> {
 /// The provider options (`init`'s `options`): none. Per-request Ollama
 /// settings go in a request's provider options under `"ollama"`.
 fn check_options(options: Option<&str>) -> Result<(), ProviderError> {
-    let Some(text) = options else {
-        return Ok(());
-    };
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
-        .map_err(|err| ProviderError::config(format!("invalid ollama options: {err}")))?;
-    match object.keys().next() {
-        None => Ok(()),
-        Some(key) => Err(ProviderError::config(format!(
-            "the ollama provider takes no options (got `{key}`); per-request settings such as \
-             `keep_alive` or `options.num_ctx` go in a request's provider options under \"ollama\""
-        ))),
-    }
+    settings::no_options(
+        options,
+        "ollama",
+        "per-request settings such as `keep_alive` or `options.num_ctx` go in a request's provider options under \"ollama\"",
+    )
 }
 
 impl Provider for Ollama {

@@ -70,15 +70,7 @@ fn sampling_options(s: Sampling, warnings: &mut Vec<Warning>) -> Map<String, Val
         ("presence_penalty", "presence-penalty", s.presence_penalty),
         ("frequency_penalty", "frequency-penalty", s.frequency_penalty),
     ];
-    for (name, setting, value) in floats {
-        let Some(value) = value else { continue };
-        match settings::json_float(value) {
-            Some(number) => {
-                options.insert(name.into(), number);
-            }
-            None => warnings.push(changed(setting, format!("{value} is not a finite number; not sent"))),
-        }
-    }
+    settings::insert_floats(&mut options, floats, warnings);
     if let Some(top_k) = s.top_k {
         options.insert("top_k".into(), top_k.into());
     }
@@ -209,35 +201,8 @@ fn messages(messages: Vec<Message>, warnings: &mut Vec<Warning>) -> Vec<Value> {
     out
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    }
-}
-
-fn part_name(part: &Part) -> &'static str {
-    match part {
-        Part::Text(_) => "text",
-        Part::File(_) => "file",
-        Part::Reasoning(_) => "reasoning",
-        Part::ToolCall(_) => "tool call",
-        Part::ToolResult(_) => "tool result",
-    }
-}
-
 fn dropped(role: Role, part: &Part) -> Warning {
-    Warning {
-        kind: WarningKind::UnsupportedSetting,
-        setting: Some("messages".into()),
-        message: format!(
-            "a {} part in a {} message has no place in Ollama's format; not sent",
-            part_name(part),
-            role_name(role)
-        ),
-    }
+    Warning::dropped_part("Ollama", role, part)
 }
 
 /// A system, user or assistant message: its text, images and (for the
@@ -268,7 +233,7 @@ fn message_value(role: Role, parts: Vec<Part>, warnings: &mut Vec<Warning>) -> V
         }
     }
     let mut message = Map::new();
-    message.insert("role".into(), role_name(role).into());
+    message.insert("role".into(), settings::role_name(role).into());
     message.insert("content".into(), content.into());
     if !thinking.is_empty() {
         message.insert("thinking".into(), thinking.into());

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{
-    Framing, Header, NativeRequest, OutgoingRequest, ProviderError, Request, Sampling, State, Warning, WarningKind,
+    Framing, Header, NativeRequest, OutgoingRequest, Part, ProviderError, Request, Role, Sampling, State, Warning,
+    WarningKind,
 };
 
 /// The secret name every shipped provider's manifest declares for its API key.
@@ -113,14 +114,53 @@ pub fn provider_options(text: Option<&str>, provider: &str, warnings: &mut Vec<W
     }
 }
 
-/// A setting's value as a JSON number in its shortest decimal form (`0.7`,
-/// not `0.699999988...`); `None` for a value that is not finite.
-pub fn json_float(value: f32) -> Option<Value> {
+/// Check that a provider which takes no options (`init`'s `options`) got
+/// none: an empty object or nothing. `hint` says where such settings go instead.
+pub fn no_options(options: Option<&str>, provider: &str, hint: &str) -> Result<(), ProviderError> {
+    let Some(text) = options else { return Ok(()) };
+    let object: Map<String, Value> = serde_json::from_str(text)
+        .map_err(|err| ProviderError::config(format!("invalid {provider} options (a JSON object is expected): {err}")))?;
+    match object.keys().next() {
+        None => Ok(()),
+        Some(key) => Err(ProviderError::config(format!("the {provider} provider takes no options (got `{key}`): {hint}"))),
+    }
+}
+
+/// Insert each float setting given as `(field, setting, value)` into `target`
+/// under its field name, as a JSON number in its shortest decimal form (`0.7`,
+/// not `0.699999988...`); a value that is not finite is not sent, with a warning.
+pub fn insert_floats<const N: usize>(
+    target: &mut Map<String, Value>,
+    floats: [(&str, &str, Option<f32>); N],
+    warnings: &mut Vec<Warning>,
+) {
+    for (field, setting, value) in floats {
+        let Some(value) = value else { continue };
+        match shortest_number(value) {
+            Some(number) => {
+                target.insert(field.into(), number);
+            }
+            None => warnings.push(Warning::compatibility(setting, format!("{value} is not a finite number; not sent"))),
+        }
+    }
+}
+
+fn shortest_number(value: f32) -> Option<Value> {
     if !value.is_finite() {
         return None;
     }
     let shortest: f64 = value.to_string().parse().ok()?;
     serde_json::Number::from_f64(shortest).map(Value::Number)
+}
+
+/// A role's name as chat APIs write it: `system`, `user`, `assistant`, `tool`.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    }
 }
 
 impl Warning {
@@ -132,6 +172,19 @@ impl Warning {
     /// A setting changed to fit the provider.
     pub fn compatibility(setting: &str, message: impl Into<String>) -> Self {
         Warning { kind: WarningKind::Compatibility, setting: Some(setting.into()), message: message.into() }
+    }
+
+    /// A part of a `role` message that has no place in `provider`'s format, not sent.
+    pub fn dropped_part(provider: &str, role: Role, part: &Part) -> Self {
+        let role = role_name(role);
+        let part = match part {
+            Part::Text(_) => "text",
+            Part::File(_) => "file",
+            Part::Reasoning(_) => "reasoning",
+            Part::ToolCall(_) => "tool call",
+            Part::ToolResult(_) => "tool result",
+        };
+        Self::unsupported("messages", format!("a {part} part in a {role} message has no place in {provider}'s format; not sent"))
     }
 }
 
@@ -199,11 +252,29 @@ mod tests {
     }
 
     #[test]
-    fn floats_in_their_shortest_form() {
-        assert_eq!(json_float(0.7), Some(serde_json::json!(0.7)));
-        assert_eq!(json_float(1.0), Some(serde_json::json!(1.0)));
-        assert_eq!(json_float(f32::NAN), None);
-        assert_eq!(json_float(f32::INFINITY), None);
+    fn floats_in_their_shortest_form_and_warnings_for_the_rest() {
+        let mut body = Map::new();
+        let mut warnings = Vec::new();
+        insert_floats(&mut body, [("p", "top-p", Some(0.7)), ("k", "top-k", None), ("t", "temperature", Some(f32::NAN))], &mut warnings);
+        assert_eq!(Value::Object(body), serde_json::json!({ "p": 0.7 }));
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].setting.as_deref(), Some("temperature"));
+    }
+
+    #[test]
+    fn no_options_means_none_or_an_empty_object() {
+        assert!(no_options(None, "x", "hint").is_ok());
+        assert!(no_options(Some("{}"), "x", "hint").is_ok());
+        let error = no_options(Some(r#"{"region":"eu"}"#), "x", "put it in the base URL").expect_err("an option");
+        assert!(error.message.contains("`region`") && error.message.contains("put it in the base URL"), "{}", error.message);
+        assert!(no_options(Some("[]"), "x", "hint").expect_err("not an object").message.contains("invalid x options"));
+    }
+
+    #[test]
+    fn dropped_parts_are_named() {
+        let warning = Warning::dropped_part("Cohere", Role::Tool, &crate::Part::Text("t".into()));
+        assert_eq!(warning.message, "a text part in a tool message has no place in Cohere's format; not sent");
+        assert_eq!(warning.kind, WarningKind::UnsupportedSetting);
     }
 
     #[test]
