@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use cordon_sdk::openai_errors::{ErrorObject, classify_error_object, classify_http_error};
+use cordon_sdk::openai_shapes::FunctionDelta;
 
 /// The per-turn stream state.
 #[derive(Debug, Default)]
@@ -153,14 +154,6 @@ struct ToolCallDelta<'a> {
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     function: Option<FunctionDelta<'a>>,
-}
-
-#[derive(Deserialize)]
-struct FunctionDelta<'a> {
-    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "cordon_sdk::json::borrowed")]
-    arguments: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,8 @@
 //! The [`Emitter`]: where a stream handler puts events. It batches them for the
 //! next boundary crossing and assembles the turn's result as they go by, so a
-//! provider never writes assembly code.
+//! provider never writes assembly code. Native drivers (a provider's tests,
+//! benchmarks) read a batch with [`joined_text`], [`joined_reasoning`] and
+//! [`tool_calls`].
 
 use crate::{
     ContentPart, Event, Finish, FinishReason, ProviderError, ReasoningDelta, ReasoningPart,
@@ -37,6 +39,24 @@ impl Default for Emitter {
             failure: None,
         }
     }
+}
+
+/// The text deltas of `events`, joined.
+pub fn joined_text(events: &[Event]) -> String {
+    events.iter().filter_map(|event| if let Event::TextDelta(text) = event { Some(text.as_str()) } else { None }).collect()
+}
+
+/// The reasoning text of `events`, joined.
+pub fn joined_reasoning(events: &[Event]) -> String {
+    events
+        .iter()
+        .filter_map(|event| if let Event::ReasoningDelta(delta) = event { Some(delta.text.as_str()) } else { None })
+        .collect()
+}
+
+/// The complete tool calls of `events`, in order.
+pub fn tool_calls(events: &[Event]) -> Vec<&ToolCall> {
+    events.iter().filter_map(|event| if let Event::ToolCall(call) = event { Some(call) } else { None }).collect()
 }
 
 /// A usage record with nothing known.
@@ -229,7 +249,9 @@ impl Emitter {
         std::mem::replace(&mut self.batch, Vec::with_capacity(64))
     }
 
-    pub(crate) fn into_result(self) -> Result<TurnResult, ProviderError> {
+    /// The turn's assembled result (what `finalize` returns; native drivers,
+    /// such as a provider's tests, read it the same way), or its failure.
+    pub fn into_result(self) -> Result<TurnResult, ProviderError> {
         if let Some(error) = self.failure {
             return Err(error);
         }

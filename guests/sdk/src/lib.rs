@@ -66,7 +66,7 @@ pub use bindings::cordon::provider::types::*;
 pub use bindings::exports::cordon::provider::provider::{Capability, ProviderInfo};
 
 #[cfg(feature = "provider")]
-pub use emit::{Emitter, empty_usage};
+pub use emit::{Emitter, empty_usage, joined_reasoning, joined_text, tool_calls};
 #[cfg(feature = "provider")]
 pub use turn::{BodyFraming, Frame, Provider, StreamHandler, TurnRunner};
 

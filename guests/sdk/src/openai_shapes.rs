@@ -1,10 +1,14 @@
-//! Request pieces in OpenAI's Chat Completions shapes, which other APIs took
-//! on as they are (Cohere's v2 Chat, the many OpenAI-compatible servers):
-//! function tools, an assistant's function calls, the `tool` message that
-//! answers one, and `image_url` parts. A provider builds its messages from
-//! these and adds what its API has of its own.
+//! Pieces in OpenAI's Chat Completions shapes, which other APIs took on as
+//! they are (Cohere's v2 Chat, the many OpenAI-compatible servers): function
+//! tools, an assistant's function calls, the `tool` message that answers one
+//! and `image_url` parts for a request, and the function part of a call as its
+//! stream sends it. A provider builds its messages from these and adds what
+//! its API has of its own.
+
+use std::borrow::Cow;
 
 use base64::Engine as _;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{FilePart, FileSource, Part, ToolCall, ToolDefinition, ToolResult, Warning};
@@ -69,6 +73,18 @@ pub fn text_of(parts: &[Part]) -> String {
         .collect()
 }
 
+/// The `function` of a streamed call: its name (in the call's first delta)
+/// and a fragment of its arguments' JSON text. Borrowed from the chunk.
+#[derive(Debug, Deserialize)]
+pub struct FunctionDelta<'a> {
+    /// The tool's name.
+    #[serde(borrow, default, deserialize_with = "crate::json::borrowed")]
+    pub name: Option<Cow<'a, str>>,
+    /// A fragment of the arguments.
+    #[serde(borrow, default, deserialize_with = "crate::json::borrowed")]
+    pub arguments: Option<Cow<'a, str>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +123,14 @@ mod tests {
         let parts = [Part::Text("a".into()), Part::File(FilePart { media_type: "image/png".into(), source: FileSource::Url("u".into()), filename: None }), Part::Text("b".into())];
         assert_eq!(text_of(&parts), "ab");
         assert_eq!(text_part("t".into()), json!({ "type": "text", "text": "t" }));
+    }
+
+    #[test]
+    fn a_function_delta_borrows_its_text() {
+        let delta: FunctionDelta<'_> = serde_json::from_str(r#"{"name":"f","arguments":"{\"a\""}"#).expect("JSON");
+        assert!(matches!(delta.name, Some(Cow::Borrowed("f"))));
+        assert_eq!(delta.arguments.as_deref(), Some("{\"a\""));
+        let empty: FunctionDelta<'_> = serde_json::from_str("{}").expect("JSON");
+        assert!(empty.name.is_none() && empty.arguments.is_none());
     }
 }

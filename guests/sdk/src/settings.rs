@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{
-    Framing, Header, NativeRequest, OutgoingRequest, Part, ProviderError, Request, Role, Sampling, State, Warning,
-    WarningKind,
+    Capability, Framing, Header, NativeRequest, OutgoingRequest, Part, ProviderError, ProviderInfo, Request, Role,
+    Sampling, State, Warning, WarningKind,
 };
 
 /// The secret name every shipped provider's manifest declares for its API key.
@@ -92,6 +92,46 @@ pub fn post_json(
         framing,
         warnings,
     })
+}
+
+/// The usual `to-native` of a provider that keeps an [`Upstream`]: the
+/// request's model (else the configured default, else `fallback_model`), the
+/// body `build` makes for it, POSTed as JSON to the base URL and `path`,
+/// answered in `framing`.
+pub fn post_upstream(
+    state: &State,
+    request: Request,
+    fallback_model: Option<&str>,
+    path: &str,
+    framing: Framing,
+    build: impl FnOnce(Request, &str) -> (Value, Vec<Warning>),
+) -> Result<NativeRequest, ProviderError> {
+    let kept: Upstream = load(state)?;
+    let model = model(&request.model, kept.default_model.as_deref().or(fallback_model))?;
+    let (body, warnings) = build(request, &model);
+    post_json(format!("{}{path}", kept.base_url), &body, framing, warnings)
+}
+
+impl ProviderInfo {
+    /// A provider's description from lists: the models it knows of, the
+    /// capabilities it has and the settings it honours, by the contract's names.
+    pub fn new(
+        name: &str,
+        version: &str,
+        models: &[&str],
+        default_model: Option<&str>,
+        capabilities: &[Capability],
+        supported_settings: &[&str],
+    ) -> Self {
+        ProviderInfo {
+            name: name.into(),
+            version: version.into(),
+            models: models.iter().map(|model| (*model).to_owned()).collect(),
+            default_model: default_model.map(str::to_owned),
+            capabilities: capabilities.to_vec(),
+            supported_settings: supported_settings.iter().map(|setting| (*setting).to_owned()).collect(),
+        }
+    }
 }
 
 /// The options a request gives `provider`: the object under its name in the
@@ -259,6 +299,27 @@ mod tests {
         assert_eq!(Value::Object(body), serde_json::json!({ "p": 0.7 }));
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].setting.as_deref(), Some("temperature"));
+    }
+
+    #[test]
+    fn the_usual_native_request_takes_the_kept_upstream() {
+        let state = save(&Upstream { base_url: "http://h:1".into(), default_model: None }, "1").expect("saved");
+        let build = |request: Request, model: &str| (serde_json::json!({ "model": model, "n": request.messages.len() }), Vec::new());
+        let native = post_upstream(&state, Request::default(), Some("fallback"), "/v2/chat", Framing::Sse, build).expect("native");
+        assert_eq!(native.http.url, "http://h:1/v2/chat");
+        assert_eq!(serde_json::from_slice::<Value>(&native.http.body).expect("JSON"), serde_json::json!({ "model": "fallback", "n": 0 }));
+        let request = Request { model: "asked".into(), ..Request::default() };
+        let native = post_upstream(&state, request, Some("fallback"), "/x", Framing::Sse, build).expect("native");
+        assert_eq!(serde_json::from_slice::<Value>(&native.http.body).expect("JSON")["model"], "asked");
+        assert!(post_upstream(&state, Request::default(), None, "/x", Framing::Sse, build).is_err(), "no model at all");
+    }
+
+    #[test]
+    fn provider_info_from_lists() {
+        let info = ProviderInfo::new("p", "1.0.0", &["a", "b"], Some("a"), &[Capability::Streaming], &["seed"]);
+        assert_eq!((info.name.as_str(), info.version.as_str(), info.default_model.as_deref()), ("p", "1.0.0", Some("a")));
+        assert_eq!((info.models, info.supported_settings), (vec!["a".to_owned(), "b".to_owned()], vec!["seed".to_owned()]));
+        assert!(matches!(info.capabilities[..], [Capability::Streaming]));
     }
 
     #[test]
