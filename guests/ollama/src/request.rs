@@ -7,7 +7,8 @@
 //! tool (`tool_name`), since Ollama has no call ids to answer.
 
 use base64::Engine as _;
-use cordon_sdk::{openai_shapes, settings};
+use cordon_sdk::settings::{self, SamplingFields};
+use cordon_sdk::openai_shapes;
 use cordon_sdk::{
     FilePart, FileSource, Message, Part, ReasoningEffort, ReasoningSettings, Request,
     ResponseFormat, Role, Sampling, ToolChoice, ToolDefinition, ToolResult, Warning, WarningKind,
@@ -60,26 +61,18 @@ fn changed(setting: &str, message: String) -> Warning {
 
 /// The `options` object: Ollama's names for the sampling settings.
 fn sampling_options(s: Sampling, warnings: &mut Vec<Warning>) -> Map<String, Value> {
+    let fields = SamplingFields {
+        max_output_tokens: Some("num_predict"),
+        temperature: Some("temperature"),
+        top_p: Some("top_p"),
+        top_k: Some("top_k"),
+        presence_penalty: Some("presence_penalty"),
+        frequency_penalty: Some("frequency_penalty"),
+        stop_sequences: Some("stop"),
+        seed: Some("seed"),
+    };
     let mut options = Map::new();
-    if let Some(max) = s.max_output_tokens {
-        options.insert("num_predict".into(), max.into());
-    }
-    let floats = [
-        ("temperature", "temperature", s.temperature),
-        ("top_p", "top-p", s.top_p),
-        ("presence_penalty", "presence-penalty", s.presence_penalty),
-        ("frequency_penalty", "frequency-penalty", s.frequency_penalty),
-    ];
-    settings::insert_floats(&mut options, floats, warnings);
-    if let Some(top_k) = s.top_k {
-        options.insert("top_k".into(), top_k.into());
-    }
-    if !s.stop_sequences.is_empty() {
-        options.insert("stop".into(), s.stop_sequences.into());
-    }
-    if let Some(seed) = s.seed {
-        options.insert("seed".into(), seed.into());
-    }
+    settings::insert_sampling(&mut options, s, &fields, "Ollama", warnings);
     options
 }
 

@@ -166,21 +166,67 @@ pub fn no_options(options: Option<&str>, provider: &str, hint: &str) -> Result<(
     }
 }
 
-/// Insert each float setting given as `(field, setting, value)` into `target`
-/// under its field name, as a JSON number in its shortest decimal form (`0.7`,
-/// not `0.699999988...`); a value that is not finite is not sent, with a warning.
-pub fn insert_floats<const N: usize>(
+/// A provider's field names for the sampling settings; `None` for one it does
+/// not take, which [`insert_sampling`] then leaves out with a warning.
+#[derive(Debug, Clone, Copy)]
+pub struct SamplingFields {
+    /// `max-output-tokens`.
+    pub max_output_tokens: Option<&'static str>,
+    /// `temperature`.
+    pub temperature: Option<&'static str>,
+    /// `top-p`.
+    pub top_p: Option<&'static str>,
+    /// `top-k`.
+    pub top_k: Option<&'static str>,
+    /// `presence-penalty`.
+    pub presence_penalty: Option<&'static str>,
+    /// `frequency-penalty`.
+    pub frequency_penalty: Option<&'static str>,
+    /// `stop-sequences` (sent when there are any).
+    pub stop_sequences: Option<&'static str>,
+    /// `seed`.
+    pub seed: Option<&'static str>,
+}
+
+/// Insert the sampling settings a request gives into `target` under
+/// `provider`'s field names: floats as JSON numbers in their shortest decimal
+/// form (`0.7`, not `0.699999988...`). A setting the provider does not take, or
+/// a float that is not finite, is not sent, with a warning.
+pub fn insert_sampling(
     target: &mut Map<String, Value>,
-    floats: [(&str, &str, Option<f32>); N],
+    sampling: Sampling,
+    fields: &SamplingFields,
+    provider: &str,
     warnings: &mut Vec<Warning>,
 ) {
-    for (field, setting, value) in floats {
+    let Sampling { max_output_tokens, temperature, top_p, top_k, presence_penalty, frequency_penalty, stop_sequences, seed } =
+        sampling;
+    let mut given: Vec<(&str, Option<&str>, Value)> = Vec::new();
+    let floats = [
+        ("temperature", fields.temperature, temperature),
+        ("top-p", fields.top_p, top_p),
+        ("presence-penalty", fields.presence_penalty, presence_penalty),
+        ("frequency-penalty", fields.frequency_penalty, frequency_penalty),
+    ];
+    for (setting, field, value) in floats {
         let Some(value) = value else { continue };
         match shortest_number(value) {
-            Some(number) => {
-                target.insert(field.into(), number);
-            }
+            Some(number) => given.push((setting, field, number)),
             None => warnings.push(Warning::compatibility(setting, format!("{value} is not a finite number; not sent"))),
+        }
+    }
+    given.extend(max_output_tokens.map(|max| ("max-output-tokens", fields.max_output_tokens, max.into())));
+    given.extend(top_k.map(|k| ("top-k", fields.top_k, k.into())));
+    given.extend(seed.map(|seed| ("seed", fields.seed, seed.into())));
+    if !stop_sequences.is_empty() {
+        given.push(("stop-sequences", fields.stop_sequences, stop_sequences.into()));
+    }
+    for (setting, field, value) in given {
+        match field {
+            Some(field) => {
+                target.insert(field.into(), value);
+            }
+            None => warnings.push(Warning::unsupported(setting, format!("{provider} takes no {setting}; not sent"))),
         }
     }
 }
@@ -293,12 +339,35 @@ mod tests {
 
     #[test]
     fn floats_in_their_shortest_form_and_warnings_for_the_rest() {
+        let fields = SamplingFields {
+            max_output_tokens: Some("max"),
+            temperature: Some("t"),
+            top_p: Some("p"),
+            top_k: None,
+            presence_penalty: Some("pp"),
+            frequency_penalty: Some("fp"),
+            stop_sequences: Some("stop"),
+            seed: None,
+        };
         let mut body = Map::new();
         let mut warnings = Vec::new();
-        insert_floats(&mut body, [("p", "top-p", Some(0.7)), ("k", "top-k", None), ("t", "temperature", Some(f32::NAN))], &mut warnings);
-        assert_eq!(Value::Object(body), serde_json::json!({ "p": 0.7 }));
-        assert_eq!(warnings.len(), 1);
-        assert_eq!(warnings[0].setting.as_deref(), Some("temperature"));
+        let sampling = Sampling {
+            max_output_tokens: Some(9),
+            temperature: Some(f32::NAN),
+            top_p: Some(0.7),
+            top_k: Some(3),
+            frequency_penalty: Some(0.25),
+            stop_sequences: vec!["END".into()],
+            ..Sampling::default()
+        };
+        insert_sampling(&mut body, sampling, &fields, "P", &mut warnings);
+        assert_eq!(Value::Object(body), serde_json::json!({ "max": 9, "p": 0.7, "fp": 0.25, "stop": ["END"] }));
+        let named: Vec<_> = warnings.iter().map(|w| (w.setting.as_deref(), w.kind)).collect();
+        assert_eq!(named, [(Some("temperature"), WarningKind::Compatibility), (Some("top-k"), WarningKind::UnsupportedSetting)]);
+        assert_eq!(warnings[1].message, "P takes no top-k; not sent");
+        let mut body = Map::new();
+        insert_sampling(&mut body, Sampling::default(), &fields, "P", &mut warnings);
+        assert!(body.is_empty() && warnings.len() == 2, "nothing given, nothing sent");
     }
 
     #[test]
