@@ -40,9 +40,14 @@ const DEMO_COMPONENTS: &str = "runtime/demo/components.toml";
 
 /// Copies of a guest's plain build under another name, with their own manifest
 /// (`guests/<guest>/<name>.toml`): (guest folder, component name). These are
-/// hostile guests whose misdeed is in what their manifest asks for.
-const MANIFEST_VARIANTS: &[(&str, &str)] =
-    &[("hostile", "hostile-greedy"), ("hostile", "hostile-asks-more"), ("hostile", "hostile-signing")];
+/// hostile guests whose misdeed is in what their manifest asks for, and the
+/// OpenAI provider for Azure (whose key goes in an `api-key` header).
+const MANIFEST_VARIANTS: &[(&str, &str)] = &[
+    ("hostile", "hostile-greedy"),
+    ("hostile", "hostile-asks-more"),
+    ("hostile", "hostile-signing"),
+    ("openai", "azure-openai"),
+];
 
 /// Extra builds of a guest with a cargo feature, each its own component:
 /// (guest folder, feature, component name). Its manifest is

@@ -1,25 +1,28 @@
 //! The OpenAI-compatible provider: Chat Completions with `stream: true`, for
 //! OpenAI and every server that speaks its wire format (vLLM, llama.cpp, Groq,
-//! DeepSeek, Mistral, xAI, OpenRouter), selected by the base URL.
+//! DeepSeek, Mistral, xAI, OpenRouter, Azure OpenAI), selected by the base URL.
+//! What one service does differently is data, in the options ([`quirks`]);
+//! the presets (`cordon providers`) carry each service's.
 //!
 //! The parsing lives in [`stream`] and compiles natively too, so the benchmark
 //! can compare the same code in and out of the sandbox.
 
+pub mod quirks;
 pub mod request;
 pub mod stream;
 
 use cordon_sdk::settings;
 use cordon_sdk::{
-    Capability, Framing, NativeRequest, Provider, ProviderConfig,
-    ProviderError, ProviderInfo, Request, State,
+    Capability, Framing, Header, NativeRequest, Provider, ProviderConfig, ProviderError, ProviderInfo, Request,
+    State,
 };
 use serde::{Deserialize, Serialize};
 
+use quirks::Quirks;
 use request::MaxTokensField;
 
 /// Where requests go when the configuration names no base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-
 
 /// The provider.
 pub struct OpenAi;
@@ -30,13 +33,9 @@ struct Settings {
     base_url: String,
     default_model: Option<String>,
     max_tokens_field: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Options {
-    /// `max_tokens` or `max_completion_tokens`; by default the latter for api.openai.com.
-    max_tokens_field: Option<String>,
+    /// What the service does differently (a state from before they existed reads as none).
+    #[serde(default)]
+    quirks: Quirks,
 }
 
 impl Settings {
@@ -91,28 +90,21 @@ impl Provider for OpenAi {
 
     fn init(config: ProviderConfig) -> Result<State, ProviderError> {
         let base_url = settings::base_url(config.base_url, DEFAULT_BASE_URL)?;
-        let options: Options = match config.options.as_deref() {
-            Some(text) => serde_json::from_str(text)
-                .map_err(|err| ProviderError::config(format!("invalid openai options: {err}")))?,
-            None => Options::default(),
-        };
-        if let Some(field) = options.max_tokens_field.as_deref()
-            && field != "max_tokens"
-            && field != "max_completion_tokens"
-        {
-            return Err(ProviderError::config(format!(
-                "max_tokens_field must be `max_tokens` or `max_completion_tokens`, not `{field}`"
-            )));
-        }
-        let kept = Settings { base_url, default_model: config.default_model, max_tokens_field: options.max_tokens_field };
+        let (max_tokens_field, quirks) = Quirks::parse(config.options.as_deref())?;
+        let kept = Settings { base_url, default_model: config.default_model, max_tokens_field, quirks };
         settings::save(&kept, env!("CARGO_PKG_VERSION"))
     }
 
     fn to_native(state: &State, request: Request) -> Result<NativeRequest, ProviderError> {
         let kept: Settings = settings::load(state)?;
         let model = settings::model(&request.model, kept.default_model.as_deref())?;
-        let (body, warnings) = request::build_body(request, &model, kept.max_tokens_field());
-        settings::post_json(format!("{}/chat/completions", kept.base_url), &body, Framing::Sse, warnings)
+        let url = kept.quirks.url(&kept.base_url, &model)?;
+        let (body, warnings) = request::build_body(request, &model, kept.max_tokens_field(), &kept.quirks);
+        let mut native = settings::post_json(url, &body, Framing::Sse, warnings)?;
+        native.http.headers.extend(
+            kept.quirks.headers.iter().map(|(name, value)| Header { name: name.clone(), value: value.clone() }),
+        );
+        Ok(native)
     }
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {

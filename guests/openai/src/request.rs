@@ -6,6 +6,8 @@ use cordon_sdk::settings;
 use cordon_sdk::{Message, Part, ReasoningEffort, Request, ResponseFormat, Role, ToolChoice, Warning, WarningKind};
 use serde_json::{json, Map, Value};
 
+use crate::quirks::Quirks;
+
 /// Which field carries the output token limit: OpenAI's newer models refuse
 /// `max_tokens`, many compatible servers only know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,16 +18,18 @@ pub enum MaxTokensField {
     MaxCompletionTokens,
 }
 
-/// Build the JSON body. Returns the body and the warnings.
+/// Build the JSON body, shaped for the service by `quirks` (the request's own
+/// provider options are merged last, untouched). Returns the body and the warnings.
 pub fn build_body(
     request: Request,
     model: &str,
     max_tokens_field: MaxTokensField,
+    quirks: &Quirks,
 ) -> (Value, Vec<Warning>) {
     let mut warnings = Vec::new();
     let mut body = Map::new();
     body.insert("model".into(), model.into());
-    body.insert("messages".into(), messages(request.messages).into());
+    body.insert("messages".into(), messages(request.messages, quirks.tool_result_name).into());
     body.insert("stream".into(), true.into());
     body.insert("stream_options".into(), json!({ "include_usage": true }));
 
@@ -121,6 +125,8 @@ pub fn build_body(
         body.insert("parallel_tool_calls".into(), parallel.into());
     }
 
+    quirks.apply(&mut body, &mut warnings);
+
     // Provider options: `{"openai": {...}}` is merged into the body as is.
     body.extend(settings::provider_options(request.provider_options.as_deref(), "openai", &mut warnings));
     (Value::Object(body), warnings)
@@ -134,7 +140,7 @@ fn unsupported(setting: &str, message: &str) -> Warning {
     }
 }
 
-fn messages(messages: Vec<Message>) -> Vec<Value> {
+fn messages(messages: Vec<Message>, tool_result_name: bool) -> Vec<Value> {
     let mut out = Vec::with_capacity(messages.len());
     for message in messages {
         match message.role {
@@ -144,7 +150,12 @@ fn messages(messages: Vec<Message>) -> Vec<Value> {
             Role::Tool => {
                 for part in message.parts {
                     if let Part::ToolResult(result) = part {
-                        out.push(openai_shapes::tool_message(result));
+                        let name = tool_result_name.then(|| result.name.clone());
+                        let mut message = openai_shapes::tool_message(result);
+                        if let Some(name) = name {
+                            message["name"] = name.into();
+                        }
+                        out.push(message);
                     }
                 }
             }

@@ -1,6 +1,8 @@
 //! Parsing the Chat Completions stream: `chat.completion.chunk` objects in SSE
 //! `data:` lines, ended by `data: [DONE]`, into normalized events.
 //!
+//! Chunks may carry no choice at all (Azure's prompt filter results, a usage
+//! chunk) or a choice without a delta (Azure's content filter verdicts).
 //! Tool-call deltas are routed by `index` (whatever number it starts at); a
 //! continuation may repeat `name: ""`; a whole call may come in one delta; a
 //! delta with a new `id` at an index already in use starts a new call. Finished
@@ -211,8 +213,12 @@ impl StreamHandler for ChatStream {
         if let Some(error) = chunk.error {
             return Err(classify_error_object(error, None));
         }
-        if chunk.id.is_some() || chunk.model.is_some() {
-            out.metadata(chunk.id.as_deref(), chunk.model.as_deref(), chunk.created);
+        // Azure's first chunk (its prompt filter's verdict) has `"id": ""` and
+        // `"model": ""`: not the response's, which come with the next chunk.
+        let id = chunk.id.as_deref().filter(|id| !id.is_empty());
+        let model = chunk.model.as_deref().filter(|model| !model.is_empty());
+        if id.is_some() || model.is_some() {
+            out.metadata(id, model, chunk.created);
         }
         for choice in chunk.choices {
             // Only the first choice is a turn's answer; `n > 1` is not supported.
@@ -413,6 +419,24 @@ mod tests {
         ]);
         assert!(tool_calls(&events).is_empty(), "arguments parse, but the call is not complete");
         assert!(end.is_err(), "cut before [DONE]");
+    }
+
+    #[test]
+    fn azure_filter_chunks_lose_no_text_and_report_the_real_id() {
+        let (events, end) = run(&[
+            r#"{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}}]}"#,
+            r#"{"choices":[{"content_filter_results":{},"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0}],"created":7,"id":"chatcmpl-1","model":"gpt-4o"}"#,
+            r#"{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"delta":{"content":"Hi"},"finish_reason":null,"index":0}],"id":"chatcmpl-1","model":"gpt-4o"}"#,
+            r#"{"choices":[{"content_filter_results":{},"delta":{},"finish_reason":"stop","index":0}],"id":"chatcmpl-1","model":"gpt-4o"}"#,
+            r#"{"choices":[{"content_filter_offsets":{"check_offset":0,"start_offset":0,"end_offset":2},"content_filter_results":{},"finish_reason":null,"index":0}],"id":"chatcmpl-1","model":"gpt-4o"}"#,
+            "[DONE]",
+        ]);
+        assert!(end.is_ok());
+        let metadata: Vec<_> = events.iter().filter_map(|e| if let Event::ResponseMetadata(m) = e { Some(m) } else { None }).collect();
+        assert_eq!(metadata.len(), 1);
+        assert_eq!((metadata[0].id.as_deref(), metadata[0].model.as_deref()), (Some("chatcmpl-1"), Some("gpt-4o")));
+        let text: String = events.iter().filter_map(|e| if let Event::TextDelta(t) = e { Some(t.as_str()) } else { None }).collect();
+        assert_eq!(text, "Hi");
     }
 
     #[test]
