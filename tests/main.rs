@@ -8,6 +8,7 @@ mod anthropic_fixtures;
 mod bedrock;
 mod broker;
 mod c_guest;
+mod cohere;
 mod cli;
 mod error_bodies;
 mod errors;
