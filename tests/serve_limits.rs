@@ -106,8 +106,9 @@ async fn tokens_per_minute_count_what_each_turn_used() {
 /// same way, as `RateLimitError`.
 #[tokio::test]
 async fn a_models_concurrent_streams_are_limited() {
-    // About 5 s in all: the other clients ask meanwhile.
-    let upstream = ReplayServer::start(vec![answer(Duration::from_millis(150))]).await.expect("replay upstream");
+    // About 14 s in all: the other clients ask meanwhile, the official one
+    // from a Python process that can take seconds to start on a loaded machine.
+    let upstream = ReplayServer::start(vec![answer(Duration::from_millis(400))]).await.expect("replay upstream");
     let served = limited(&upstream, "", "concurrent-streams = 1");
     let client = cordon::tls::client_builder().build().expect("client");
     let mut streaming = ask(&client, &served.base, true).await;
