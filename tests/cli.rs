@@ -87,7 +87,7 @@ fn inspect_describes_a_component() {
     assert!(ok, "{output}");
     for needle in [
         "name       openai",
-        "cordon:provider@0.1.0",
+        "contract   cordon:provider@0.2.0 (current; turns, list-models, health)",
         "asks       to reach https://api.openai.com:443",
         "asks       secret `api-key` (OpenAI API key), sent as header `authorization` to https://api.openai.com:443 (suggests $OPENAI_API_KEY)",
         "approval   approved in",
@@ -257,7 +257,7 @@ fn chat_without_an_approval_is_refused_with_the_command_that_grants_it() {
 fn inspect_tells_a_tool_from_a_provider() {
     let (ok, _, output) = cordon(&["inspect", "calculator"]);
     assert!(ok, "{output}");
-    assert!(output.contains("kind       tool") && output.contains("cordon:provider/tool@0.1.0"), "{output}");
+    assert!(output.contains("kind       tool") && output.contains("cordon:provider/tool@0.2.0"), "{output}");
 }
 
 /// `cordon chat --tool` runs the loop: the model's call, the tool's result and

@@ -259,7 +259,7 @@ async fn no_turn_meets_an_earlier_turns_instance() {
 async fn component_built_against_a_newer_contract() {
     let err = runtime().inspect("hostile-newer-contract").await.err().expect("refused");
     assert!(matches!(err, Error::ContractVersion { .. }), "{err}");
-    assert!(err.to_string().contains("cordon:provider/provider@0.2.0"), "{err}");
+    assert!(err.to_string().contains("cordon:provider/provider@0.3.0"), "{err}");
     host_still_serves().await;
 }
 

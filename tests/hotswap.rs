@@ -107,7 +107,7 @@ async fn bad_files_never_replace_a_good_version() {
     let cases: [(&str, Vec<u8>, &str); 3] = [
         ("broken", b"this is not a component".to_vec(), "not a WebAssembly file"),
         ("half-written", v2[..v2.len() / 3].to_vec(), "does not compile"),
-        ("newer-contract", newer, "cordon:provider/provider@0.2.0"),
+        ("newer-contract", newer, "cordon:provider/provider@0.3.0"),
     ];
     for (name, bytes, cause) in cases {
         let file = scratch_copy(dir.path(), name, &bytes);

@@ -80,7 +80,7 @@ async fn compiled_components_are_cached_on_disk() {
 
     let second = Runtime::new(config).expect("runtime");
     let loaded = second.inspect("openai").await.expect("loads from the cache");
-    assert!(loaded.exports.iter().any(|e| e.starts_with("cordon:provider/provider@0.1")));
+    assert!(loaded.exports.iter().any(|e| e.starts_with("cordon:provider/provider@0.2")));
     let again = std::fs::metadata(&entries[0]).expect("metadata");
     // A rewrite renames a new file into place; a read only marks the entry used.
     use std::os::unix::fs::MetadataExt as _;

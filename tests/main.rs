@@ -10,6 +10,7 @@ mod broker;
 mod c_guest;
 mod cohere;
 mod cli;
+mod contract_versions;
 mod error_bodies;
 mod errors;
 mod gemini_fixtures;

@@ -1,16 +1,17 @@
 //! Loading a component: read the file and its manifest, check that it is a
 //! component (not a core module or something else), compile it through the
-//! cache, tell a provider from a tool by what it exports, check its imports
-//! against the contract this host serves, and pre-instantiate it.
+//! cache, tell a provider from a tool by what it exports, tell which contract
+//! version it was built against (every `cordon:` name it uses must be of one
+//! version this host serves, the one its manifest names), and pre-instantiate
+//! it with that version's bindings (see [`crate::contract`]).
 
 use std::path::{Path, PathBuf};
 
-use crate::bindings::{ProviderComponentPre, ToolComponentPre};
+use crate::contract::{ContractVersion, ProviderPre, ToolPre};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::host::HostState;
 use crate::limits::Limits;
-use crate::manifest::{CONTRACT_VERSION, Manifest};
+use crate::manifest::Manifest;
 
 /// The export every provider has.
 const PROVIDER_EXPORT: &str = "cordon:provider/provider";
@@ -31,14 +32,16 @@ pub struct LoadedComponent {
     pub imports: Vec<String>,
     /// The interfaces it exports.
     pub exports: Vec<String>,
+    /// The contract version it was built against.
+    pub contract: ContractVersion,
 }
 
 /// A component ready to instantiate, by what it is.
 pub enum Prepared {
     /// A provider (exports `cordon:provider/provider`).
-    Provider(ProviderComponentPre<HostState>),
+    Provider(ProviderPre),
     /// A tool (exports `cordon:provider/tool`).
-    Tool(ToolComponentPre<HostState>),
+    Tool(ToolPre),
 }
 
 impl LoadedComponent {
@@ -90,9 +93,25 @@ pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponen
             )));
         }
     };
-    check_version(path, export)?;
+    let contract = check_version(path, export)?;
     for name in imports.iter().filter(|name| name.starts_with("cordon:")) {
-        check_version(path, name)?;
+        if check_version(path, name)? != contract {
+            return Err(invalid(format!(
+                "mixes contract versions: it exports `{export}` but imports `{name}`; build it against one version of wit/"
+            )));
+        }
+    }
+    if ContractVersion::of_manifest(&manifest.contract) != Some(contract) {
+        return Err(Error::Manifest {
+            path: manifest_file,
+            reason: format!(
+                "contract `{}` does not match the component, which is built against `{}` (it exports `{export}`); \
+                 write `contract = \"{}\"` in the manifest",
+                manifest.contract,
+                contract.package(),
+                contract.package()
+            ),
+        });
     }
     let instance_pre = engine.linker().instantiate_pre(&component).map_err(|err| {
         let unknown: Vec<&str> = imports
@@ -104,20 +123,21 @@ pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponen
             invalid(format!("cannot be linked: {err:#}"))
         } else {
             invalid(format!(
-                "imports {}, which this host does not offer (it offers cordon:provider/{{http,log,types}}@{CONTRACT_VERSION} and WASI 0.2)",
-                unknown.join(", ")
+                "imports {}, which this host does not offer (it offers cordon:provider/{{http,log,types}} of {} and WASI 0.2)",
+                unknown.join(", "),
+                ContractVersion::served_list()
             ))
         }
     })?;
     let prepared = if is_tool {
         Prepared::Tool(
-            ToolComponentPre::new(instance_pre)
-                .map_err(|err| invalid(format!("does not match the tool world: {err:#}")))?,
+            ToolPre::new(contract, instance_pre)
+                .map_err(|err| invalid(format!("does not match the tool world of {}: {err:#}", contract.package())))?,
         )
     } else {
         Prepared::Provider(
-            ProviderComponentPre::new(instance_pre)
-                .map_err(|err| invalid(format!("does not match the provider world: {err:#}")))?,
+            ProviderPre::new(contract, instance_pre)
+                .map_err(|err| invalid(format!("does not match the provider world of {}: {err:#}", contract.package())))?,
         )
     };
     Ok(LoadedComponent {
@@ -127,6 +147,7 @@ pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponen
         prepared,
         imports,
         exports,
+        contract,
     })
 }
 
@@ -150,27 +171,14 @@ fn name_without_version(name: &str) -> &str {
     name.split('@').next().unwrap_or(name)
 }
 
-/// Check that `interface@version` names a contract version this host serves.
-fn check_version(path: &Path, name: &str) -> Result<()> {
+/// The served contract version `interface@version` belongs to.
+fn check_version(path: &Path, name: &str) -> Result<ContractVersion> {
     let version = name.split_once('@').map(|(_, v)| v).unwrap_or("");
-    if !compatible(version, CONTRACT_VERSION) {
-        return Err(Error::ContractVersion { path: path.to_owned(), found: name.to_owned(), served: CONTRACT_VERSION });
-    }
-    Ok(())
-}
-
-/// Semver compatibility as the component model applies it: same major, or for
-/// 0.x the same minor.
-fn compatible(found: &str, served: &str) -> bool {
-    let parts = |v: &str| -> Option<(u64, u64)> {
-        let mut it = v.split('.');
-        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-    };
-    match (parts(found), parts(served)) {
-        (Some((0, a)), Some((0, b))) => a == b,
-        (Some((a, _)), Some((b, _))) => a == b,
-        _ => false,
-    }
+    ContractVersion::of_interface(version).ok_or_else(|| Error::ContractVersion {
+        path: path.to_owned(),
+        found: name.to_owned(),
+        served: crate::contract::SERVED_PACKAGES,
+    })
 }
 
 #[cfg(test)]
@@ -182,13 +190,5 @@ mod tests {
         assert!(check_header(b"hello world").expect_err("an error").contains("not a WebAssembly file"));
         assert!(check_header(b"\0asm\x01\0\0\0").expect_err("an error").contains("core WebAssembly module"));
         assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
-    }
-
-    #[test]
-    fn contract_versions() {
-        assert!(compatible("0.1.0", "0.1.0"));
-        assert!(compatible("0.1.3", "0.1.0"));
-        assert!(!compatible("0.2.0", "0.1.0"));
-        assert!(!compatible("", "0.1.0"));
     }
 }

@@ -13,7 +13,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::telemetry::Telemetry;
-use crate::bindings::ProviderComponent;
+use crate::bindings::{v0_1, v0_2};
 use crate::cache::CompiledCache;
 use crate::host::HostState;
 
@@ -93,7 +93,7 @@ impl Engine {
 
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        ProviderComponent::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        link_contracts(&mut linker)?;
         let cache = match cache_dir {
             Some(dir) => {
                 std::fs::create_dir_all(&dir)
@@ -153,6 +153,17 @@ impl Engine {
         }
         Ok(component)
     }
+}
+
+/// The guest's imports of every contract version served: 0.1.0's `types`,
+/// `http` and `log`, and 0.2.0's. 0.2.0's `types` holds only types (the same
+/// as 0.1.0's), so its instance is defined empty.
+fn link_contracts(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+    v0_1::ProviderComponent::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    linker.instance("cordon:provider/types@0.2.0")?;
+    v0_2::cordon::provider::http::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    v0_2::cordon::provider::log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    Ok(())
 }
 
 /// Advance the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.

@@ -29,7 +29,7 @@ pub enum Error {
 
     /// The component was built against a contract version this host cannot serve.
     #[error(
-        "{}: built against {found}, but this host serves cordon:provider@{served}; \
+        "{}: built against {found}, but this host serves {served}; \
          rebuild the component against the host's `wit/` (or run a host that serves {found})",
         path.display()
     )]
@@ -38,7 +38,7 @@ pub enum Error {
         path: PathBuf,
         /// What the component uses, e.g. `cordon:provider/provider@0.2.0`.
         found: String,
-        /// The version this host serves.
+        /// The versions this host serves.
         served: &'static str,
     },
 
@@ -93,6 +93,21 @@ pub enum Error {
     /// A turn failed.
     #[error("{0}")]
     Turn(TurnError),
+
+    /// The component's contract version has no such export (e.g. `list-models`
+    /// on a component built against 0.1.0).
+    #[error(
+        "provider `{provider}` cannot answer `{call}`: not supported by this component's contract version ({contract}); \
+         rebuild it against cordon:provider@0.2.0 or later"
+    )]
+    NotSupported {
+        /// The provider's name.
+        provider: String,
+        /// The export asked for, e.g. `list-models`.
+        call: &'static str,
+        /// The component's contract version, e.g. `0.1.0`.
+        contract: &'static str,
+    },
 
     /// Invalid host configuration.
     #[error("invalid configuration: {0}")]

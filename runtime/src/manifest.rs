@@ -8,7 +8,7 @@
 //! ```toml
 //! name = "openai"
 //! version = "0.1.0"
-//! contract = "cordon:provider@0.1.0"
+//! contract = "cordon:provider@0.2.0"   # or 0.1.0: every version the host serves
 //! allowed-hosts = ["https://api.openai.com"]   # hosts it asks to reach
 //!
 //! [[secrets]]
@@ -38,10 +38,7 @@ use serde::Deserialize;
 use crate::limits::{LimitOverrides, Limits};
 use crate::policy::{AllowList, Origin};
 
-/// The contract version this host serves.
-pub const CONTRACT_VERSION: &str = "0.1.0";
-/// The contract package and version, as a manifest writes it.
-pub const CONTRACT: &str = "cordon:provider@0.1.0";
+use crate::contract::ContractVersion;
 
 /// A checked manifest.
 #[derive(Debug, Clone)]
@@ -50,7 +47,7 @@ pub struct Manifest {
     pub name: String,
     /// Component version.
     pub version: String,
-    /// Contract it was built against, e.g. `cordon:provider@0.1.0`.
+    /// Contract it was built against, e.g. `cordon:provider@0.2.0` (one this host serves).
     pub contract: String,
     /// One-line description.
     pub description: Option<String>,
@@ -263,11 +260,12 @@ impl Manifest {
         {
             return Err(format!("version `{}` must be MAJOR.MINOR.PATCH", raw.version));
         }
-        if raw.contract != CONTRACT {
+        if ContractVersion::of_manifest(&raw.contract).is_none() {
             return Err(format!(
-                "contract `{}` is not served by this host, which serves `{CONTRACT}`; \
+                "contract `{}` is not served by this host, which serves {}; \
                  rebuild the component against this host's wit/ and update the manifest",
-                raw.contract
+                raw.contract,
+                ContractVersion::served_list()
             ));
         }
         let allowed_hosts = AllowList::new(parse_origins("allowed-hosts", &raw.allowed_hosts)?);
@@ -370,7 +368,7 @@ pub(crate) mod tests {
     fn mistakes_are_named() {
         let cases = [
             (GOOD.replace("allowed-hosts", "allowed_hosts"), "unknown field"),
-            (GOOD.replace("@0.1.0", "@0.2.0"), "not served"),
+            (GOOD.replace("@0.1.0", "@0.3.0"), "not served by this host, which serves cordon:provider@0.1.0, cordon:provider@0.2.0"),
             (GOOD.replace("hosts = [\"https://api.openai.com\"]\n        [limits]", "hosts = [\"https://evil.test\"]\n        [limits]"), "not in allowed-hosts"),
             (GOOD.replace("Bearer {value}", "Bearer"), "{value}"),
             (GOOD.replace("name = \"openai\"", "name = \"Open AI\""), "name"),

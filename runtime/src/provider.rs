@@ -25,9 +25,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tracing::Instrument as _;
 
-use crate::bindings::{ProviderComponent, ProviderComponentPre, ProviderInfo, wit};
+use crate::bindings::{ProviderInfo, wit};
 use crate::broker::Broker;
 use crate::component::{LoadedComponent, Prepared};
+use crate::contract::{ContractVersion, ProviderInstance, ProviderPre};
+use crate::models::{Health, ModelInfo};
 use crate::convert;
 use crate::cpu::CpuBudget;
 use crate::engine::Engine;
@@ -50,7 +52,7 @@ pub struct Provider {
 struct Inner {
     engine: Engine,
     component: LoadedComponent,
-    pre: ProviderComponentPre<HostState>,
+    pre: ProviderPre,
     broker: Arc<Broker>,
     info: ProviderInfo,
     name: Arc<str>,
@@ -76,7 +78,7 @@ struct Inner {
 /// turns it is off the path to the first event.
 struct Spare {
     store: wasmtime::Store<HostState>,
-    instance: ProviderComponent,
+    instance: ProviderInstance,
 }
 
 /// How a version gets its state: a fresh `init`, or the state of the version it replaces.
@@ -267,7 +269,83 @@ impl Provider {
     pub async fn complete(&self, request: Request) -> Result<TurnResult> {
         self.stream(request).into_result().await
     }
+
+    /// The contract version the component was built against.
+    pub fn contract(&self) -> ContractVersion {
+        self.inner.pre.version()
+    }
+
+    /// The upstream's models as the provider lists them (`list-models`,
+    /// contract 0.2.0): one call in a fresh instance, under a turn's limits and
+    /// slot, its HTTP through the same broker. A 0.1.0 component answers
+    /// [`Error::NotSupported`].
+    pub async fn list_models(&self) -> Result<Vec<ModelInfo>> {
+        let listed = self
+            .one_call("list-models", |instance, store, state| Box::pin(instance.list_models(store, state)))
+            .await?;
+        let models = listed.map_err(|error| Error::Turn(convert::error(error)))?;
+        Ok(models.into_iter().map(ModelInfo::from).collect())
+    }
+
+    /// The upstream's health as the provider probes it (`health`, contract
+    /// 0.2.0), with the time the probe took. A 0.1.0 component answers
+    /// [`Error::NotSupported`]; a guest that fails is reported `down`.
+    pub async fn health(&self) -> Result<Health> {
+        let started = std::time::Instant::now();
+        let report = self.one_call("health", |instance, store, state| Box::pin(instance.health(store, state))).await;
+        let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match report {
+            Ok(report) => Ok(Health { status: report.status.into(), reason: report.reason, took_ms }),
+            Err(Error::Turn(error)) => Ok(Health {
+                status: crate::models::HealthStatus::Down,
+                reason: Some(format!("the provider failed its probe: {}", error.message)),
+                took_ms,
+            }),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Run one call of 0.2.0's in a fresh instance: bounded by the manifest's
+    /// `turn-ms` and `turn-cpu-ms`, in a turn slot.
+    async fn one_call<T>(&self, call: &'static str, run: CallFn<T>) -> Result<T> {
+        let inner = &self.inner;
+        if inner.pre.version() == ContractVersion::V0_1 {
+            return Err(Error::NotSupported {
+                provider: inner.name.to_string(),
+                call,
+                contract: inner.pre.version().as_str(),
+            });
+        }
+        let _slot = wait_for_slot(inner).await.map_err(Error::Turn)?;
+        let _in_flight = InFlight::enter(&inner.in_flight);
+        let limits = &inner.component.manifest.limits;
+        let mut used = None;
+        let running = async {
+            let mut cpu = CpuBudget::new(limits.turn_cpu_ms);
+            let Spare { store, instance } = used.insert(fresh_instance(inner, &mut cpu).await?);
+            let state = inner.state.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+            begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
+            let answer = cpu.meter(run(instance, store, &state)).await;
+            answer.map_err(|e| trap_error(store, e))
+        };
+        let outcome = match tokio::time::timeout(Duration::from_millis(limits.turn_ms), running).await {
+            Ok(outcome) => outcome.map_err(Error::Turn),
+            Err(_) => Err(Error::Turn(TurnError::new(
+                ErrorKind::Timeout,
+                format!("`{call}` took longer than {} ms (limits.turn-ms)", limits.turn_ms),
+            ))),
+        };
+        retire_and_refill(inner, used);
+        outcome
+    }
 }
+
+/// A call into an export of 0.2.0's (see [`Provider::one_call`]).
+type CallFn<T> = for<'a> fn(
+    &'a ProviderInstance,
+    &'a mut wasmtime::Store<HostState>,
+    &'a wit::State,
+) -> Pin<Box<dyn Future<Output = wasmtime::Result<T>> + Send + 'a>>;
 
 /// Off the answer's path, in a task of its own: drop the instance a turn used
 /// (resetting its memory for the pool), then make the provider's spare
@@ -330,7 +408,7 @@ async fn fresh_instance(inner: &Inner, cpu: &mut CpuBudget) -> Result<Spare, Tur
 /// Instantiate, call `info`, and run `init` (or take over the given state).
 async fn describe_and_start(
     engine: &Engine,
-    pre: &ProviderComponentPre<HostState>,
+    pre: &ProviderPre,
     broker: &Arc<Broker>,
     name: &Arc<str>,
     limits: &Limits,
@@ -338,15 +416,14 @@ async fn describe_and_start(
 ) -> std::result::Result<(ProviderInfo, Arc<Mutex<wit::State>>), TurnError> {
     let mut store = new_store(engine, Arc::clone(broker), Arc::clone(name), limits);
     let instance = pre.instantiate_async(&mut store).await.map_err(|err| trap_error(&store, err))?;
-    let api = instance.cordon_provider_provider();
     begin_call(&mut store).map_err(|err| trap_error(&store, err))?;
-    let info = api.call_info(&mut store).await.map_err(|err| trap_error(&store, err))?;
+    let info = instance.info(&mut store).await.map_err(|err| trap_error(&store, err))?;
     let state = match launch {
         Launch::TakeOver(state) => state,
         Launch::Init(config) => {
             begin_call(&mut store).map_err(|err| trap_error(&store, err))?;
-            let state = api
-                .call_init(&mut store, &config)
+            let state = instance
+                .init(&mut store, &config)
                 .await
                 .map_err(|err| trap_error(&store, err))?
                 .map_err(convert::error)?;
@@ -458,12 +535,11 @@ async fn run_turn(
     let limits = &inner.component.manifest.limits;
     let mut cpu = CpuBudget::new(limits.turn_cpu_ms);
     let Spare { store, instance } = used.insert(fresh_instance(inner, &mut cpu).await?);
-    let api = instance.cordon_provider_provider();
     let state = inner.state.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone());
 
     begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
     let native = cpu
-        .meter(api.call_to_native(&mut *store, &state, &convert::request(request)))
+        .meter(instance.to_native(&mut *store, &state, &convert::request(request)))
         .instrument(tracing::debug_span!("to_native"))
         .await
         .map_err(|e| trap_error(store, e))?
@@ -476,7 +552,7 @@ async fn run_turn(
 
     begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
     let turn = cpu
-        .meter(api.turn().call_constructor(&mut *store, &state, &native))
+        .meter(instance.start_turn(&mut *store, &state, &native))
         .await
         .map_err(|e| trap_error(store, e))?;
     let mut reported = false;
@@ -486,7 +562,7 @@ async fn run_turn(
     loop {
         begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
         let batch = cpu
-            .meter(api.turn().call_next(&mut *store, turn))
+            .meter(instance.next(&mut *store, turn))
             .await
             .map_err(|e| after_output(trap_error(store, e), streamed))?;
         let Some(batch) = batch else { break };
@@ -511,7 +587,7 @@ async fn run_turn(
 
     begin_call(&mut *store).map_err(|e| trap_error(store, e))?;
     let finalized = cpu
-        .meter(api.call_finalize(&mut *store, &state, turn))
+        .meter(instance.finalize(&mut *store, &state, turn))
         .await
         .map_err(|e| after_output(trap_error(store, e), streamed))?
         .map_err(|e| Failure { error: convert::error(e), reported })?;

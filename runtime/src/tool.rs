@@ -12,13 +12,12 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::bindings::tool_api;
-use crate::bindings::ToolComponentPre;
 use crate::broker::Broker;
 use crate::component::{LoadedComponent, Prepared};
 use crate::cpu::CpuBudget;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::host::{HostState, begin_call, new_store, trap_error};
+use crate::host::{begin_call, new_store, trap_error};
 use crate::types::{ErrorKind, TurnError};
 
 /// Longest action name, so that `{plugin}__{action}` stays short.
@@ -37,7 +36,7 @@ pub struct Tool {
 struct Inner {
     engine: Engine,
     component: LoadedComponent,
-    pre: ToolComponentPre<HostState>,
+    pre: crate::contract::ToolPre,
     broker: Arc<Broker>,
     name: Arc<str>,
     description: String,
@@ -120,7 +119,7 @@ impl Tool {
             let mut store = new_store(&engine, Arc::clone(&broker), Arc::clone(&name), limits);
             let instance = pre.instantiate_async(&mut store).await.map_err(|err| trap_error(&store, err))?;
             begin_call(&mut store).map_err(|err| trap_error(&store, err))?;
-            instance.cordon_provider_tool().call_info(&mut store).await.map_err(|err| trap_error(&store, err))
+            instance.info(&mut store).await.map_err(|err| trap_error(&store, err))
         };
         let info = match tokio::time::timeout(Duration::from_millis(limits.init_ms), describe).await {
             Ok(info) => info.map_err(failed)?,
@@ -250,7 +249,7 @@ impl Tool {
             cpu.meter(inner.pre.instantiate_async(&mut store)).await.map_err(|e| crashed(trap_error(&store, e)))?;
         inner.engine.telemetry().instantiated(started.elapsed());
         begin_call(&mut store).map_err(|e| crashed(trap_error(&store, e)))?;
-        cpu.meter(instance.cordon_provider_tool().call_call(&mut store, action, arguments))
+        cpu.meter(instance.call(&mut store, action, arguments))
             .await
             .map_err(|e| crashed(trap_error(&store, e)))?
             .map_err(guest_error)

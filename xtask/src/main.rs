@@ -52,8 +52,9 @@ const MANIFEST_VARIANTS: &[(&str, &str)] = &[
 /// Extra builds of a guest with a cargo feature, each its own component:
 /// (guest folder, feature, component name). Its manifest is
 /// `guests/<guest>/<name>.toml` if there is one, else the guest's. These are the
-/// hostile guests that misbehave in `info` or are built wrong on purpose, and a
-/// second version for the hot-swap tests.
+/// hostile guests that misbehave in `info` or are built wrong on purpose, a
+/// second version for the hot-swap tests, and one built against the old
+/// contract (0.1.0) for the tests that the host still serves it.
 const VARIANTS: &[(&str, &str, &str)] = &[
     ("hostile", "spin-in-info", "hostile-spin-info"),
     ("hostile", "trap-in-info", "hostile-trap-info"),
@@ -61,6 +62,7 @@ const VARIANTS: &[(&str, &str, &str)] = &[
     ("hostile", "newer-contract", "hostile-newer-contract"),
     ("hostile", "unknown-import", "hostile-unknown-import"),
     ("hostile", "version-two", "hostile-v2"),
+    ("hostile", "contract-0-1", "hostile-v0-1"),
     ("hostile-tool", "bad-schema", "hostile-tool-bad-schema"),
     ("hostile-tool", "bad-name", "hostile-tool-bad-name"),
 ];

@@ -1,6 +1,6 @@
 //! Broken builds of the hostile guest: components the host must refuse to load.
 //!
-//! - `newer-contract`: exports `cordon:provider/provider@0.2.0`, a contract
+//! - `newer-contract`: exports `cordon:provider/provider@0.3.0`, a contract
 //!   version this host does not serve.
 //! - `unknown-import`: imports an interface (`evil:backdoor/steal`) the host
 //!   does not offer.
@@ -10,7 +10,7 @@
 mod bindings {
     wit_bindgen::generate!({
         inline: "
-            package cordon:provider@0.2.0;
+            package cordon:provider@0.3.0;
             interface provider { info: func() -> string; }
             world newer-contract { export provider; }
         ",
@@ -32,7 +32,7 @@ mod bindings {
 mod bindings {
     wit_bindgen::generate!({
         inline: "
-            package cordon:provider@0.1.0;
+            package cordon:provider@0.2.0;
             package evil:backdoor@1.0.0 {
                 interface steal { take: func() -> string; }
             }

@@ -120,6 +120,16 @@ impl Guest for HostileExport {
         <Hostile as cordon_sdk::Provider>::to_native(&state, request)
     }
 
+    #[cfg(not(feature = "contract-0-1"))]
+    fn list_models(state: State) -> Result<Vec<cordon_sdk::models::ModelInfo>, ProviderError> {
+        cordon_sdk::models::list_models::<Hostile>(&state)
+    }
+
+    #[cfg(not(feature = "contract-0-1"))]
+    fn health(state: State) -> cordon_sdk::models::HealthReport {
+        cordon_sdk::models::health::<Hostile>(&state)
+    }
+
     fn finalize(state: State, turn: Turn) -> Result<Finalized, ProviderError> {
         let mut finalized = match turn.into_inner::<HostileTurn>() {
             HostileTurn::Runner(runner) => (*runner).finalize(state)?,

@@ -26,6 +26,8 @@ pub mod sse;
 
 #[cfg(feature = "provider")]
 pub mod errors;
+#[cfg(all(feature = "provider", not(feature = "contract-0-1")))]
+pub mod models;
 #[cfg(feature = "provider")]
 pub mod openai_errors;
 #[cfg(feature = "provider")]
@@ -40,15 +42,32 @@ mod emit;
 #[cfg(feature = "provider")]
 mod turn;
 
-/// The generated bindings for the `provider-component` world.
+/// The generated bindings for the `provider-component` world of the current
+/// contract, `cordon:provider@0.2.0` (`wit/`).
 ///
 /// Provider crates normally need only the re-exported types below; the raw
 /// bindings are public for components that want to drive `http` themselves.
-#[cfg(feature = "provider")]
+#[cfg(all(feature = "provider", not(feature = "contract-0-1")))]
 #[allow(missing_docs, unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
+        world: "cordon:provider/provider-component",
+        pub_export_macro: true,
+        export_macro_name: "export_bindings",
+        default_bindings_module: "cordon_sdk::bindings",
+    });
+}
+
+/// The generated bindings for the `provider-component` world of the old
+/// contract, `cordon:provider@0.1.0` (`wit/0.1.0/`), with the feature
+/// `contract-0-1`: for components that must run on hosts that serve only
+/// 0.1.0, and for the host's tests that it still serves 0.1.0 components.
+#[cfg(all(feature = "provider", feature = "contract-0-1"))]
+#[allow(missing_docs, unsafe_code, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit/0.1.0",
         world: "cordon:provider/provider-component",
         pub_export_macro: true,
         export_macro_name: "export_bindings",
@@ -70,9 +89,57 @@ pub use emit::{Emitter, empty_usage, joined_reasoning, joined_text, tool_calls};
 #[cfg(feature = "provider")]
 pub use turn::{BodyFraming, Frame, Provider, StreamHandler, TurnRunner};
 
-#[cfg(feature = "provider")]
+#[cfg(all(feature = "provider", not(feature = "contract-0-1")))]
 /// Export `$provider` (a type implementing [`Provider`]) as the component's
-/// `cordon:provider/provider` interface.
+/// `cordon:provider/provider@0.2.0` interface (`list-models` and `health`
+/// through [`models`]).
+#[macro_export]
+macro_rules! export_provider {
+    ($provider:ty) => {
+        #[doc(hidden)]
+        pub struct __CordonExport;
+
+        impl $crate::bindings::exports::cordon::provider::provider::Guest for __CordonExport {
+            type Turn = $crate::TurnRunner<$provider>;
+
+            fn info() -> $crate::ProviderInfo {
+                <$provider as $crate::Provider>::info()
+            }
+
+            fn init(config: $crate::ProviderConfig) -> Result<$crate::State, $crate::ProviderError> {
+                <$provider as $crate::Provider>::init(config)
+            }
+
+            fn to_native(
+                state: $crate::State,
+                request: $crate::Request,
+            ) -> Result<$crate::NativeRequest, $crate::ProviderError> {
+                <$provider as $crate::Provider>::to_native(&state, request)
+            }
+
+            fn finalize(
+                state: $crate::State,
+                turn: $crate::bindings::exports::cordon::provider::provider::Turn,
+            ) -> Result<$crate::Finalized, $crate::ProviderError> {
+                turn.into_inner::<$crate::TurnRunner<$provider>>().finalize(state)
+            }
+
+            fn list_models(state: $crate::State) -> Result<Vec<$crate::models::ModelInfo>, $crate::ProviderError> {
+                $crate::models::list_models::<$provider>(&state)
+            }
+
+            fn health(state: $crate::State) -> $crate::models::HealthReport {
+                $crate::models::health::<$provider>(&state)
+            }
+        }
+
+        $crate::bindings::export_bindings!(__CordonExport with_types_in $crate::bindings);
+    };
+}
+
+#[cfg(all(feature = "provider", feature = "contract-0-1"))]
+/// Export `$provider` (a type implementing [`Provider`]) as the component's
+/// `cordon:provider/provider@0.1.0` interface (feature `contract-0-1`).
 #[macro_export]
 macro_rules! export_provider {
     ($provider:ty) => {

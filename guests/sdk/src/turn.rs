@@ -56,6 +56,31 @@ pub trait Provider: 'static {
     fn next_state(state: State) -> State {
         state
     }
+
+    /// The request that lists the upstream's models (contract 0.2.0, see
+    /// [`crate::models`]), framed `json`; `None` (the default) when the
+    /// upstream has none, which `list-models` reports as unsupported.
+    #[cfg(not(feature = "contract-0-1"))]
+    fn models_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        let _ = state;
+        Ok(None)
+    }
+
+    /// Parse one page of a 2xx models answer (called only when
+    /// [`models_request`](Self::models_request) gives a request).
+    #[cfg(not(feature = "contract-0-1"))]
+    fn parse_models(state: &State, body: &[u8]) -> Result<crate::models::ModelPage, ProviderError> {
+        let _ = (state, body);
+        Ok(crate::models::ModelPage::default())
+    }
+
+    /// The cheap request `health` sends: by default the models request. A 2xx
+    /// answer is `ok`; an error answer is classified by the provider's
+    /// [`StreamHandler::on_http_error`] and mapped by [`crate::models::status_of`].
+    #[cfg(not(feature = "contract-0-1"))]
+    fn health_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        Self::models_request(state)
+    }
 }
 
 /// One decoded unit of the response body.
@@ -229,7 +254,7 @@ fn send<H: StreamHandler>(
 }
 
 /// Read at most `limit` bytes of an error body; a read failure keeps what came.
-fn read_bounded(body: &Body, limit: usize) -> Vec<u8> {
+pub(crate) fn read_bounded(body: &Body, limit: usize) -> Vec<u8> {
     let mut bytes = Vec::new();
     while bytes.len() < limit {
         let want = (limit - bytes.len()).min(READ_CHUNK_BYTES as usize) as u32;

@@ -1,10 +1,11 @@
-//! `cordon inspect`: what a component is, what it asks for (with flags for
+//! `cordon inspect`: what a component is (its kind and contract version), what it asks for (with flags for
 //! asks that look wrong), and whether the operator has granted it.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
 
 use cordon::asks;
+use cordon::contract::ContractVersion;
 use cordon::trust::{self, LoadGrants, Refusal};
 use cordon::Runtime;
 
@@ -22,7 +23,7 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     println!("kind       {}", component.kind());
     println!("name       {}", m.name);
     println!("version    {}", m.version);
-    println!("contract   {}", m.contract);
+    println!("contract   {}", contract_line(component.contract));
     if let Some(description) = &m.description {
         println!("about      {description}");
     }
@@ -44,6 +45,16 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     let limits: Vec<String> = m.limits.entries().into_iter().map(|(key, value)| format!("{key} = {value}")).collect();
     println!("limits     {}", limits.join(", "));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The component's contract version and what it can be asked for.
+fn contract_line(contract: ContractVersion) -> String {
+    let offers = match contract {
+        ContractVersion::V0_1 => "turns only: `cordon models` and `cordon health` need 0.2.0",
+        ContractVersion::V0_2 => "turns, list-models, health",
+    };
+    let current = if contract == ContractVersion::CURRENT { "current" } else { "older, still served" };
+    format!("{} ({current}; {offers})", contract.package())
 }
 
 /// Whether the trust store grants what the component asks for.

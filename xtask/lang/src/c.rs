@@ -100,7 +100,7 @@ pub fn build(root: &Path, dir: &Path, out: &Path) -> Result<(), String> {
     }
     eprintln!("xtask: building the C guest {} ({world}) with clang-19 and wasi-libc", dir.display());
 
-    let generated = generate_bindings(root, world, &bindings)?;
+    let generated = generate_bindings(&crate::lang::wit_dir(root, dir), world, &bindings)?;
     let mut objects = Vec::new();
     for source in c_sources(dir)? {
         objects.push(compile(&tools, &source, dir, &bindings, &objects_dir, true)?);
@@ -182,12 +182,12 @@ fn guest_texts(dir: &Path) -> Result<Vec<String>, String> {
     Ok(texts)
 }
 
-/// Write the C bindings of `world` from `<root>/wit` into `into`; return the files written.
-fn generate_bindings(root: &Path, world: &str, into: &Path) -> Result<Vec<PathBuf>, String> {
-    let wit = root.join("wit");
+/// Write the C bindings of `world` from `wit` (the guest's contract version,
+/// see [`crate::lang::wit_dir`]) into `into`; return the files written.
+fn generate_bindings(wit: &Path, world: &str, into: &Path) -> Result<Vec<PathBuf>, String> {
     let failed = |err: &dyn std::fmt::Display| format!("generating the C bindings of {world} from {}: {err}", wit.display());
     let mut resolve = Resolve::default();
-    let (package, _) = resolve.push_path(&wit).map_err(|err| failed(&format_args!("{err:#}")))?;
+    let (package, _) = resolve.push_path(wit).map_err(|err| failed(&format_args!("{err:#}")))?;
     let world = resolve.select_world(&[package], Some(world)).map_err(|err| failed(&format_args!("{err:#}")))?;
     let mut files = Files::default();
     wit_bindgen_c::Opts::default()

@@ -89,7 +89,7 @@ pub fn build(root: &Path, dir: &Path, out: &Path) -> Result<(), String> {
     copy_dir(dir, &src, &|name, _| !name.starts_with('.'))?;
     check_module(&src)?;
 
-    let (mut resolve, world) = load_world(root, world_name)?;
+    let (mut resolve, world) = load_world(&crate::lang::wit_dir(root, dir), world_name)?;
     generate_bindings(&mut resolve, world, world_name, &src)?;
 
     let support = work.join("go-pkg");
@@ -263,11 +263,11 @@ fn world(provider: bool, tool: bool) -> Result<&'static str, String> {
     }
 }
 
-/// `<root>/wit` parsed, and the world `name` in it.
-fn load_world(root: &Path, name: &str) -> Result<(Resolve, wit_parser::WorldId), String> {
-    let wit = root.join("wit");
+/// `wit` (the guest's contract version, see [`crate::lang::wit_dir`]) parsed,
+/// and the world `name` in it.
+fn load_world(wit: &Path, name: &str) -> Result<(Resolve, wit_parser::WorldId), String> {
     let mut resolve = Resolve::default();
-    let (package, _) = resolve.push_path(&wit).map_err(|err| format!("cannot read {}: {err:#}", wit.display()))?;
+    let (package, _) = resolve.push_path(wit).map_err(|err| format!("cannot read {}: {err:#}", wit.display()))?;
     let world = resolve.select_world(&[package], Some(name)).map_err(|err| format!("{}: {err:#}", wit.display()))?;
     Ok((resolve, world))
 }

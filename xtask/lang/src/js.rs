@@ -60,7 +60,7 @@ pub fn build(root: &Path, dir: &Path, out: &Path) -> Result<(), String> {
         .arg("componentize")
         .arg(&app)
         .arg("--wit")
-        .arg(root.join("wit"))
+        .arg(crate::lang::wit_dir(root, dir))
         .arg("--world-name")
         .arg(world)
         .arg("--bundle")

@@ -57,6 +57,17 @@ impl Lang {
     }
 }
 
+/// The WIT a guest is built against: `wit/0.1.0/` when its manifest
+/// (`cordon.toml`) names `contract = "cordon:provider@0.1.0"`, else `wit/`
+/// (the current contract). The host serves both.
+pub fn wit_dir(root: &Path, dir: &Path) -> PathBuf {
+    let manifest = std::fs::read_to_string(dir.join("cordon.toml")).unwrap_or_default();
+    let old = manifest
+        .lines()
+        .any(|line| line.split('#').next().unwrap_or("").replace(' ', "") == "contract=\"cordon:provider@0.1.0\"");
+    if old { root.join("wit/0.1.0") } else { root.join("wit") }
+}
+
 /// Build the guest in `dir` into `target/guests/<name>.wasm`; return its path.
 pub fn build(root: &Path, dir: &Path, name: &str) -> Result<PathBuf, String> {
     let lang = Lang::detect(dir)?;

@@ -57,7 +57,7 @@ pub fn build(root: &Path, dir: &Path, out: &Path) -> Result<(), String> {
         Command::new(bin.join("componentize-py"))
             .arg("--quiet")
             .arg("-d")
-            .arg(root.join("wit"))
+            .arg(crate::lang::wit_dir(root, dir))
             .arg("-w")
             .arg(world)
             .arg("componentize")
