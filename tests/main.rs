@@ -19,6 +19,7 @@ mod hostile;
 mod hotswap;
 mod js_guest;
 mod loading;
+mod models_health;
 mod ollama;
 mod openai_fixtures;
 mod python_guest;

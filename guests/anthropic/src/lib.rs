@@ -9,6 +9,7 @@
 //! `component` feature.
 
 pub mod errors;
+pub mod models;
 pub mod request;
 pub mod stream;
 
@@ -73,6 +74,18 @@ impl Provider for Anthropic {
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {
         stream::MessagesStream::default()
+    }
+
+    fn models_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::request(state)
+    }
+
+    fn parse_models(state: &State, body: &[u8]) -> Result<cordon_sdk::models::ModelPage, ProviderError> {
+        models::parse(state, body)
+    }
+
+    fn health_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::probe(state)
     }
 }
 

@@ -11,6 +11,7 @@
 //! errors classified in [`errors`]; all compile natively too.
 
 pub mod errors;
+pub mod models;
 pub mod request;
 pub mod stream;
 
@@ -123,6 +124,14 @@ impl Provider for Bedrock {
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {
         stream::ConverseStream::default()
+    }
+
+    fn models_request(_state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        Err(models::unsupported())
+    }
+
+    fn health_request(_state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        Err(models::unsupported())
     }
 }
 

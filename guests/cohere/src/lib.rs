@@ -7,6 +7,7 @@
 //! tested outside the sandbox.
 
 pub mod errors;
+pub mod models;
 pub mod request;
 pub mod stream;
 
@@ -77,6 +78,18 @@ impl Provider for Cohere {
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {
         stream::ChatStream::default()
+    }
+
+    fn models_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::request(state)
+    }
+
+    fn parse_models(state: &State, body: &[u8]) -> Result<cordon_sdk::models::ModelPage, ProviderError> {
+        models::parse(state, body)
+    }
+
+    fn health_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::probe(state)
     }
 }
 

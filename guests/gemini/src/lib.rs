@@ -8,6 +8,7 @@
 //! (Gemini on Vertex AI), which turns off the `component` feature.
 
 pub mod errors;
+pub mod models;
 pub mod partial;
 pub mod request;
 pub mod stream;
@@ -133,6 +134,18 @@ impl Provider for Gemini {
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {
         stream::GeminiStream::default()
+    }
+
+    fn models_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::request(state)
+    }
+
+    fn parse_models(state: &State, body: &[u8]) -> Result<cordon_sdk::models::ModelPage, ProviderError> {
+        models::parse(state, body)
+    }
+
+    fn health_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::probe(state)
     }
 }
 

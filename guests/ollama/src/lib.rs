@@ -6,6 +6,7 @@
 //! (and can be benchmarked) outside the sandbox.
 
 pub mod errors;
+pub mod models;
 pub mod request;
 pub mod stream;
 
@@ -104,6 +105,14 @@ impl Provider for Ollama {
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {
         stream::ChatStream::default()
+    }
+
+    fn models_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::request(state)
+    }
+
+    fn parse_models(_state: &State, body: &[u8]) -> Result<cordon_sdk::models::ModelPage, ProviderError> {
+        models::parse(body)
     }
 }
 

@@ -7,6 +7,7 @@
 //! outside the sandbox.
 
 pub mod request;
+pub mod models;
 pub mod stream;
 
 use cordon_sdk::settings::{self, Upstream};
@@ -71,6 +72,14 @@ impl Provider for Responses {
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {
         stream::ResponsesStream::default()
+    }
+
+    fn models_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::request(state)
+    }
+
+    fn parse_models(_state: &State, body: &[u8]) -> Result<cordon_sdk::models::ModelPage, ProviderError> {
+        models::parse(body)
     }
 }
 

@@ -8,6 +8,7 @@
 //! can compare the same code in and out of the sandbox.
 
 pub mod quirks;
+pub mod models;
 pub mod request;
 pub mod stream;
 
@@ -109,6 +110,14 @@ impl Provider for OpenAi {
 
     fn stream(_state: &State, _request: &NativeRequest) -> Self::Stream {
         stream::ChatStream::default()
+    }
+
+    fn models_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::request(state)
+    }
+
+    fn parse_models(_state: &State, body: &[u8]) -> Result<cordon_sdk::models::ModelPage, ProviderError> {
+        models::parse(body)
     }
 }
 

@@ -118,3 +118,78 @@ fn fetch<P: Provider>(state: &State, request: &NativeRequest) -> Result<Vec<u8>,
     }
     Ok(body)
 }
+
+/// A `GET` of `url` answered in JSON, with the manifest secret `secret` added by the host.
+pub fn get_json(url: String, secret: &str) -> NativeRequest {
+    NativeRequest {
+        http: crate::OutgoingRequest {
+            method: "GET".into(),
+            url,
+            headers: vec![crate::Header { name: "accept".into(), value: "application/json".into() }],
+            body: Vec::new(),
+            secrets: vec![secret.into()],
+        },
+        framing: crate::Framing::Json,
+        warnings: Vec::new(),
+    }
+}
+
+/// `body` parsed as `T`, or a protocol error naming `what` and an excerpt.
+pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8], what: &str) -> Result<T, ProviderError> {
+    serde_json::from_slice(body).map_err(|err| {
+        ProviderError::protocol(format!("the {what} answer is not what was expected ({err}): {}", crate::errors::excerpt(body)))
+    })
+}
+
+/// One model of an OpenAI-shaped list (`GET /v1/models`: `{"data": [{"id": ...}]}`),
+/// with the fields compatible servers add where they do: `context_window`
+/// (Groq), `context_length` (OpenRouter, Together), `max_model_len` (vLLM).
+#[derive(serde::Deserialize)]
+struct OpenAiModel {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, alias = "context_length", alias = "max_model_len")]
+    context_window: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct OpenAiList {
+    data: Vec<OpenAiModel>,
+}
+
+/// Parse an OpenAI-shaped models answer (one page: the API has no paging).
+pub fn parse_openai_models(body: &[u8]) -> Result<ModelPage, ProviderError> {
+    let list: OpenAiList = parse_json(body, "models")?;
+    let models = list
+        .data
+        .into_iter()
+        .map(|model| ModelInfo {
+            display_name: model.name,
+            context_window: model.context_window.and_then(|tokens| u32::try_from(tokens).ok()),
+            ..ModelInfo::with_id(model.id)
+        })
+        .collect();
+    Ok(ModelPage { models, next: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_lists_parse_with_what_compatible_servers_add() {
+        let body = br#"{"object":"list","data":[
+            {"id":"gpt-4o-mini","object":"model","created":1,"owned_by":"openai"},
+            {"id":"llama-3.3-70b-versatile","context_window":131072},
+            {"id":"x/y","name":"Y","context_length":32768},
+            {"id":"served","max_model_len":4096}]}"#;
+        let page = parse_openai_models(body).expect("parses");
+        let ids: Vec<_> = page.models.iter().map(|m| (m.id.as_str(), m.context_window)).collect();
+        assert_eq!(ids, [("gpt-4o-mini", None), ("llama-3.3-70b-versatile", Some(131072)), ("x/y", Some(32768)), ("served", Some(4096))]);
+        assert_eq!(page.models[2].display_name.as_deref(), Some("Y"));
+        assert!(page.next.is_none());
+        let err = parse_openai_models(b"{\"models\":[]}").expect_err("not the shape");
+        assert!(err.message.contains("models answer"), "{}", err.message);
+    }
+}

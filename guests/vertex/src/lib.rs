@@ -11,6 +11,7 @@
 //! allowlist checks: the guest never sees the key or the token.
 
 pub mod errors;
+pub mod models;
 pub mod options;
 pub mod publisher;
 pub mod request;
@@ -100,6 +101,14 @@ impl Provider for Vertex {
 
     fn stream(_state: &State, request: &NativeRequest) -> Self::Stream {
         stream::VertexStream::new(Publisher::of_endpoint(&request.http.url))
+    }
+
+    fn models_request(_state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        Err(models::unsupported())
+    }
+
+    fn health_request(_state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        Err(models::unsupported())
     }
 }
 

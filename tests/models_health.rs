@@ -1,0 +1,170 @@
+//! `list-models` and `health` (contract 0.2.0) of every shipped provider,
+//! through the real host and the real components, against local servers that
+//! answer in each provider's real models-endpoint shape: the request each
+//! provider makes (method, path, query, headers, the key the host adds), the
+//! models it reads (paging included), and health mapped from the answer.
+
+use cordon::models::HealthStatus;
+use cordon::replay::{Reply, ReplayServer};
+use cordon::{Error, HostGrant, Provider, ProviderOptions};
+use serde_json::{Value, json};
+
+use crate::support::runtime;
+
+const KEY: &str = "sk-models-test";
+
+fn answer(body: Value) -> Reply {
+    Reply::error(200, &body.to_string())
+}
+
+/// `provider` loaded against a server answering `replies` in turn, the test
+/// key bound to its `api-key` secret.
+async fn against(provider: &str, replies: Vec<Reply>) -> (ReplayServer, Provider) {
+    let server = ReplayServer::start(replies).await.expect("server");
+    let options = ProviderOptions {
+        base_url: Some(server.url()),
+        grants: vec![HostGrant { origin: server.url().parse().expect("origin"), with_secrets: true }],
+        secrets: [("api-key".to_owned(), KEY.to_owned())].into(),
+        deny_unapproved: true,
+        ..ProviderOptions::default()
+    };
+    let loaded = runtime().load_provider(provider, options).await.expect("loads");
+    (server, loaded)
+}
+
+fn ids(models: &[cordon::models::ModelInfo]) -> Vec<&str> {
+    models.iter().map(|model| model.id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn openai_and_openai_responses_read_the_models_list() {
+    let list = json!({"object": "list", "data": [
+        {"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned_by": "system"},
+        {"id": "o3", "object": "model", "created": 1744225308, "owned_by": "system"}]});
+    for name in ["openai", "openai-responses"] {
+        let (server, provider) = against(name, vec![answer(list.clone()), answer(list.clone())]).await;
+        let models = provider.list_models().await.expect("lists");
+        assert_eq!(ids(&models), ["gpt-4o-mini", "o3"], "{name}");
+        let health = provider.health().await.expect("health");
+        assert_eq!((health.status, health.reason), (HealthStatus::Ok, None), "{name}");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2, "{name}: one request each");
+        for request in &requests {
+            assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/models"), "{name}");
+            assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()), "{name}: the host's key");
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_maps_error_answers_to_degraded_or_down() {
+    let limited = Reply::error(429, r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#);
+    let refused = Reply::error(401, r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#);
+    let (_server, provider) = against("openai", vec![limited, refused.clone(), refused]).await;
+    let health = provider.health().await.expect("health");
+    assert_eq!(health.status, HealthStatus::Degraded, "{health:?}");
+    assert!(health.reason.as_deref().is_some_and(|r| r.contains("429")), "{health:?}");
+    let health = provider.health().await.expect("health");
+    assert_eq!(health.status, HealthStatus::Down, "{health:?}");
+    assert!(health.reason.as_deref().is_some_and(|r| r.contains("401")), "{health:?}");
+    let err = provider.list_models().await.expect_err("refused");
+    assert!(matches!(&err, Error::Turn(e) if e.kind == cordon::ErrorKind::Auth), "{err}");
+}
+
+#[tokio::test]
+async fn anthropic_follows_pages_with_after_id() {
+    let first = json!({"data": [{"type": "model", "id": "claude-sonnet-4-5-20250929", "display_name": "Claude Sonnet 4.5", "created_at": "2025-09-29T00:00:00Z"}],
+        "has_more": true, "first_id": "claude-sonnet-4-5-20250929", "last_id": "claude-sonnet-4-5-20250929"});
+    let second = json!({"data": [{"type": "model", "id": "claude-haiku-4-5-20251001", "display_name": "Claude Haiku 4.5", "created_at": "2025-10-01T00:00:00Z"}],
+        "has_more": false, "first_id": "claude-haiku-4-5-20251001", "last_id": "claude-haiku-4-5-20251001"});
+    let (server, provider) = against("anthropic", vec![answer(first.clone()), answer(second), answer(first)]).await;
+    let models = provider.list_models().await.expect("lists");
+    assert_eq!(ids(&models), ["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"]);
+    assert_eq!(models[1].display_name.as_deref(), Some("Claude Haiku 4.5"));
+    assert_eq!(provider.health().await.expect("health").status, HealthStatus::Ok);
+    let requests = server.requests();
+    let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/v1/models?limit=1000", "/v1/models?limit=1000&after_id=claude-sonnet-4-5-20250929", "/v1/models?limit=1"]);
+    for request in &requests {
+        assert_eq!(request.header("anthropic-version"), Some("2023-06-01"));
+        assert_eq!(request.header("x-api-key"), Some(KEY));
+    }
+}
+
+#[tokio::test]
+async fn gemini_lists_generative_models_with_their_limits() {
+    let first = json!({"models": [
+        {"name": "models/gemini-2.5-flash", "version": "001", "displayName": "Gemini 2.5 Flash", "inputTokenLimit": 1048576,
+         "outputTokenLimit": 65536, "supportedGenerationMethods": ["generateContent", "countTokens", "createCachedContent"], "thinking": true},
+        {"name": "models/text-embedding-004", "displayName": "Text Embedding 004", "inputTokenLimit": 2048, "outputTokenLimit": 1,
+         "supportedGenerationMethods": ["embedContent"]}],
+        "nextPageToken": "Ch5tb2RlbHMvZ2VtaW5p"});
+    let second = json!({"models": [{"name": "models/gemini-2.0-flash", "inputTokenLimit": 1048576, "outputTokenLimit": 8192,
+        "supportedGenerationMethods": ["generateContent"]}]});
+    let (server, provider) = against("gemini", vec![answer(first.clone()), answer(second), answer(first)]).await;
+    let models = provider.list_models().await.expect("lists");
+    assert_eq!(ids(&models), ["gemini-2.5-flash", "gemini-2.0-flash"], "embedding models are not chat models");
+    assert_eq!((models[0].context_window, models[0].max_output_tokens, models[0].reasoning), (Some(1048576), Some(65536), Some(true)));
+    assert_eq!(models[1].reasoning, None, "unknown, not false");
+    assert_eq!(provider.health().await.expect("health").status, HealthStatus::Ok);
+    let requests = server.requests();
+    let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/v1beta/models?pageSize=1000", "/v1beta/models?pageSize=1000&pageToken=Ch5tb2RlbHMvZ2VtaW5p", "/v1beta/models?pageSize=1"]);
+    assert!(requests.iter().all(|r| r.header("x-goog-api-key") == Some(KEY)));
+}
+
+#[tokio::test]
+async fn ollama_lists_its_pulled_models() {
+    let tags = json!({"models": [
+        {"name": "llama3.2:latest", "model": "llama3.2:latest", "modified_at": "2025-05-04T17:37:44.706015396-07:00", "size": 2019393189,
+         "digest": "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
+         "details": {"parent_model": "", "format": "gguf", "family": "llama", "families": ["llama"], "parameter_size": "3.2B", "quantization_level": "Q4_K_M"}},
+        {"name": "qwen3:8b", "model": "qwen3:8b", "size": 5225388164_u64, "details": {"family": "qwen3"}}]});
+    let (server, provider) = against("ollama", vec![answer(tags.clone()), answer(tags)]).await;
+    assert_eq!(ids(&provider.list_models().await.expect("lists")), ["llama3.2:latest", "qwen3:8b"]);
+    assert_eq!(provider.health().await.expect("health").status, HealthStatus::Ok);
+    assert!(server.requests().iter().all(|r| r.method == "GET" && r.path == "/api/tags"));
+}
+
+#[tokio::test]
+async fn cohere_lists_chat_models_with_their_features() {
+    let page = json!({"models": [
+        {"name": "command-a-03-2025", "endpoints": ["chat"], "finetuned": false, "context_length": 256000,
+         "tokenizer_url": "https://storage.googleapis.com/cohere-public/tokenizers/command-a-03-2025.json", "features": ["json_mode", "tools", "strict_tools"]},
+        {"name": "command-r7b-12-2024", "endpoints": ["chat"], "context_length": 128000, "features": ["json_mode"]}],
+        "next_page_token": null});
+    let (server, provider) = against("cohere", vec![answer(page.clone()), answer(page)]).await;
+    let models = provider.list_models().await.expect("lists");
+    assert_eq!(ids(&models), ["command-a-03-2025", "command-r7b-12-2024"]);
+    assert_eq!((models[0].context_window, models[0].tools, models[1].tools), (Some(256000), Some(true), Some(false)));
+    assert_eq!(provider.health().await.expect("health").status, HealthStatus::Ok);
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/v1/models?endpoint=chat&page_size=1000", "/v1/models?endpoint=chat&page_size=1"]);
+}
+
+#[tokio::test]
+async fn bedrock_and_vertex_say_why_they_cannot_list() {
+    let aws = cordon::signing::aws_credentials_json("AKIDEXAMPLE", "models-test-secret", None, Some("us-east-1"));
+    let google = crate::support::google_service_account("http://127.0.0.1:9/token");
+    let cases = [
+        ("bedrock", None, ("aws", aws)),
+        ("vertex", Some(json!({"project": "p", "location": "us-central1"})), ("google", google)),
+    ];
+    for (name, options, (secret, value)) in cases {
+        let server = ReplayServer::start(vec![answer(json!({}))]).await.expect("server");
+        let options = ProviderOptions {
+            base_url: Some(server.url()),
+            options,
+            secrets: [(secret.to_owned(), value)].into(),
+            deny_unapproved: true,
+            ..ProviderOptions::default()
+        };
+        let provider = runtime().load_provider(name, options).await.expect("loads");
+        let err = provider.list_models().await.expect_err("unsupported");
+        assert!(err.to_string().contains(&format!("provider `{name}` cannot list models")), "{err}");
+        let health = provider.health().await.expect("health answers");
+        assert_eq!(health.status, HealthStatus::Down);
+        assert!(health.reason.as_deref().is_some_and(|r| r.contains("cannot list models")), "{health:?}");
+        assert!(server.requests().is_empty(), "{name} sent nothing");
+    }
+}
