@@ -410,19 +410,34 @@ async fn a_refused_assertion_is_a_clear_error() {
     let provider = hostile_signing(&endpoint.url, &[("google", key_file)], vec![]).await.expect("loads");
     let (events, result) = run_turn(&provider, request("normal", &["google"], &[], None)).await;
     let error = failure(result, &events);
-    assert_eq!(error.kind, ErrorKind::Denied, "{error:?}");
+    // Answered 401 by the host, which says why in the body: the guest reports
+    // it as it would a key the upstream refuses (this one quotes the body).
+    assert_eq!((error.kind, error.status), (ErrorKind::Auth, Some(401)), "{error:?}");
+    let said = error.body_excerpt.clone().unwrap_or_default();
     for needle in ["secret `google`", "refused the service account's assertion", "400", "invalid_grant", "Invalid JWT Signature"] {
-        assert!(error.message.contains(needle), "`{needle}` missing from: {}", error.message);
+        assert!(said.contains(needle), "`{needle}` missing from: {said}");
     }
     assert_eq!(endpoint.get("/_stats").await, json!({ "exchanges": 0, "refused": 1 }));
+
+    // A token endpoint that cannot be reached is a network error (worth a
+    // retry), not a refusal: the request is never sent.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let nowhere = google_service_account(&format!("http://{}/token", closed.local_addr().expect("its address")));
+    drop(closed);
+    let provider = hostile_signing(&endpoint.url, &[("google", nowhere)], vec![]).await.expect("loads");
+    let (events, result) = run_turn(&provider, request("normal", &["google"], &[], None)).await;
+    let error = failure(result, &events);
+    assert_eq!(error.kind, ErrorKind::Network, "{error:?}");
+    assert!(error.message.contains("could not be reached"), "{}", error.message);
 
     // An endpoint that quotes the assertion back: the guest never sees it.
     let (quoting, key_file) = token_endpoint(&public_key(dir.path(), false), "3600", true);
     let provider = hostile_signing(&quoting.url, &[("google", key_file)], vec![]).await.expect("loads");
     let (events, result) = run_turn(&provider, request("normal", &["google"], &[], None)).await;
     let error = failure(result, &events);
-    assert!(error.message.contains("such as [REDACTED]"), "{}", error.message);
-    assert!(!error.message.contains("eyJ"), "no part of a JWT is shown: {}", error.message);
+    let said = error.body_excerpt.clone().unwrap_or_default();
+    assert!(said.contains("such as [REDACTED]"), "{said}");
+    assert!(!said.contains("eyJ") && !error.message.contains("eyJ"), "no part of a JWT is shown: {said}");
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt as _;
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderName, HeaderValue, LOCATION};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
 use tracing::Instrument as _;
 use url::Url;
@@ -30,7 +30,7 @@ use crate::limits::Limits;
 use crate::manifest::SecretScheme;
 use crate::policy::{AllowList, Origin, is_internal};
 use crate::scrub::{LiveNeedles, Scrubber};
-use crate::signing::Signer;
+use crate::signing::{SignError, Signer};
 use crate::trust::{Granted, GrantedSecret};
 
 /// Redirect hops followed before giving up.
@@ -49,6 +49,22 @@ const HOST_OWNED_HEADERS: [(&str, &str); 10] = [
     ("if-range", "a part of a reflected secret would pass the host's scrubber"),
     ("proxy-authorization", "the host sends through no proxy"),
 ];
+
+/// The host's own answer to a request whose credentials were turned down
+/// before it was sent ([`SignError::Refused`]): 401, with an error body in
+/// the shape most providers use (`error.message`), so that the guest reports
+/// an authentication error in its own words, as for a key the upstream refuses.
+/// `x-cordon-credentials: refused` tells it from an upstream's 401.
+fn credentials_refused(why: &str) -> reqwest::Response {
+    let body = serde_json::json!({
+        "error": { "message": why, "type": "authentication_error", "code": 401, "status": "UNAUTHENTICATED" }
+    });
+    let mut answer = hyper::Response::new(body.to_string());
+    *answer.status_mut() = StatusCode::UNAUTHORIZED;
+    answer.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    answer.headers_mut().insert(HeaderName::from_static("x-cordon-credentials"), HeaderValue::from_static("refused"));
+    reqwest::Response::from(answer)
+}
 
 /// Fixed name-to-address answers (like curl's `--resolve`), consulted before DNS.
 pub type DnsOverrides = HashMap<String, Vec<IpAddr>>;
@@ -271,26 +287,32 @@ impl Broker {
             }
             // Signing is the last step: it covers every header above and the body.
             let mut needles = self.needles.current();
+            let mut refused = None;
             if let Some((name, signer)) = signing {
-                let signature =
-                    signer.sign(name, &method, &url, &headers, &body).await.map_err(|why| error(HttpErrorKind::Denied, why))?;
-                for secret in signature.from_now_on {
-                    self.needles.learn(secret);
+                match signer.sign(name, &method, &url, &headers, &body).await {
+                    Ok(signature) => {
+                        for secret in signature.from_now_on {
+                            self.needles.learn(secret);
+                        }
+                        needles = self.needles.current().extended(signature.for_this_response.iter().map(String::as_str));
+                        headers.extend(signature.headers);
+                    }
+                    Err(SignError::Refused(why)) => refused = Some(credentials_refused(&why)),
+                    Err(SignError::Unavailable(why)) => return Err(error(HttpErrorKind::Connect, why)),
+                    Err(SignError::Failed(why)) => return Err(error(HttpErrorKind::Denied, why)),
                 }
-                needles = self.needles.current().extended(signature.for_this_response.iter().map(String::as_str));
-                headers.extend(signature.headers);
             }
 
-            let sent = self
-                .client
-                .request(method.clone(), url.clone())
-                .headers(headers)
-                .body(body.clone())
-                .send();
-            let response = tokio::time::timeout(self.read_timeout(), sent)
-                .await
-                .map_err(|_| self.timeout_error("the response head"))?
-                .map_err(|err| self.transport_error(&err))?;
+            let response = match refused {
+                Some(answer) => answer,
+                None => {
+                    let sent = self.client.request(method.clone(), url.clone()).headers(headers).body(body.clone()).send();
+                    tokio::time::timeout(self.read_timeout(), sent)
+                        .await
+                        .map_err(|_| self.timeout_error("the response head"))?
+                        .map_err(|err| self.transport_error(&err))?
+                }
+            };
 
             let status = response.status();
             if status.is_redirection() && let Some(location) = response.headers().get(LOCATION) {

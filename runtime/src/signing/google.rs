@@ -15,6 +15,7 @@ use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde::Deserialize;
 
 use crate::scrub::Needles;
+use crate::signing::SignError;
 use crate::signing::credentials::ServiceAccount;
 use crate::trust::SecretValue;
 
@@ -75,7 +76,7 @@ impl TokenSource {
 
     /// The access token: the cached one while it is fresh, else a new one.
     /// The error says what went wrong and how to fix it.
-    pub async fn token(&self) -> Result<Minted, String> {
+    pub async fn token(&self) -> Result<Minted, SignError> {
         let mut cached = self.cached.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
             return Ok(Minted { token: token.value.clone(), fresh: false });
@@ -112,9 +113,9 @@ impl TokenSource {
     }
 
     /// Exchange a new assertion for an access token.
-    async fn exchange(&self) -> Result<Token, String> {
+    async fn exchange(&self) -> Result<Token, SignError> {
         let uri = &self.account.token_uri;
-        let assertion = self.assertion()?;
+        let assertion = self.assertion().map_err(SignError::Failed)?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
             .append_pair("assertion", &assertion)
@@ -129,22 +130,29 @@ impl TokenSource {
             .timeout(self.timeout)
             .send()
             .await
-            .map_err(|err| format!("the token endpoint {uri} could not be reached: {}", chain(&err)))?;
+            .map_err(|err| SignError::Unavailable(format!("the token endpoint {uri} could not be reached: {}", chain(&err))))?;
         let status = sent.status();
-        let bytes = read_capped(sent).await.map_err(|why| format!("the token endpoint {uri}: {why}"))?;
+        let bytes = read_capped(sent).await.map_err(|why| SignError::Unavailable(format!("the token endpoint {uri}: {why}")))?;
         if !status.is_success() {
             // The assertion is a credential for an hour: an error body quoting it is scrubbed before it is cut short.
             let body = Needles::new([assertion.as_str()]).scrub_text(&String::from_utf8_lossy(&bytes));
-            return Err(format!(
-                "the token endpoint {uri} refused the service account's assertion: {status}: {}; check the key \
-                 file (its client_email, private_key and token_uri) and that the account is enabled",
-                excerpt(&body)
-            ));
+            let body = excerpt(&body);
+            // A 4xx turns the credentials down (a wrong key, a disabled
+            // account); anything else is the endpoint failing, which may pass.
+            return Err(if status.is_client_error() {
+                SignError::Refused(format!(
+                    "the token endpoint {uri} refused the service account's assertion: {status}: {body}; check the \
+                     key file (its client_email, private_key and token_uri) and that the account is enabled"
+                ))
+            } else {
+                SignError::Unavailable(format!("the token endpoint {uri} failed: {status}: {body}"))
+            });
         }
-        let parsed: TokenResponse = serde_json::from_slice(&bytes)
-            .map_err(|err| format!("the token endpoint {uri} answered {status} with no token JSON ({err})"))?;
+        let parsed: TokenResponse = serde_json::from_slice(&bytes).map_err(|err| {
+            SignError::Unavailable(format!("the token endpoint {uri} answered {status} with no token JSON ({err})"))
+        })?;
         let value = parsed.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
-            format!("the token endpoint {uri} answered {status} without an `access_token`")
+            SignError::Unavailable(format!("the token endpoint {uri} answered {status} without an `access_token`"))
         })?;
         let lifetime = parsed
             .expires_in

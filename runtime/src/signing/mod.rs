@@ -35,6 +35,32 @@ pub enum Signer {
     Google(Box<TokenSource>),
 }
 
+/// Why a request was not signed. Each message says what went wrong and how
+/// to fix it, and is fit for the guest (scrubbed).
+#[derive(Debug)]
+pub enum SignError {
+    /// The credentials were turned down (a token endpoint refused the
+    /// assertion): the broker answers the request 401 itself, so that the
+    /// guest reports an authentication error, as for a refused key.
+    Refused(String),
+    /// The token endpoint could not be reached or failed: worth a retry.
+    Unavailable(String),
+    /// Nothing to sign with (no region, an invalid value): the request is refused.
+    Failed(String),
+}
+
+impl SignError {
+    /// The same error, its message led by `secret `name``.
+    fn of_secret(self, name: &str) -> SignError {
+        let lead = |why: String| format!("secret `{name}`: {why}");
+        match self {
+            SignError::Refused(why) => SignError::Refused(lead(why)),
+            SignError::Unavailable(why) => SignError::Unavailable(lead(why)),
+            SignError::Failed(why) => SignError::Failed(lead(why)),
+        }
+    }
+}
+
 /// What signing one request adds.
 pub struct Signature {
     /// The headers to set (sensitive: never logged).
@@ -86,14 +112,18 @@ impl Signer {
     }
 
     /// Sign a request of `method` to `url` with `headers` and `body`, as
-    /// secret `name`. The error is a message fit for the guest (scrubbed).
-    pub async fn sign(&self, name: &str, method: &Method, url: &Url, headers: &HeaderMap, body: &[u8]) -> Result<Signature, String> {
+    /// secret `name`.
+    pub async fn sign(&self, name: &str, method: &Method, url: &Url, headers: &HeaderMap, body: &[u8]) -> Result<Signature, SignError> {
         match self {
-            Signer::Aws { service, credentials } => sign_aws(name, service, credentials, method, url, headers, body),
+            Signer::Aws { service, credentials } => sign_aws(name, service, credentials, method, url, headers, body).map_err(SignError::Failed),
             Signer::Google(tokens) => {
-                let minted = tokens.token().await.map_err(|why| format!("secret `{name}`: {why}"))?;
-                let value = sensitive(&format!("Bearer {}", minted.token.expose()))
-                    .ok_or_else(|| format!("secret `{name}`: the token endpoint {} issued a token that is not a valid header value", tokens.token_uri()))?;
+                let minted = tokens.token().await.map_err(|err| err.of_secret(name))?;
+                let value = sensitive(&format!("Bearer {}", minted.token.expose())).ok_or_else(|| {
+                    SignError::Unavailable(format!(
+                        "secret `{name}`: the token endpoint {} issued a token that is not a valid header value",
+                        tokens.token_uri()
+                    ))
+                })?;
                 let fresh = if minted.fresh { vec![minted.token.expose().to_owned()] } else { Vec::new() };
                 Ok(Signature { headers: vec![(reqwest::header::AUTHORIZATION, value)], for_this_response: Vec::new(), from_now_on: fresh })
             }
