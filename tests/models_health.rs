@@ -168,3 +168,31 @@ async fn bedrock_and_vertex_say_why_they_cannot_list() {
         assert!(server.requests().is_empty(), "{name} sent nothing");
     }
 }
+
+/// `cordon models` and `cordon health` as a user runs them, against a local Ollama.
+#[tokio::test]
+async fn the_cli_lists_models_and_probes_health() {
+    let tags = json!({"models": [{"name": "llama3.2:latest", "model": "llama3.2:latest", "details": {"family": "llama"}}]});
+    let limited = Reply::error(503, r#"{"error":"server busy, please try again"}"#);
+    let server = ReplayServer::start(vec![answer(tags), limited]).await.expect("server");
+    let run = |command: &'static str, url: String| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
+                .args([command, "ollama", "--base-url", &url, "--json"])
+                .env("CORDON_COMPONENTS", crate::support::components_dir())
+                .env("CORDON_TRUST", crate::support::trust_file())
+                .env("CORDON_LOG", "off")
+                .output()
+                .expect("cordon runs")
+        })
+    };
+    let listed = run("models", server.url()).await.expect("ran");
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let models: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert_eq!(models, json!([{"id": "llama3.2:latest"}]));
+    let probed = run("health", server.url()).await.expect("ran");
+    assert!(!probed.status.success(), "degraded is not ok");
+    let health: Value = serde_json::from_slice(&probed.stdout).expect("JSON");
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert!(health["reason"].as_str().is_some_and(|r| r.contains("503")), "{health}");
+}

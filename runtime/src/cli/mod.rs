@@ -7,6 +7,7 @@ mod demo;
 mod inspect;
 mod logging;
 mod manage;
+mod models;
 mod new;
 mod render;
 mod replay;
@@ -62,6 +63,10 @@ enum Command {
     Tools(tools::Args),
     /// Show a component's kind, name, version, contract, exports, what it asks for (flagged where it looks wrong), its approval and limits.
     Inspect(inspect::Args),
+    /// List the models a provider's upstream offers (its `list-models`, contract 0.2.0).
+    Models(models::Args),
+    /// Probe a provider's upstream (its `health`, contract 0.2.0); exits non-zero unless `ok`.
+    Health(models::Args),
     /// Approve what a component asks for (hosts, secrets bound to a source) in the trust file; with no name, list the approvals.
     Trust(trust::Args),
     /// Stream a built-in recorded conversation through the OpenAI-compatible provider, the host running the calculator tool.
@@ -135,6 +140,8 @@ async fn run(cli: Cli, logging: logging::Logging) -> cordon::Result<ExitCode> {
         Command::New(args) => new::run(args),
         Command::Tools(args) => tools::run(&Runtime::new(config)?, args).await,
         Command::Inspect(args) => inspect::run(&Runtime::new(config)?, args).await,
+        Command::Models(args) => models::models(&Runtime::new(config)?, args).await,
+        Command::Health(args) => models::health(&Runtime::new(config)?, args).await,
         Command::Trust(args) => trust::run(&Runtime::new(config)?, args).await,
         Command::Demo => demo::run(&Runtime::new(config)?).await,
         Command::Serve(args) => serve::run(config, args, &logging).await,
