@@ -141,6 +141,47 @@ async fn queued_turns_give_up_after_the_queue_wait() {
 }
 
 #[tokio::test]
+async fn a_full_instance_pool_refuses_a_turn_as_overloaded_and_recovers() {
+    // A pool of two instances: two long turns take both (the provider's
+    // spare, then one made for the second), so a third finds none.
+    let mut config = RuntimeConfig::new(components_dir());
+    config.pool.instances = 2;
+    config.trust = cordon::TrustStore::load(&crate::support::trust_file()).expect("trust file");
+    let small = Runtime::new(config).expect("a runtime with a small pool");
+    const ANSWER: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    let slow = || {
+        let mut reply = Reply::stream((0..40).map(|_| Bytes::from_static(b": slow\n\n")).chain([Bytes::from_static(ANSWER)]).collect());
+        reply.chunk_delay = Duration::from_millis(25);
+        reply
+    };
+    let server = ReplayServer::start(vec![slow(), slow(), Reply::stream(vec![Bytes::from_static(ANSWER)])]).await.expect("server");
+    let options = ProviderOptions { base_url: Some(server.url()), ..ProviderOptions::default() };
+    let provider = small.load_provider("openai", options).await.expect("loads");
+    let mut running = Vec::new();
+    for started in 1..=2 {
+        let turn = provider.clone();
+        running.push(tokio::spawn(async move { turn.complete(Request::user("m", "hi")).await.map(|r| r.text()) }));
+        for _ in 0..400 {
+            if server.requests().len() == started {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(server.requests().len(), started, "turn {started} is running");
+    }
+    let error = failed_turn(&provider).await;
+    assert_eq!((error.kind, error.retryable, error.retry_after_ms), (ErrorKind::Overloaded, true, Some(1000)), "{error:?}");
+    assert!(error.message.contains("pool") && error.message.contains("limits.concurrent-turns"), "{}", error.message);
+    assert_eq!(server.requests().len(), 2, "the refused turn never reached the upstream");
+    for turn in running {
+        turn.await.expect("the long turn's task").expect("the long turn ends well");
+    }
+    // Their instances freed, the next turn runs.
+    let (_, result) = run_turn(&provider, Request::user("m", "hi")).await;
+    assert_eq!(result.expect("a turn once the pool has room").text(), "ok");
+}
+
+#[tokio::test]
 async fn fuel_gives_a_deterministic_budget() {
     let mut config = RuntimeConfig::new(components_dir());
     config.fuel = true;

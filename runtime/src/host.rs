@@ -118,11 +118,29 @@ pub fn new_store(engine: &Engine, broker: Arc<Broker>, component: Arc<str>, limi
     store
 }
 
+/// How long a turn refused for a full instance pool is asked to wait.
+const POOL_FULL_RETRY_MS: u64 = 1000;
+
 /// Classify an error from a call into the guest: a limit breach, a trap (with
-/// what the guest printed, e.g. its panic message), or an engine failure.
+/// what the guest printed, e.g. its panic message), a full instance pool, or
+/// an engine failure.
 pub fn trap_error(store: &Store<HostState>, err: wasmtime::Error) -> TurnError {
     if let Some(breach) = err.downcast_ref::<Breach>() {
         return TurnError::new(ErrorKind::LimitExceeded, breach.to_string());
+    }
+    if let Some(full) = err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        // The host's own capacity, not the guest's doing: worth a retry.
+        let mut error = TurnError::new(
+            ErrorKind::Overloaded,
+            format!(
+                "the host is running as many component instances as its pool holds ({full}), so the turn was not \
+                 started; retry shortly, or lower the providers' `limits.concurrent-turns` below the pool's size \
+                 (`RuntimeConfig::pool`; the gateway's is 256 instances)"
+            ),
+        );
+        error.retryable = true;
+        error.retry_after_ms = Some(POOL_FULL_RETRY_MS);
+        return error;
     }
     if is_handover_exhausted(&err) {
         return TurnError::new(ErrorKind::LimitExceeded, Breach::Handover { limit: store.hostcall_fuel() }.to_string());
