@@ -142,31 +142,109 @@ async fn cohere_lists_chat_models_with_their_features() {
     assert_eq!(paths, ["/v1/models?endpoint=chat&page_size=1000", "/v1/models?endpoint=chat&page_size=1"]);
 }
 
+/// Bedrock's catalogue is `ListFoundationModels`, on the control-plane host;
+/// a local base URL answers it at its own origin, signed with the `aws` secret.
 #[tokio::test]
-async fn bedrock_and_vertex_say_why_they_cannot_list() {
-    let aws = cordon::signing::aws_credentials_json("AKIDEXAMPLE", "models-test-secret", None, Some("us-east-1"));
-    let google = crate::support::google_service_account("http://127.0.0.1:9/token");
-    let cases = [
-        ("bedrock", None, ("aws", aws)),
-        ("vertex", Some(json!({"project": "p", "location": "us-central1"})), ("google", google)),
-    ];
-    for (name, options, (secret, value)) in cases {
-        let server = ReplayServer::start(vec![answer(json!({}))]).await.expect("server");
-        let options = ProviderOptions {
-            base_url: Some(server.url()),
-            options,
-            secrets: [(secret.to_owned(), value)].into(),
-            deny_unapproved: true,
-            ..ProviderOptions::default()
-        };
-        let provider = runtime().load_provider(name, options).await.expect("loads");
-        let err = provider.list_models().await.expect_err("unsupported");
-        assert!(err.to_string().contains(&format!("provider `{name}` cannot list models")), "{err}");
-        let health = provider.health().await.expect("health answers");
-        assert_eq!(health.status, HealthStatus::Down);
-        assert!(health.reason.as_deref().is_some_and(|r| r.contains("cannot list models")), "{health:?}");
-        assert!(server.requests().is_empty(), "{name} sent nothing");
+async fn bedrock_lists_foundation_models_signed_for_bedrock() {
+    let summaries = json!({"modelSummaries": [
+        {"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0", "modelId": "amazon.nova-lite-v1:0",
+         "modelName": "Nova Lite", "providerName": "Amazon", "inputModalities": ["TEXT", "IMAGE", "VIDEO"], "outputModalities": ["TEXT"],
+         "responseStreamingSupported": true, "customizationsSupported": ["FINE_TUNING"], "inferenceTypesSupported": ["ON_DEMAND", "INFERENCE_PROFILE"],
+         "modelLifecycle": {"status": "ACTIVE"}},
+        {"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
+         "modelId": "anthropic.claude-sonnet-4-5-20250929-v1:0", "modelName": "Claude Sonnet 4.5", "providerName": "Anthropic",
+         "inputModalities": ["TEXT", "IMAGE"], "outputModalities": ["TEXT"], "responseStreamingSupported": true,
+         "inferenceTypesSupported": ["INFERENCE_PROFILE"], "modelLifecycle": {"status": "ACTIVE"}},
+        {"modelId": "cohere.rerank-v3-5:0", "modelName": "Rerank 3.5", "providerName": "Cohere", "inputModalities": ["TEXT"],
+         "outputModalities": ["TEXT"], "responseStreamingSupported": false, "inferenceTypesSupported": ["ON_DEMAND"]}]});
+    let throttled = Reply {
+        headers: vec![("content-type".into(), "application/json".into()), ("x-amzn-errortype".into(), "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/".into())],
+        ..Reply::error(429, r#"{"message":"Too many requests, please wait before trying again."}"#)
+    };
+    let denied = Reply {
+        headers: vec![("content-type".into(), "application/json".into()), ("x-amzn-errortype".into(), "UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.coral.service/".into())],
+        ..Reply::error(403, r#"{"message":"The security token included in the request is invalid."}"#)
+    };
+    let server = ReplayServer::start(vec![answer(summaries), throttled, denied]).await.expect("server");
+    let aws = cordon::signing::aws_credentials_json("AKIDEXAMPLE", "models-test-secret", None, Some("eu-west-3"));
+    let options = ProviderOptions {
+        base_url: Some(server.url()),
+        secrets: [("aws".to_owned(), aws)].into(),
+        deny_unapproved: true,
+        ..ProviderOptions::default()
+    };
+    let provider = runtime().load_provider("bedrock", options).await.expect("loads");
+    let models = provider.list_models().await.expect("lists");
+    assert_eq!(ids(&models), ["amazon.nova-lite-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"], "Converse streams; a reranker does not");
+    assert_eq!(models[0].display_name.as_deref(), Some("Nova Lite"));
+    assert_eq!(models[0].input_modalities, [cordon::models::Modality::Text, cordon::models::Modality::Image, cordon::models::Modality::Video]);
+    let health = provider.health().await.expect("health");
+    assert_eq!(health.status, HealthStatus::Degraded, "{health:?}");
+    let health = provider.health().await.expect("health");
+    assert_eq!(health.status, HealthStatus::Down, "{health:?}");
+    assert!(health.reason.as_deref().is_some_and(|r| r.contains("403")), "{health:?}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/foundation-models?byOutputModality=TEXT"));
+        let signature = request.header("authorization").unwrap_or_default();
+        assert!(signature.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") && signature.contains("/eu-west-3/bedrock/aws4_request"), "{signature}");
     }
+
+    // The same request, checked by botocore's own SigV4 verifier.
+    let upstream = crate::signing::verifier(None);
+    let options = ProviderOptions {
+        base_url: Some(upstream.url.clone()),
+        secrets: [("aws".to_owned(), crate::signing::aws_keys_without_token())].into(),
+        deny_unapproved: true,
+        ..ProviderOptions::default()
+    };
+    let provider = runtime().load_provider("bedrock", options).await.expect("loads");
+    let health = provider.health().await.expect("health");
+    assert_eq!((health.status, health.reason.as_deref()), (HealthStatus::Ok, None), "the verifier answered 200");
+    let seen = upstream.get("/_requests").await;
+    let seen = seen.as_array().expect("a list");
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!((seen[0]["method"].as_str(), seen[0]["target"].as_str()), (Some("GET"), Some("/foundation-models?byOutputModality=TEXT")));
+    assert_eq!(seen[0]["verdict"], "verified", "{seen:?}");
+}
+
+/// Vertex's catalogue is the Model Garden's publisher models, read with the
+/// token the host mints from the service account.
+#[tokio::test]
+async fn vertex_lists_the_publisher_s_gemini_models_with_the_minted_token() {
+    const TOKEN: &str = "ya29.models-test-token";
+    let token_endpoint =
+        ReplayServer::start(vec![answer(json!({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}))]).await.expect("token endpoint");
+    let first = json!({"publisherModels": [
+        {"name": "publishers/google/models/gemini-2.5-flash", "versionId": "001", "openSourceCategory": "PROPRIETARY",
+         "launchStage": "GA", "versionState": "VERSION_STATE_STABLE", "publisherModelTemplate": "projects/{project}/locations/{location}/publishers/google/models/gemini-2.5-flash@001"},
+        {"name": "publishers/google/models/imagen-4.0-generate-001", "versionId": "001", "launchStage": "GA"}],
+        "nextPageToken": "CiBwdWJsaXNoZXJzL2dvb2dsZS9tb2RlbHMvaW1hZ2Vu"});
+    let second = json!({"publisherModels": [
+        {"name": "publishers/google/models/gemini-2.5-pro", "versionId": "001", "launchStage": "GA"},
+        {"name": "publishers/google/models/text-embedding-005", "versionId": "005", "launchStage": "GA"}]});
+    let server = ReplayServer::start(vec![answer(first.clone()), answer(second), answer(first)]).await.expect("server");
+    let options = ProviderOptions {
+        base_url: Some(server.url()),
+        options: Some(json!({"project": "p", "location": "us-central1"})),
+        secrets: [("google".to_owned(), crate::support::google_service_account(&format!("{}/token", token_endpoint.url())))].into(),
+        deny_unapproved: true,
+        ..ProviderOptions::default()
+    };
+    let provider = runtime().load_provider("vertex", options).await.expect("loads");
+    let models = provider.list_models().await.expect("lists");
+    assert_eq!(ids(&models), ["gemini-2.5-flash", "gemini-2.5-pro"], "Imagen and embeddings are not Gemini");
+    assert_eq!(provider.health().await.expect("health").status, HealthStatus::Ok);
+    let requests = server.requests();
+    let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, [
+        "/v1beta1/publishers/google/models?pageSize=1000",
+        "/v1beta1/publishers/google/models?pageSize=1000&pageToken=CiBwdWJsaXNoZXJzL2dvb2dsZS9tb2RlbHMvaW1hZ2Vu",
+        "/v1beta1/publishers/google/models?pageSize=1",
+    ]);
+    assert!(requests.iter().all(|r| r.header("authorization") == Some(format!("Bearer {TOKEN}").as_str())), "the minted token");
+    assert_eq!(token_endpoint.requests().len(), 1, "one token exchange, then the cached token");
 }
 
 /// `cordon models` and `cordon health` as a user runs them, against a local Ollama.

@@ -29,9 +29,9 @@ const SERVICE: &str = "bedrock";
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 
 /// A Python upstream of `tests/upstreams`, killed when dropped.
-struct PythonUpstream {
+pub(crate) struct PythonUpstream {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl PythonUpstream {
@@ -59,7 +59,7 @@ impl PythonUpstream {
         PythonUpstream { url: format!("http://127.0.0.1:{port}"), child }
     }
 
-    async fn get(&self, path: &str) -> serde_json::Value {
+    pub(crate) async fn get(&self, path: &str) -> serde_json::Value {
         let response = reqwest::get(format!("{}{path}", self.url)).await.expect("the upstream answers");
         serde_json::from_str(&response.text().await.expect("a body")).expect("JSON")
     }
@@ -73,15 +73,20 @@ impl Drop for PythonUpstream {
 }
 
 /// The botocore-verifying upstream, for the test keys.
-fn verifier(session_token: Option<&str>) -> PythonUpstream {
+pub(crate) fn verifier(session_token: Option<&str>) -> PythonUpstream {
     let mut args = vec![ACCESS_KEY_ID, SECRET_ACCESS_KEY, REGION, SERVICE];
     args.extend(session_token);
     PythonUpstream::start("sigv4_verifier.py", &args)
 }
 
 /// The test keys as the operator gives them in code.
-fn aws_keys(secret: &str, region: Option<&str>) -> String {
+pub(crate) fn aws_keys(secret: &str, region: Option<&str>) -> String {
     aws_credentials_json(ACCESS_KEY_ID, secret, Some(SESSION_TOKEN), region)
+}
+
+/// The test keys without a session token, for [`verifier`]`(None)`.
+pub(crate) fn aws_keys_without_token() -> String {
+    aws_credentials_json(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, Some(REGION))
 }
 
 /// `hostile-signing` against `upstream` (granted with its secrets), the

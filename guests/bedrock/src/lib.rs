@@ -8,7 +8,8 @@
 //! (`https://bedrock-runtime.{region}.amazonaws.com`).
 //!
 //! The request body is built in [`request`], the stream parsed in [`stream`],
-//! errors classified in [`errors`]; all compile natively too.
+//! errors classified in [`errors`], the model catalogue (on the control-plane
+//! host) read in [`models`]; all compile natively too.
 
 pub mod errors;
 pub mod models;
@@ -126,12 +127,12 @@ impl Provider for Bedrock {
         stream::ConverseStream::default()
     }
 
-    fn models_request(_state: &State) -> Result<Option<NativeRequest>, ProviderError> {
-        Err(models::unsupported())
+    fn models_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::request(state)
     }
 
-    fn health_request(_state: &State) -> Result<Option<NativeRequest>, ProviderError> {
-        Err(models::unsupported())
+    fn parse_models(_state: &State, body: &[u8]) -> Result<cordon_sdk::models::ModelPage, ProviderError> {
+        models::parse(body)
     }
 }
 

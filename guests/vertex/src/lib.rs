@@ -8,7 +8,8 @@
 //! URL, the publisher choice, the Claude body's Vertex fields and the choice of
 //! error classifier. The request names the `google` secret, a service account
 //! the host turns into an access token (`authorization: Bearer`) after the
-//! allowlist checks: the guest never sees the key or the token.
+//! allowlist checks: the guest never sees the key or the token. The Model
+//! Garden's catalogue is read for `list-models` and `health` in [`models`].
 
 pub mod errors;
 pub mod models;
@@ -41,10 +42,12 @@ pub struct Vertex;
 
 /// What `init` keeps for every turn.
 #[derive(Debug, Serialize, Deserialize)]
-struct Settings {
+pub(crate) struct Settings {
     /// Base URL, checked, without a trailing `/`.
-    base_url: String,
-    options: Options,
+    pub(crate) base_url: String,
+    /// The checked options.
+    pub(crate) options: Options,
+    /// The model for requests that name none.
     default_model: Option<String>,
 }
 
@@ -103,12 +106,16 @@ impl Provider for Vertex {
         stream::VertexStream::new(Publisher::of_endpoint(&request.http.url))
     }
 
-    fn models_request(_state: &State) -> Result<Option<NativeRequest>, ProviderError> {
-        Err(models::unsupported())
+    fn models_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::request(state)
     }
 
-    fn health_request(_state: &State) -> Result<Option<NativeRequest>, ProviderError> {
-        Err(models::unsupported())
+    fn parse_models(state: &State, body: &[u8]) -> Result<cordon_sdk::models::ModelPage, ProviderError> {
+        models::parse(state, body)
+    }
+
+    fn health_request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
+        models::probe(state)
     }
 }
 
