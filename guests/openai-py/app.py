@@ -5,7 +5,8 @@ request body, the same events for the same upstream stream, the same errors.
 
 This module holds the `provider` interface's functions (`info`, `init`,
 `to-native`, `finalize`); the `turn` resource is in `provider.py`, the stream
-parsing in `chat_stream.py`, the request translation in `chat_request.py`.
+parsing in `chat_stream.py`, the request translation in `chat_request.py`,
+the options a service's differences are given in (the presets') in `quirks.py`.
 """
 
 from componentize_py_types import Err
@@ -15,6 +16,7 @@ from wit_world.imports import types as t
 
 import chat_request
 import provider_errors as errors
+import quirks as q
 import wire_json as wj
 from provider import PROBE_HEADER
 
@@ -33,24 +35,26 @@ def _base_url(configured):
     return url.rstrip("/")
 
 
-def _save(base_url, default_model, max_tokens_field):
+def _save(base_url, default_model, max_tokens_field, quirks):
     """The settings kept in the host-owned state, as JSON (the Rust provider's layout)."""
-    data = wj.dumps_ordered(
+    settings = wj.dumps_ordered(
         [("base_url", base_url), ("default_model", default_model), ("max_tokens_field", max_tokens_field)]
     )
+    # The quirks are a struct inside it: their fields in order too.
+    data = settings[:-1] + ',"quirks":' + wj.dumps_ordered(quirks.state_pairs()) + "}"
     return t.State(producer_version=VERSION, data=data.encode("utf-8"))
 
 
 def _load(state):
     try:
         kept = wj.expect_object(wj.loads(bytes(state.data).decode("utf-8")), "struct Settings")
-        wj.check_fields(kept, ("base_url", "default_model", "max_tokens_field"))
+        wj.check_fields(kept, ("base_url", "default_model", "max_tokens_field", "quirks"))
         if "base_url" not in kept:
             raise wj.SchemaError("missing field `base_url`")
         base_url = kept["base_url"]
         if not isinstance(base_url, str):
             raise wj.SchemaError(f"invalid type: {wj.unexpected(base_url)}, expected a string")
-        return base_url, wj.opt_str(kept, "default_model"), wj.opt_str(kept, "max_tokens_field")
+        return base_url, wj.opt_str(kept, "default_model"), wj.opt_str(kept, "max_tokens_field"), q.from_state(kept)
     except ValueError as err:
         raise Err(
             errors.config(
@@ -67,22 +71,6 @@ def _max_tokens_field(base_url, configured):
     if base_url.startswith("https://api.openai.com"):
         return chat_request.MAX_COMPLETION_TOKENS
     return chat_request.MAX_TOKENS
-
-
-def _options(text):
-    """The provider's configuration options: `{"max_tokens_field": ...}`, nothing else."""
-    if text is None:
-        return None
-    try:
-        options = wj.expect_object(wj.loads(text), "struct Options")
-        for key in options:
-            if key != "max_tokens_field":
-                raise wj.SchemaError(f"unknown field `{key}`, expected `max_tokens_field`")
-        wj.check_fields(options, ("max_tokens_field",))
-        return wj.opt_str(options, "max_tokens_field")
-    except ValueError as err:
-        detail = wj.decode_error(err, text) if not isinstance(err, wj.SchemaError) else str(err)
-        raise Err(errors.config(f"invalid {NAME} options: {detail}")) from None
 
 
 class Provider(exports.Provider):
@@ -118,12 +106,8 @@ class Provider(exports.Provider):
     def init(self, config):
         try:
             base_url = _base_url(config.base_url)
-            field = _options(config.options)
-            if field is not None and field not in ("max_tokens", "max_completion_tokens"):
-                raise Err(
-                    errors.config(f"max_tokens_field must be `max_tokens` or `max_completion_tokens`, not `{field}`")
-                )
-            return _save(base_url, config.default_model, field)
+            field, quirks = q.parse(config.options, NAME)
+            return _save(base_url, config.default_model, field, quirks)
         except Err:
             raise
         except Exception as exc:
@@ -131,7 +115,7 @@ class Provider(exports.Provider):
 
     def to_native(self, state, request):
         try:
-            base_url, default_model, field = _load(state)
+            base_url, default_model, field, quirks = _load(state)
             model = request.model
             if not model:
                 if default_model is None:
@@ -139,17 +123,19 @@ class Provider(exports.Provider):
                         errors.config("the request names no model and the provider has no default model: pass a model")
                     )
                 model = default_model
-            body, warnings, probe = chat_request.build_body(request, model, _max_tokens_field(base_url, field))
+            url = quirks.url(base_url, model)
+            body, warnings, probe = chat_request.build_body(request, model, _max_tokens_field(base_url, field), quirks)
             headers = [
                 t.Header(name="content-type", value="application/json"),
                 t.Header(name="accept", value="text/event-stream"),
             ]
+            headers.extend(t.Header(name=name, value=quirks.headers[name]) for name in sorted(quirks.headers))
             if probe:
                 headers.append(t.Header(name=PROBE_HEADER, value="1"))
             return t.NativeRequest(
                 http=t.OutgoingRequest(
                     method="POST",
-                    url=f"{base_url}/chat/completions",
+                    url=url,
                     headers=headers,
                     body=chat_request.encode(body),
                     secrets=[API_KEY_SECRET],

@@ -35,12 +35,14 @@ def _parse_value(text):
         raise ValueError(wj.decode_error(err, text)) from None
 
 
-def build_body(request, model, max_tokens_field):
-    """The JSON body (a dict), the warnings, and whether the sandbox probe was asked for."""
+def build_body(request, model, max_tokens_field, quirks):
+    """The JSON body (a dict) shaped for the service by `quirks` (the request's
+    own provider options merged last, untouched), the warnings, and whether the
+    sandbox probe was asked for."""
     warnings = []
     body = {
         "model": model,
-        "messages": _messages(request.messages),
+        "messages": _messages(request.messages, quirks.tool_result_name),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -129,6 +131,8 @@ def build_body(request, model, max_tokens_field):
     if request.parallel_tool_calls is not None:
         body["parallel_tool_calls"] = request.parallel_tool_calls
 
+    quirks.apply(body, warnings)
+
     # Provider options: `{"openai-py": {...}}` is merged into the body as is,
     # except `probe`, which asks for the sandbox report instead of a call.
     probe = False
@@ -193,7 +197,7 @@ def _assistant(parts):
     return message
 
 
-def _messages(messages):
+def _messages(messages, tool_result_name):
     out = []
     for message in messages:
         role = message.role
@@ -207,7 +211,10 @@ def _messages(messages):
             for part in message.parts:
                 if isinstance(part, t.Part_ToolResult):
                     result = part.value
-                    out.append({"role": "tool", "tool_call_id": result.call_id, "content": result.output})
+                    message = {"role": "tool", "tool_call_id": result.call_id, "content": result.output}
+                    if tool_result_name:
+                        message["name"] = result.name
+                    out.append(message)
     return out
 
 

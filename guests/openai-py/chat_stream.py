@@ -221,8 +221,12 @@ class ChatStream:
         chunk = read_chunk(data)
         if chunk["error"] is not None:
             raise Failure(errors.classify_error_object(chunk["error"], None))
-        if chunk["id"] is not None or chunk["model"] is not None:
-            out.metadata(chunk["id"], chunk["model"], chunk["created"])
+        # Azure's first chunk (its prompt filter's verdict) has `"id": ""` and
+        # `"model": ""`: not the response's, which come with the next chunk.
+        response_id = chunk["id"] or None
+        model = chunk["model"] or None
+        if response_id is not None or model is not None:
+            out.metadata(response_id, model, chunk["created"])
         for index, delta, finish_reason in chunk["choices"]:
             # Only the first choice is a turn's answer; `n > 1` is not supported.
             if index != 0:

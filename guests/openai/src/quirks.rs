@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use cordon_sdk::{ProviderError, Warning, WarningKind};
+use cordon_sdk::{ProviderError, Warning};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -87,12 +87,9 @@ impl Quirks {
     /// `max_tokens_field` (`max_tokens` or `max_completion_tokens`) if given, and the rest.
     pub fn parse(text: Option<&str>) -> Result<(Option<String>, Quirks), ProviderError> {
         let raw: RawOptions = match text {
-            Some(text) => serde_json::from_str(text).map_err(|err| {
-                ProviderError::config(format!(
-                    "invalid openai options ({err}); the options are max_tokens_field, stream_usage, rename, \
-                     unsupported, headers, tool_result_name, api_version and deployment_urls (see README, \"Presets\")"
-                ))
-            })?,
+            // Worded as the Python twin (guests/openai-py) words it.
+            Some(text) => serde_json::from_str(text)
+                .map_err(|err| ProviderError::config(format!("invalid openai options: {err}")))?,
             None => RawOptions::default(),
         };
         if let Some(field) = raw.max_tokens_field.as_deref()
@@ -153,11 +150,7 @@ impl Quirks {
         }
         for field in &self.unsupported {
             if body.remove(field).is_some() {
-                warnings.push(Warning {
-                    kind: WarningKind::UnsupportedSetting,
-                    setting: Some(setting_of(field).into()),
-                    message: format!("this service does not take `{field}`; it was not sent"),
-                });
+                warnings.push(Warning::unsupported(setting_of(field), format!("this service does not take `{field}`; it was not sent")));
             }
         }
         for (from, to) in &self.rename {
