@@ -9,6 +9,9 @@
 //!   `wasm-turn - http-only` is what the sandbox (host plus guest) costs.
 //! - `first-event`: from `stream()` to the first text event, beside `http-first-byte`.
 //! - `turn-start`: from `stream()` to `stream-start` (instantiate + `to-native`).
+//! - first, printed: the sandbox against the same parser natively, in
+//!   instructions (callgrind, if valgrind is installed) and in time: see
+//!   `support/instructions.rs`.
 //! - before the groups, printed: the sandbox's time before the first event,
 //!   as p50 and p90 of 2,000 pairs, each a raw request to the first body byte
 //!   and a turn to its first event, back to back on the same upstream (the
@@ -40,7 +43,10 @@ use std::sync::Arc;
 use cordon::{Event, HostGrant, ProviderOptions, Registry, Request, Runtime, RuntimeConfig};
 use cordon_sdk::sse::SseDecoder;
 use cordon_sdk::{Emitter, Frame, StreamHandler};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
+
+#[path = "support/instructions.rs"]
+mod instructions;
 
 fn fixture() -> Option<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/wire/openai-chat/openai-text.chunks.txt");
@@ -356,4 +362,18 @@ fn tool_benches(c: &mut Criterion) {
 }
 
 criterion_group!(turn, benches, swap_benches, tool_benches, language_benches);
-criterion_main!(turn);
+
+/// The instruction counts first (or, under callgrind, one counted workload
+/// alone), then criterion's groups.
+fn main() {
+    let wire = fixture().map(|text| frame(&text, Framing::OpenAiSse).expect("fixture frames").concat());
+    if let Ok(spec) = std::env::var(instructions::COUNT_ENV) {
+        instructions::run_counted(&spec, wire.expect("the recorded stream"));
+        return;
+    }
+    if let Some(wire) = wire {
+        instructions::print_ratio(wire);
+    }
+    turn();
+    Criterion::default().configure_from_args().final_summary();
+}
