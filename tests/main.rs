@@ -5,6 +5,7 @@
 mod support;
 
 mod anthropic_fixtures;
+mod azure;
 mod bedrock;
 mod broker;
 mod c_guest;
@@ -22,6 +23,7 @@ mod loading;
 mod models_health;
 mod ollama;
 mod openai_fixtures;
+mod presets;
 mod python_guest;
 mod reflector;
 mod responses;

@@ -161,7 +161,7 @@ const WELL_KNOWN_CREDENTIALS: &[(&[&str], &str, &[&str])] = &[
     (&["FIREWORKS_API_KEY"], "Fireworks AI", &["api.fireworks.ai"]),
     (&["PERPLEXITY_API_KEY"], "Perplexity", &["api.perplexity.ai"]),
     (&["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"], "Hugging Face", &["huggingface.co"]),
-    (&["GITHUB_TOKEN", "GH_TOKEN"], "GitHub", &["api.github.com", "github.com"]),
+    (&["GITHUB_TOKEN", "GH_TOKEN"], "GitHub", &["api.github.com", "github.com", "models.github.ai"]),
     (&["GITLAB_TOKEN"], "GitLab", &["gitlab.com"]),
     (&["STRIPE_SECRET_KEY", "STRIPE_API_KEY"], "Stripe", &["api.stripe.com"]),
     (&["SLACK_BOT_TOKEN", "SLACK_TOKEN"], "Slack", &["slack.com"]),

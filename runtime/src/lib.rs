@@ -64,6 +64,7 @@ pub mod limits;
 pub mod manifest;
 pub mod models;
 pub mod policy;
+pub mod presets;
 pub mod provider;
 pub mod registry;
 pub mod replay;

@@ -9,6 +9,7 @@ mod logging;
 mod manage;
 mod models;
 mod new;
+mod providers;
 mod render;
 mod replay;
 mod serve;
@@ -53,6 +54,8 @@ struct Cli {
 enum Command {
     /// Chat with a provider, streaming the answer as it arrives; with `--tool`, the model may call tools.
     Chat(chat::Args),
+    /// List the named services (presets): component, base URL, key variable and quirks; with a name, one in full.
+    Providers(providers::Args),
     /// Serve a recorded stream locally, run one turn against it, print normalized events as JSON lines.
     Replay(replay::Args),
     /// Run one action of a tool component and print its output (or check a file of calls).
@@ -135,6 +138,7 @@ async fn run(cli: Cli, logging: logging::Logging) -> cordon::Result<ExitCode> {
     }
     match cli.command {
         Command::Chat(args) => chat::run(&Runtime::new(config)?, args).await,
+        Command::Providers(args) => providers::run(&config.components_dir, args),
         Command::Replay(args) => replay::run(&Runtime::new(config)?, args).await,
         Command::Call(args) => call::run(&Runtime::new(config)?, args).await,
         Command::New(args) => new::run(args),

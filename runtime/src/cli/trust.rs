@@ -46,11 +46,8 @@ pub async fn run(runtime: &Runtime, args: Args) -> cordon::Result<ExitCode> {
     }
     let mut bindings = BTreeMap::new();
     for binding in &args.secrets {
-        let (secret, source) = binding
-            .split_once('=')
-            .ok_or_else(|| Error::Config(format!("--secret `{binding}`: write NAME=env:VARIABLE, NAME=file:PATH, NAME=aws[:REGION] or NAME=google")))?;
-        let source = SecretSource::parse(source).map_err(|why| Error::Config(format!("--secret `{binding}`: {why}")))?;
-        bindings.insert(secret.to_owned(), source);
+        let (secret, source) = parse_binding(binding)?;
+        bindings.insert(secret, source);
     }
     let mut flags: Vec<String> = asks::flags(manifest).into_iter().map(|f| format!("{}: {}", f.ask, f.why)).collect();
     for (secret, source) in &bindings {
@@ -102,4 +99,13 @@ fn print_approval(approval: &Approval) {
         let hosts: Vec<String> = grant.hosts.iter().map(ToString::to_string).collect();
         println!("  secret `{name}` from {}, only to {}", grant.source.describe(), hosts.join(", "));
     }
+}
+
+/// A `--secret NAME=SOURCE` binding: the secret's name and where its value comes from.
+pub(super) fn parse_binding(binding: &str) -> cordon::Result<(String, SecretSource)> {
+    let (secret, source) = binding
+        .split_once('=')
+        .ok_or_else(|| Error::Config(format!("--secret `{binding}`: write NAME=env:VARIABLE, NAME=file:PATH, NAME=aws[:REGION] or NAME=google")))?;
+    let source = SecretSource::parse(source).map_err(|why| Error::Config(format!("--secret `{binding}`: {why}")))?;
+    Ok((secret.to_owned(), source))
 }

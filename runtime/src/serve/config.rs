@@ -51,6 +51,10 @@
 //! secrets = { api-key = "env:OPENAI_API_KEY" }
 //! limits = { turn-ms = 120000 }
 //!
+//! [providers.groq]                  # a named service (`cordon providers`): its
+//! preset = "groq"                   # component, base URL, options, and the key
+//!                                   # from $GROQ_API_KEY; anything given here wins
+//!
 //! [models.fast]
 //! routes = ["openai:gpt-4.1-mini", "openai:gpt-4.1-nano"]
 //! retry = { attempts = 2 }
@@ -72,6 +76,7 @@ use toml::Spanned;
 
 use crate::limits::LimitOverrides;
 use crate::policy::Origin;
+use crate::presets::{self, Preset};
 use crate::retry::RetryPolicy;
 use crate::serve::keys::{self, KeyConfig};
 use crate::serve::ledger::{Budget, Period, RateLimits};
@@ -203,7 +208,8 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawProvider {
-    component: Spanned<String>,
+    component: Option<Spanned<String>>,
+    preset: Option<Spanned<String>>,
     base_url: Option<Spanned<String>>,
     default_model: Option<String>,
     options: Option<toml::Table>,
@@ -470,6 +476,50 @@ impl Problems<'_> {
         keys
     }
 
+    /// The component a `[providers.NAME]` table loads: its `component`, else
+    /// its preset's (the two must agree when both are given).
+    fn component(&mut self, name: &str, raw: &RawProvider, preset: Option<&Preset>) -> Option<Spanned<String>> {
+        match (&raw.component, preset, &raw.preset) {
+            (Some(component), Some(preset), _) if component.get_ref() != &preset.component => {
+                self.add(component, &format!("providers.{name}.component"), format!(
+                    "preset `{}` is served by component `{}`: remove `component`, or the preset",
+                    preset.name, preset.component
+                ));
+                None
+            }
+            (Some(component), _, _) => Some(component.clone()),
+            (None, Some(preset), Some(named)) => Some(Spanned::new(named.span(), preset.component.clone())),
+            // A preset that is not in the table was reported already.
+            (None, None, Some(_)) | (None, Some(_), None) => None,
+            (None, None, None) => {
+                self.found.push(format!(
+                    "{}: `providers.{name}`: give `component = \"NAME\"` (a component in the components folder) \
+                     or `preset = \"NAME\"` (a named service: `cordon providers` lists them)",
+                    self.path.display()
+                ));
+                None
+            }
+        }
+    }
+
+    /// The binding a preset suggests for its component's secret, when the
+    /// table binds it no other way: a key in an unset variable is reported
+    /// (unless the service runs without one, as a local server does).
+    fn preset_secret(&mut self, preset: &Preset, named: &Spanned<String>, key: &str) -> Option<SecretSource> {
+        if let Some(var) = preset.secret_env()
+            && !preset.key_optional
+            && std::env::var_os(var).is_none_or(|value| value.is_empty())
+        {
+            self.add(named, key, format!(
+                "preset `{}` reads its key from ${var}, which is not set in the gateway's environment: set it, \
+                 or bind the secret yourself: secrets = {{ {} = \"env:VARIABLE\" }}",
+                preset.name, preset.secret_name
+            ));
+            return None;
+        }
+        Some(preset.secret.clone())
+    }
+
     fn origins(&mut self, list: &[Spanned<String>], key: &str) -> Vec<Origin> {
         let mut origins = Vec::new();
         for item in list {
@@ -551,9 +601,33 @@ impl ServeConfig {
         };
 
         let mut providers = BTreeMap::new();
-        for (name, raw) in raw.providers {
+        for (name, mut raw) in raw.providers {
             let key = |field: &str| format!("providers.{name}.{field}");
-            let base_origin = match &raw.base_url {
+            let preset = raw.preset.as_ref().and_then(|named| {
+                presets::find(named.get_ref()).map_err(|why| problems.add(named, &key("preset"), why)).ok()
+            });
+            let Some(component) = problems.component(&name, &raw, preset) else { continue };
+            let options = raw.options.take().map(serde_json::to_value).transpose().unwrap_or_else(|err| {
+                problems.add(&component, &key("options"), format!("cannot be given as JSON: {err}"));
+                None
+            });
+            // With a preset, what this table gives wins over what the preset suggests.
+            let (base_url, options) = match (preset, &raw.preset) {
+                (Some(preset), Some(named)) => {
+                    match preset.resolve(raw.base_url.as_ref().map(|url| url.get_ref().as_str()), options.as_ref()) {
+                        Ok(resolved) => {
+                            let span = raw.base_url.as_ref().map_or(named.span(), Spanned::span);
+                            (Some(Spanned::new(span, resolved.base_url)), resolved.options)
+                        }
+                        Err(why) => {
+                            problems.add(named, &key("preset"), why);
+                            (None, options)
+                        }
+                    }
+                }
+                _ => (raw.base_url.clone(), options),
+            };
+            let base_origin = match &base_url {
                 None => None,
                 Some(url) => match url::Url::parse(url.get_ref()).map_err(|err| err.to_string()).and_then(|url| Origin::of(&url)) {
                     Ok(origin) => Some(origin),
@@ -575,13 +649,15 @@ impl ServeConfig {
                     Err(why) => problems.add(source, &key(&format!("secrets.{secret}")), why),
                 }
             }
-            if !secrets.is_empty() && base_origin.is_none() && raw.secret_hosts.is_empty() {
-                problems.add(&raw.component, &key("secrets"), "a secret needs somewhere to go: set `base-url` (its origin gets the secrets) or `secret-hosts`");
+            if let (Some(preset), Some(named)) = (preset, &raw.preset)
+                && !secrets.contains_key(&preset.secret_name)
+                && let Some(source) = problems.preset_secret(preset, named, &key("preset"))
+            {
+                secrets.insert(preset.secret_name.clone(), source);
             }
-            let options = raw.options.map(serde_json::to_value).transpose().unwrap_or_else(|err| {
-                problems.add(&raw.component, &key("options"), format!("cannot be given as JSON: {err}"));
-                None
-            });
+            if !secrets.is_empty() && base_origin.is_none() && raw.secret_hosts.is_empty() {
+                problems.add(&component, &key("secrets"), "a secret needs somewhere to go: set `base-url` (its origin gets the secrets) or `secret-hosts`");
+            }
             let mut hosts = problems.origins(&raw.hosts, &key("hosts"));
             let mut secret_hosts = problems.origins(&raw.secret_hosts, &key("secret-hosts"));
             if let Some(origin) = base_origin {
@@ -591,8 +667,8 @@ impl ServeConfig {
             providers.insert(
                 name.clone(),
                 ProviderConfig {
-                    component: raw.component.into_inner(),
-                    base_url: raw.base_url.map(Spanned::into_inner),
+                    component: component.into_inner(),
+                    base_url: base_url.map(Spanned::into_inner),
                     default_model: raw.default_model,
                     options,
                     hosts,
@@ -930,6 +1006,42 @@ component = "calculator"
         assert!(parse(&format!("allow-unauthenticated = true\n{open}")).is_ok());
         let digest = keys::hex(&keys::digest("k"));
         assert!(parse(&format!("{open}\n[keys.k]\nsha256 = \"{digest}\"\n")).is_ok());
+    }
+
+    #[test]
+    fn a_preset_fills_in_what_the_table_leaves_out() {
+        let text = "[providers.fast]\npreset = \"groq\"\nsecrets = { api-key = \"env:PATH\" }\n\n\
+                    [providers.local]\npreset = \"lmstudio\"\n\n\
+                    [providers.mine]\npreset = \"mistral\"\nbase-url = \"http://127.0.0.1:9/v1\"\noptions = { tool_result_name = false }\n\
+                    secrets = { api-key = \"env:PATH\" }\n";
+        let config = parse(text).expect("valid");
+        let fast = &config.providers["fast"];
+        assert_eq!((fast.component.as_str(), fast.base_url.as_deref()), ("openai", Some("https://api.groq.com/openai/v1")));
+        assert_eq!(fast.hosts.iter().map(Origin::to_string).collect::<Vec<_>>(), ["https://api.groq.com:443"]);
+        assert_eq!(fast.secret_hosts, fast.hosts, "the key goes to the preset's origin only");
+        assert_eq!(fast.secrets["api-key"].describe(), "$PATH", "the table's own binding wins");
+        let local = &config.providers["local"];
+        assert_eq!(local.secrets["api-key"].describe(), "$LM_STUDIO_API_KEY", "a local server's key may be unset");
+        let mine = &config.providers["mine"];
+        assert_eq!(mine.base_url.as_deref(), Some("http://127.0.0.1:9/v1"), "the table's base URL wins");
+        assert_eq!(
+            mine.options,
+            Some(serde_json::json!({"rename": {"seed": "random_seed"}, "tool_result_name": false})),
+            "the table's options are merged over the preset's"
+        );
+    }
+
+    #[test]
+    fn preset_mistakes_are_named() {
+        let err = parse("[providers.a]\npreset = \"grok\"\n").expect_err("unknown");
+        assert!(err.contains("serve.toml:2: `providers.a.preset`: no preset named `grok`: did you mean"), "{err}");
+        assert!(err.contains("`cordon providers` lists all"), "{err}");
+        let err = parse("[providers.a]\npreset = \"azure\"\nsecrets = { api-key = \"env:PATH\" }\n").expect_err("no resource");
+        assert!(err.contains("`providers.a.preset`: preset `azure` needs your own resource"), "{err}");
+        let err = parse("[providers.a]\npreset = \"groq\"\ncomponent = \"anthropic\"\nsecrets = { api-key = \"env:PATH\" }\n").expect_err("mismatch");
+        assert!(err.contains("serve.toml:3: `providers.a.component`: preset `groq` is served by component `openai`"), "{err}");
+        let err = parse("[providers.a]\nbase-url = \"http://127.0.0.1:9\"\n").expect_err("neither");
+        assert!(err.contains("`providers.a`: give `component = \"NAME\"`") && err.contains("or `preset = \"NAME\"`"), "{err}");
     }
 
     #[test]
