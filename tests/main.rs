@@ -37,6 +37,7 @@ mod serve_costs;
 mod serve_keys;
 mod serve_limits;
 mod serve_metrics;
+mod serve_models;
 mod serve_hostile;
 mod serve_responses;
 mod serve_tracing;

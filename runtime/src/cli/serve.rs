@@ -181,6 +181,8 @@ fn demo_config(runtime: &RuntimeConfig, upstream: &ReplayServer, listen: SocketA
         secrets: BTreeMap::from([("api-key".to_owned(), SecretSource::Value(SecretValue::new("demo")))]),
         secret_hosts: Vec::new(),
         limits: None,
+        list_models: false,
+        health_check: false,
     };
     let model = ModelConfig { routes: vec![("demo".into(), "demo-model".into())], retry: RetryPolicy::default(),
         tools: Vec::new(),

@@ -153,6 +153,11 @@ pub struct ProviderConfig {
     pub secret_hosts: Vec<Origin>,
     /// The operator's limits over the manifest's.
     pub limits: Option<LimitOverrides>,
+    /// Whether `GET /v1/models` lists its upstream's models (`list-models`),
+    /// each callable as `PROVIDER/MODEL`.
+    pub list_models: bool,
+    /// Whether `GET /health/ready` consults its `health` probe (`health-check`).
+    pub health_check: bool,
 }
 
 /// One public model name.
@@ -220,6 +225,10 @@ struct RawProvider {
     #[serde(default)]
     secret_hosts: Vec<Spanned<String>>,
     limits: Option<LimitOverrides>,
+    #[serde(default)]
+    list_models: bool,
+    #[serde(default)]
+    health_check: bool,
 }
 
 #[derive(Deserialize)]
@@ -675,6 +684,8 @@ impl ServeConfig {
                     secrets,
                     secret_hosts,
                     limits: raw.limits,
+                    list_models: raw.list_models,
+                    health_check: raw.health_check,
                 },
             );
         }

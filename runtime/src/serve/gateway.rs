@@ -30,6 +30,7 @@ use crate::serve::ledger::MemoryLedger;
 use crate::serve::metering::{Meter, TurnMeter};
 use crate::serve::metrics::Metrics;
 use crate::serve::prices::usd;
+use crate::serve::upstream::Upstreams;
 use crate::serve::limits::{Admission, ServeLimits};
 use crate::tool_loop::ToolLoop;
 use crate::toolbox::Toolbox;
@@ -45,6 +46,8 @@ pub struct Gateway {
     keys: Keys,
     /// Counts and charges turns; its ledger is kept across reloads.
     meter: Meter,
+    /// Upstream models and health, for the providers that opted in.
+    upstreams: Upstreams,
     config: ServeConfig,
 }
 
@@ -186,12 +189,18 @@ impl Gateway {
         let admission = Arc::new(Admission::new(config.limits.clone()));
         let keys = Keys::new(&config.keys);
         let meter = Meter::new(ledger, metrics, config.prices.clone());
-        Ok(Gateway { runtime, registry, models, admission, keys, meter, config: config.clone() })
+        let upstreams = Upstreams::new(Arc::clone(&registry), config);
+        Ok(Gateway { runtime, registry, models, admission, keys, meter, upstreams, config: config.clone() })
     }
 
     /// The providers, for hot-swap and status.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// The upstream models and health of the providers that opted in.
+    pub fn upstreams(&self) -> &Upstreams {
+        &self.upstreams
     }
 
     /// The configuration it was built from.
@@ -257,10 +266,30 @@ impl Gateway {
     /// most turns already), the key's and the model's rate limits (a
     /// `rate-limited` error naming the limit, with when to retry) and the
     /// key's budget (a `quota` error naming it and when it resets), or `None`
-    /// for a name not configured.
+    /// for a name not configured. `PROVIDER/MODEL` of a provider with
+    /// `list-models` is that upstream model, one route with the default retries.
     pub async fn chain(&self, model: &str, caller: Option<&ClientKey>, request: &Request, request_bytes: usize) -> Option<Result<ModelTurn>> {
-        let (name, model) = self.models.get_key_value(model)?;
-        Some(self.admit(name, model, caller, request, request_bytes).await)
+        if let Some((name, configured)) = self.models.get_key_value(model) {
+            return Some(self.admit(name, configured, caller, request, request_bytes).await);
+        }
+        let upstream = self.upstream_model(model)?;
+        Some(self.admit(model, &upstream, caller, request, request_bytes).await)
+    }
+
+    /// `PROVIDER/MODEL` as a model, when `PROVIDER` lists its upstream's models.
+    fn upstream_model(&self, name: &str) -> Option<Model> {
+        let (provider, model) = name.split_once('/')?;
+        if model.is_empty() || !self.upstreams.lists(provider) {
+            return None;
+        }
+        let config = ModelConfig {
+            routes: vec![(provider.to_owned(), model.to_owned())],
+            retry: crate::retry::RetryPolicy::default(),
+            tools: Vec::new(),
+            tool_steps: 1,
+            limits: Default::default(),
+        };
+        Some(Model { config, toolbox: None })
     }
 
     async fn admit(&self, name: &str, model: &Model, caller: Option<&ClientKey>, request: &Request, request_bytes: usize) -> Result<ModelTurn> {

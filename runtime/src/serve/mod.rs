@@ -4,7 +4,8 @@
 //! [`limits`] (the gateway's own limits and deadlines), [`keys`] (who is
 //! calling), [`ledger`] (rate limits and budgets, and the usage behind them),
 //! [`prices`] (what tokens cost), [`metering`] (a turn's admission, cost and
-//! settlement), [`metrics`] (Prometheus), [`traces`] (OTLP), [`routes`] (the HTTP server and its streams), and one per
+//! settlement), [`metrics`] (Prometheus), [`traces`] (OTLP), [`upstream`]
+//! (upstream models and health, cached), [`routes`] (the HTTP server and its streams), and one per
 //! API: [`openai_request`] and
 //! [`openai_response`] (Chat Completions), [`responses`] (the Responses API),
 //! [`anthropic`] (the Messages API).
@@ -23,3 +24,4 @@ pub mod prices;
 pub mod responses;
 pub mod routes;
 pub mod traces;
+pub mod upstream;

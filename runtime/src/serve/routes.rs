@@ -2,14 +2,18 @@
 //! on every accepted socket):
 //!
 //! - `GET /health/live`: 200 while the process serves; `GET /health/ready`:
-//!   200 when every configured provider is loaded, 503 otherwise (on SIGTERM
-//!   the listener closes at once, so a probe fails from then on). Both need
-//!   no key and are logged only at `debug`;
+//!   200 when every configured provider is loaded and none with
+//!   `health-check` is `down` (degraded is still ready; each checked
+//!   provider's verdict is in the answer), 503 otherwise (on SIGTERM the
+//!   listener closes at once, so a probe fails from then on). Both need no key
+//!   and are logged only at `debug`;
 //! - `GET /metrics`: the Prometheus metrics ([`crate::serve::metrics`]), no key;
 //! - every `/v1` route needs one of the config's `[keys]` when it has any
 //!   (401 in the API's own error shape otherwise), and a key serves only the
 //!   models it may use;
-//! - `GET /v1/models`: the public model names (those the key may use);
+//! - `GET /v1/models`: the public model names (those the key may use), then
+//!   the upstream models of providers with `list-models` as `PROVIDER/MODEL`;
+//!   in the Anthropic API's shape when the request carries `anthropic-version`;
 //! - `POST /v1/chat/completions`: a turn through the model's chain, streamed
 //!   as `chat.completion.chunk` events or answered whole;
 //! - `POST /v1/messages`: the same in the Anthropic Messages API;
@@ -46,6 +50,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
 use crate::error::Error;
+use crate::models::HealthStatus;
 use crate::provider::TurnStream;
 use crate::serve::anthropic;
 use crate::serve::gateway::{Gateway, ModelTurn};
@@ -178,7 +183,7 @@ fn gateway_now(current: &Current) -> Arc<Gateway> {
 async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: String) -> Result<Response<Body>, Infallible> {
     let started = std::time::Instant::now();
     let (method, uri) = (request.method().clone(), request.uri().clone());
-    if let Some(response) = health(&gateway, &request) {
+    if let Some(response) = health(&gateway, &request).await {
         tracing::debug!(%method, path = %uri.path(), status = response.status().as_u16(), "health probe");
         return Ok(response);
     }
@@ -221,16 +226,27 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
 }
 
 /// `GET /health/live` and `GET /health/ready`, or `None` for any other request.
-fn health(gateway: &Gateway, request: &hyper::Request<Incoming>) -> Option<Response<Body>> {
+async fn health(gateway: &Gateway, request: &hyper::Request<Incoming>) -> Option<Response<Body>> {
     if request.method() != Method::GET {
         return None;
     }
     match request.uri().path() {
         "/health/live" => Some(json(200, &serde_json::json!({"status": "live"}))),
         "/health/ready" if !gateway.ready() => Some(json(503, &serde_json::json!({"status": "loading"}))),
-        "/health/ready" => Some(json(200, &serde_json::json!({"status": "ready"}))),
+        "/health/ready" => Some(readiness(gateway).await),
         _ => None,
     }
+}
+
+/// Ready unless a health-checked provider is `down`, with each one's verdict.
+async fn readiness(gateway: &Gateway) -> Response<Body> {
+    let verdicts = gateway.upstreams().health().await;
+    if verdicts.is_empty() {
+        return json(200, &serde_json::json!({"status": "ready"}));
+    }
+    let down = verdicts.values().any(|health| health.status == HealthStatus::Down);
+    let (status, word) = if down { (503, "down") } else { (200, "ready") };
+    json(status, &serde_json::json!({"status": word, "providers": verdicts}))
 }
 
 /// At most this much of a refused request's body is read before the answer.
@@ -281,7 +297,7 @@ fn may_use(caller: &Caller, model: &str) -> bool {
 
 async fn route(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, caller: Caller) -> Response<Body> {
     match (request.method(), request.uri().path()) {
-        (&Method::GET, "/v1/models") => models(&gateway, &caller),
+        (&Method::GET, "/v1/models") => models(&gateway, &caller, request.headers().contains_key("anthropic-version")).await,
         (&Method::POST, "/v1/chat/completions") => chat(&gateway, request, &caller).await,
         (&Method::POST, "/v1/messages") => messages(&gateway, request, &caller).await,
         (&Method::POST, "/v1/responses") => responses(&gateway, request, &caller).await,
@@ -316,11 +332,26 @@ fn error(reply: ErrorReply) -> Response<Body> {
     response
 }
 
-fn models(gateway: &Gateway, caller: &Caller) -> Response<Body> {
-    let data: Vec<serde_json::Value> = gateway
-        .model_names()
-        .filter(|name| may_use(caller, name))
-        .map(|name| serde_json::json!({"id": name, "object": "model", "created": 0, "owned_by": "cordon"}))
+/// The models `caller` may use: the public names, then the upstream models
+/// (`PROVIDER/MODEL`), in OpenAI's list shape or, for an Anthropic client,
+/// Anthropic's (one page).
+async fn models(gateway: &Gateway, caller: &Caller, anthropic: bool) -> Response<Body> {
+    let public = gateway.model_names().map(|name| (name.to_owned(), "cordon".to_owned(), None));
+    let upstream = gateway.upstreams().models().await.into_iter().map(|model| (model.id, model.provider, model.display_name));
+    let listed: Vec<(String, String, Option<String>)> = public.chain(upstream).filter(|(id, _, _)| may_use(caller, id)).collect();
+    if anthropic {
+        let data: Vec<serde_json::Value> = listed
+            .iter()
+            .map(|(id, _, display)| {
+                serde_json::json!({"type": "model", "id": id, "display_name": display.as_deref().unwrap_or(id), "created_at": "1970-01-01T00:00:00Z"})
+            })
+            .collect();
+        let (first, last) = (listed.first().map(|m| &m.0), listed.last().map(|m| &m.0));
+        return json(200, &serde_json::json!({"data": data, "has_more": false, "first_id": first, "last_id": last}));
+    }
+    let data: Vec<serde_json::Value> = listed
+        .iter()
+        .map(|(id, owner, _)| serde_json::json!({"id": id, "object": "model", "created": 0, "owned_by": owner}))
         .collect();
     json(200, &serde_json::json!({"object": "list", "data": data}))
 }
