@@ -21,6 +21,7 @@ mod hotswap;
 mod js_guest;
 mod loading;
 mod models_health;
+mod models_health_languages;
 mod ollama;
 mod openai_fixtures;
 mod presets;

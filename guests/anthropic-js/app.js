@@ -8,7 +8,8 @@
 //
 // Modules: `request.js` builds the body, `turn.js` sends it and reads the
 // answer, `sse.js` decodes it, `stream.js` turns it into events, `emit.js`
-// batches them and assembles the result, `errors.js` classifies failures,
+// batches them and assembles the result, `models.js` lists models and probes
+// health (contract 0.2.0), `errors.js` classifies failures,
 // `json.js` reads and writes JSON as serde_json does, `probe.js` is the
 // sandbox probe the tests use.
 
@@ -17,6 +18,7 @@ import { parse, stringify } from "./json.js";
 import { PROBE_MODES, runProbe } from "./probe.js";
 import { buildBody } from "./request.js";
 import { Emitter } from "./emit.js";
+import * as models from "./models.js";
 import { MessagesStream } from "./stream.js";
 import { TurnRunner } from "./turn.js";
 
@@ -177,5 +179,20 @@ export const provider = {
 
   finalize(state, turn) {
     return { result: turn.run.result(), state };
+  },
+
+  listModels(state) {
+    const kept = loadState(state);
+    return models.listModels({ baseUrl: kept.baseUrl, apiVersion: API_VERSION, secret: API_KEY_SECRET });
+  },
+
+  health(state) {
+    let kept;
+    try {
+      kept = loadState(state);
+    } catch (error) {
+      return { status: "down", reason: `cannot build the probe: ${error.message}` };
+    }
+    return models.health({ baseUrl: kept.baseUrl, apiVersion: API_VERSION, secret: API_KEY_SECRET });
   },
 };

@@ -5,7 +5,7 @@
 // stream handler turn them into events, and hand those out in batches.
 // Failures become one `error` event, after which `next()` returns none.
 
-import { send } from "cordon:provider/http@0.1.0";
+import { send } from "cordon:provider/http@0.2.0";
 
 import { Emitter } from "./emit.js";
 import { fromHttpError, protocolError } from "./errors.js";
@@ -27,13 +27,13 @@ function asProviderError(thrown) {
 }
 
 /** The `http-error` of a failed host call (the bindings throw it as an error's `payload`). */
-function brokerError(thrown) {
+export function brokerError(thrown) {
   if (thrown !== null && typeof thrown === "object" && thrown.payload !== undefined) return fromHttpError(thrown.payload);
   throw thrown;
 }
 
 /** Release a response body in the host (it counts open bodies). */
-function drop(body) {
+export function drop(body) {
   const dispose = body[Symbol.dispose] ?? body[Symbol.for("dispose")];
   if (typeof dispose === "function") dispose.call(body);
 }
@@ -119,7 +119,7 @@ export class TurnRunner {
 }
 
 /** Read at most `limit` bytes of a body; a read failure keeps what came. */
-function readBounded(body, limit) {
+export function readBounded(body, limit) {
   const pieces = [];
   let length = 0;
   while (length < limit) {
@@ -133,6 +133,11 @@ function readBounded(body, limit) {
     pieces.push(chunk);
     length += chunk.length;
   }
+  return concat(pieces, length);
+}
+
+/** The byte arrays `pieces` (`length` bytes in all) as one. */
+export function concat(pieces, length) {
   const out = new Uint8Array(length);
   let at = 0;
   for (const piece of pieces) {

@@ -4,8 +4,9 @@ componentize-py. It mirrors the Rust provider in `guests/openai`: the same
 request body, the same events for the same upstream stream, the same errors.
 
 This module holds the `provider` interface's functions (`info`, `init`,
-`to-native`, `finalize`); the `turn` resource is in `provider.py`, the stream
-parsing in `chat_stream.py`, the request translation in `chat_request.py`,
+`to-native`, `finalize`, and contract 0.2.0's `list-models` and `health`); the
+`turn` resource is in `provider.py`, the stream parsing in `chat_stream.py`,
+the request translation in `chat_request.py`, the models request in `models.py`,
 the options a service's differences are given in (the presets') in `quirks.py`.
 """
 
@@ -15,6 +16,7 @@ from wit_world.exports import provider as api
 from wit_world.imports import types as t
 
 import chat_request
+import models
 import provider_errors as errors
 import quirks as q
 import wire_json as wj
@@ -147,6 +149,26 @@ class Provider(exports.Provider):
             raise
         except Exception as exc:
             raise Err(errors.new_error(t.ErrorKind.OTHER, f"openai-py failed: {type(exc).__name__}: {exc}")) from None
+
+    def list_models(self, state):
+        try:
+            base_url, _, _, quirks = _load(state)
+            return models.list_models(models.request(base_url, API_KEY_SECRET, quirks.headers))
+        except Err:
+            raise
+        except Exception as exc:
+            raise Err(errors.new_error(t.ErrorKind.OTHER, f"openai-py failed: {type(exc).__name__}: {exc}")) from None
+
+    def health(self, state):
+        # Never fails: a failure, even a bug here, is a `down` report.
+        try:
+            base_url, _, _, quirks = _load(state)
+        except Err as err:
+            return api.HealthReport(status=api.HealthStatus.DOWN, reason=f"cannot build the probe: {err.value.message}")
+        try:
+            return models.health(models.request(base_url, API_KEY_SECRET, quirks.headers))
+        except Exception as exc:
+            return api.HealthReport(status=api.HealthStatus.DOWN, reason=f"openai-py failed: {type(exc).__name__}: {exc}")
 
     def finalize(self, state, turn):
         try:

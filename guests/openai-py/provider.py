@@ -36,7 +36,7 @@ PROBE_HEADER = "x-openai-py-probe"
 _NOT_SENT, _READING, _DONE = range(3)
 
 
-def _close(body):
+def close_body(body):
     """Drop a response body's handle now rather than when it is collected."""
     try:
         body.__exit__(None, None, None)
@@ -44,7 +44,7 @@ def _close(body):
         pass
 
 
-def _read_bounded(body, limit):
+def read_bounded(body, limit):
     """At most `limit` bytes of an error body; a read failure keeps what came."""
     data = bytearray()
     while len(data) < limit:
@@ -92,7 +92,7 @@ class Turn(exports.Turn):
     def _stop(self):
         self._phase = _DONE
         if self._body is not None:
-            _close(self._body)
+            close_body(self._body)
             self._body = None
 
     def _send(self):
@@ -109,8 +109,8 @@ class Turn(exports.Turn):
         except Err as err:
             raise Failure(errors.from_http_error(err.value)) from None
         if response.status >= 400:
-            body = _read_bounded(response.body, ERROR_BODY_BYTES)
-            _close(response.body)
+            body = read_bounded(response.body, ERROR_BODY_BYTES)
+            close_body(response.body)
             raise Failure(self._handler.on_http_error(response.status, response.headers, body))
         self._body = response.body
         self._decoder = SseDecoder()
