@@ -6,7 +6,7 @@
 
 use cordon::models::HealthStatus;
 use cordon::replay::{Reply, ReplayServer};
-use cordon::{Error, HostGrant, Provider, ProviderOptions};
+use cordon::{Error, Provider, ProviderOptions};
 use serde_json::{Value, json};
 
 use crate::support::runtime;
@@ -20,16 +20,7 @@ fn answer(body: Value) -> Reply {
 /// `provider` loaded against a server answering `replies` in turn, the test
 /// key bound to its `api-key` secret.
 async fn against(provider: &str, replies: Vec<Reply>) -> (ReplayServer, Provider) {
-    let server = ReplayServer::start(replies).await.expect("server");
-    let options = ProviderOptions {
-        base_url: Some(server.url()),
-        grants: vec![HostGrant { origin: server.url().parse().expect("origin"), with_secrets: true }],
-        secrets: [("api-key".to_owned(), KEY.to_owned())].into(),
-        deny_unapproved: true,
-        ..ProviderOptions::default()
-    };
-    let loaded = runtime().load_provider(provider, options).await.expect("loads");
-    (server, loaded)
+    crate::support::keyed_provider_against(provider, None, replies, KEY).await
 }
 
 fn ids(models: &[cordon::models::ModelInfo]) -> Vec<&str> {

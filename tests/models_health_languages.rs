@@ -22,17 +22,7 @@ fn answer(body: Value) -> Reply {
 /// `provider` loaded with `options` against a server answering `replies` in
 /// turn, the test key bound to its `api-key` secret.
 async fn against(provider: &str, options: Option<Value>, replies: Vec<Reply>) -> (ReplayServer, Provider) {
-    let server = ReplayServer::start(replies).await.expect("server");
-    let options = ProviderOptions {
-        base_url: Some(server.url()),
-        options,
-        grants: vec![HostGrant { origin: server.url().parse().expect("origin"), with_secrets: true }],
-        secrets: [("api-key".to_owned(), KEY.to_owned())].into(),
-        deny_unapproved: true,
-        ..ProviderOptions::default()
-    };
-    let loaded = runtime().load_provider(provider, options).await.expect("loads");
-    (server, loaded)
+    crate::support::keyed_provider_against(provider, options, replies, KEY).await
 }
 
 fn ids(models: &[cordon::models::ModelInfo]) -> Vec<&str> {
@@ -150,3 +140,60 @@ async fn an_unreachable_upstream_is_down_in_both_languages() {
     }
 }
 
+/// `cordon new provider NAME --lang LANG` into `dir`, built with `cargo xtask
+/// build-guest` into `dir/components`; the component's path.
+fn new_provider(dir: &std::path::Path, name: &str, lang: &str) -> String {
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_cordon"))
+        .args(["new", "provider", name, "--lang", lang, "--dir"])
+        .arg(dir)
+        .env("CORDON_LOG", "off")
+        .output()
+        .expect("cordon runs");
+    assert!(made.status.success(), "{name}: {}", String::from_utf8_lossy(&made.stderr));
+    let built = std::process::Command::new(option_env!("CARGO").unwrap_or("cargo"))
+        .args(["xtask", "build-guest"])
+        .arg(dir.join(name))
+        .arg("--out")
+        .arg(dir.join("components"))
+        .current_dir(crate::support::root())
+        .output()
+        .expect("cargo runs");
+    assert!(built.status.success(), "{name}: {}", String::from_utf8_lossy(&built.stderr));
+    dir.join("components").join(format!("{name}.wasm")).to_string_lossy().into_owned()
+}
+
+/// The providers `cordon new` writes in Python, JavaScript, C and Go answer
+/// `list-models` and `health` at once: `GET {base}/models` with the key the
+/// host adds, OpenAI's list read, health mapped from the answer.
+#[tokio::test]
+async fn new_providers_in_every_language_list_models_and_probe_health() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let list = json!({"object": "list", "data": [{"id": "local-7b", "object": "model"}, {"id": "local-70b", "object": "model"}]});
+    for lang in ["python", "js", "c", "go"] {
+        let name = format!("models-{lang}");
+        let (folder, named) = (dir.path().to_owned(), name.clone());
+        let wasm = tokio::task::spawn_blocking(move || new_provider(&folder, &named, lang)).await.expect("built");
+        let limited = Reply::error(429, r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#);
+        let refused = Reply::error(401, r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#);
+        let replies = vec![answer(list.clone()), answer(list.clone()), limited, refused, answer(json!({"models": []}))];
+        let (server, provider) = against(&wasm, None, replies).await;
+        let models = provider.list_models().await.expect("lists");
+        assert_eq!(ids(&models), ["local-7b", "local-70b"], "{lang}");
+        let health = provider.health().await.expect("health");
+        assert_eq!(health.status, HealthStatus::Ok, "{lang}: {health:?}");
+        let health = provider.health().await.expect("health answers");
+        assert_eq!(health.status, HealthStatus::Degraded, "{lang}: {health:?}");
+        assert!(health.reason.as_deref().is_some_and(|r| r.contains("429")), "{lang}: {health:?}");
+        let health = provider.health().await.expect("health answers");
+        assert_eq!(health.status, HealthStatus::Down, "{lang}: {health:?}");
+        assert!(health.reason.as_deref().is_some_and(|r| r.contains("401")), "{lang}: {health:?}");
+        let err = provider.list_models().await.expect_err("not OpenAI's shape");
+        assert!(matches!(&err, Error::Turn(e) if e.kind == ErrorKind::StreamProtocol), "{lang}: {err}");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 5, "{lang}: one request each");
+        for request in &requests {
+            assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/models"), "{lang}");
+            assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()), "{lang}: the host's key");
+        }
+    }
+}

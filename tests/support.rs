@@ -122,6 +122,23 @@ pub async fn provider_against(provider: &str, replies: Vec<Reply>) -> (ReplaySer
     (server, provider)
 }
 
+/// `provider` (a name or a path) loaded with `options` against a local
+/// upstream answering `replies` in turn: that origin granted, with `key`
+/// bound to the provider's `api-key` secret, unapproved asks denied.
+pub async fn keyed_provider_against(provider: &str, options: Option<serde_json::Value>, replies: Vec<Reply>, key: &str) -> (ReplayServer, Provider) {
+    let server = ReplayServer::start(replies).await.expect("replay server starts");
+    let options = ProviderOptions {
+        base_url: Some(server.url()),
+        options,
+        grants: vec![HostGrant { origin: server.url().parse().expect("origin"), with_secrets: true }],
+        secrets: [("api-key".to_owned(), key.to_owned())].into(),
+        deny_unapproved: true,
+        ..ProviderOptions::default()
+    };
+    let provider = runtime().load_provider(provider, options).await.expect("provider loads");
+    (server, provider)
+}
+
 /// Run a turn to its end: all events, then the result.
 pub async fn run_turn(provider: &Provider, request: cordon::Request) -> (Vec<Event>, Result<TurnResult, TurnError>) {
     let mut turn = provider.stream(request);

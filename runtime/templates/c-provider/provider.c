@@ -6,9 +6,10 @@
  * repository for what the API sends).
  *
  * This file holds the `provider` interface's functions: `info`, `init`
- * (checks the base URL, keeps the settings), `to_native` (the request) and
- * `finalize`. The answer is read by the `turn` resource in turn.c, which hands
- * each event's data to chat.c.
+ * (checks the base URL, keeps the settings), `to_native` (the request),
+ * `finalize`, and `list_models` and `health` (`GET {base}/models`, contract
+ * 0.2.0). The answer of a turn is read by the `turn` resource in turn.c,
+ * which hands each event's data to chat.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -327,4 +328,108 @@ bool exports_cordon_provider_provider_finalize(state_t *state, exports_cordon_pr
         exports_cordon_provider_provider_state_free(state);
     }
     return ok;
+}
+
+/* ----- models and health (contract 0.2.0) ---------------------------------- */
+
+typedef exports_cordon_provider_provider_list_model_info_t model_list;
+typedef exports_cordon_provider_provider_health_report_t health_report;
+
+/* `GET {base}/models` (the host adds the API key): the body of a 2xx answer. */
+static bool get_models(const settings *s, json_buf *body, provider_error *err) {
+    cordon_provider_types_outgoing_request_t request;
+    memset(&request, 0, sizeof request);
+    string_copy_c(&request.method, "GET");
+    json_buf url;
+    jb_init(&url);
+    jb_raw(&url, s->base_url.data, s->base_url.len);
+    jb_lit(&url, "/models");
+    if (url.failed) {
+        abort();
+    }
+    string_copy(&request.url, url.data, url.len);
+    jb_free(&url);
+    request.headers.ptr = calloc(1, sizeof *request.headers.ptr);
+    request.secrets.ptr = calloc(1, sizeof *request.secrets.ptr);
+    if (request.headers.ptr == NULL || request.secrets.ptr == NULL) {
+        abort();
+    }
+    request.headers.len = 1;
+    string_copy_c(&request.headers.ptr[0].name, "accept");
+    string_copy_c(&request.headers.ptr[0].value, "application/json");
+    request.secrets.len = 1;
+    string_copy_c(&request.secrets.ptr[0], API_KEY_SECRET);
+    bool ok = get_body(&request, body, err);
+    cordon_provider_types_outgoing_request_free(&request);
+    return ok;
+}
+
+/* The models of OpenAI's answer, `{"data": [{"id": ...}, ...]}`, into *ret. */
+static bool read_models(const json_buf *body, model_list *ret) {
+    json_value root, data, item, id;
+    json_error where = {0, ""};
+    if (!json_parse(body->data, body->len, &root, &where) || !json_member(root, "data", &data) || json_kind(data) != '[') {
+        return false;
+    }
+    size_t count = 0;
+    while (json_item(data, count, &item)) {
+        count++;
+    }
+    if (count > 0) {
+        ret->ptr = calloc(count, sizeof *ret->ptr);
+        if (ret->ptr == NULL) {
+            abort();
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        json_text text;
+        if (!json_item(data, i, &item) || !json_member(item, "id", &id) || !json_string(id, &text)) {
+            return false;
+        }
+        string_copy(&ret->ptr[i].id, text.data, text.len);
+        free(text.data);
+        ret->len = i + 1;
+    }
+    return true;
+}
+
+bool exports_cordon_provider_provider_list_models(state_t *state, model_list *ret, provider_error *err) {
+    settings s;
+    json_buf body;
+    jb_init(&body);
+    memset(ret, 0, sizeof *ret);
+    bool ok = load_settings(state, &s, err) && get_models(&s, &body, err);
+    if (ok && !read_models(&body, ret)) {
+        exports_cordon_provider_provider_list_model_info_free(ret);
+        memset(ret, 0, sizeof *ret);
+        ok = fail_with(err, KIND(STREAM_PROTOCOL), "the models answer is not {\"data\": [{\"id\": ...}, ...]}");
+    }
+    settings_free(&s);
+    jb_free(&body);
+    exports_cordon_provider_provider_state_free(state);
+    return ok;
+}
+
+/* The models request as a cheap probe. Never fails: a rate limit, an overload
+   or a server error is `degraded`, anything else `down`. */
+void exports_cordon_provider_provider_health(state_t *state, health_report *ret) {
+    settings s;
+    json_buf body;
+    jb_init(&body);
+    provider_error err;
+    memset(ret, 0, sizeof *ret);
+    ret->status = EXPORTS_CORDON_PROVIDER_PROVIDER_HEALTH_STATUS_OK;
+    if (!load_settings(state, &s, &err) || !get_models(&s, &body, &err)) {
+        bool degraded = err.kind == KIND(RATE_LIMITED) || err.kind == KIND(OVERLOADED) || err.kind == KIND(SERVER);
+        ret->status = degraded ? EXPORTS_CORDON_PROVIDER_PROVIDER_HEALTH_STATUS_DEGRADED
+                               : EXPORTS_CORDON_PROVIDER_PROVIDER_HEALTH_STATUS_DOWN;
+        ret->reason.is_some = true;
+        ret->reason.val = err.message; /* taken over */
+        err.message.ptr = NULL;
+        err.message.len = 0;
+        cordon_provider_types_provider_error_free(&err);
+    }
+    settings_free(&s);
+    jb_free(&body);
+    exports_cordon_provider_provider_state_free(state);
 }

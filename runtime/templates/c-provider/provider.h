@@ -94,6 +94,11 @@ bool chat_on_end(chat_stream *stream, output *out, provider_error *err);
 
 /* ----- the turn (turn.c) -------------------------------------------------- */
 
+/* Send `request` (borrowed) through the host and read the whole body of a
+   2xx answer into `body` (initialised here; the caller frees it). Returns
+   false with `err` set for an error answer or a failure. */
+bool get_body(cordon_provider_types_outgoing_request_t *request, json_buf *body, provider_error *err);
+
 /* The assembled result of a finished turn, for `finalize`. */
 bool turn_result(exports_cordon_provider_provider_turn_t *turn, turn_result_t *ret, provider_error *err);
 

@@ -359,6 +359,50 @@ static bool finish_events(turn *t, provider_error *err) {
     return dispatch(t, err) && chat_on_end(&t->stream, &t->out, err);
 }
 
+/* ----- one whole answer (list-models, health) -------------------------------- */
+
+/* The most of a `get_body` answer read. */
+#define ANSWER_MAX_BYTES (8u * 1024u * 1024u)
+
+bool get_body(cordon_provider_types_outgoing_request_t *request, json_buf *body, provider_error *err) {
+    cordon_provider_http_response_t response;
+    cordon_provider_http_http_error_t failure;
+    jb_init(body);
+    if (!cordon_provider_http_send(request, &response, &failure)) {
+        broker_error(err, &failure);
+        return false;
+    }
+    if (response.status >= 400) {
+        status_error(err, &response);
+        return false;
+    }
+    cordon_provider_http_own_body_t own = response.body;
+    cordon_provider_http_response_free(&response); /* the headers */
+    bool ok = true;
+    for (;;) {
+        provider_component_option_list_u8_t chunk;
+        if (!cordon_provider_http_method_body_read(cordon_provider_http_borrow_body(own), READ_MAX_BYTES, &chunk, &failure)) {
+            broker_error(err, &failure);
+            ok = false;
+            break;
+        }
+        if (!chunk.is_some) {
+            break;
+        }
+        jb_raw(body, (const char *)chunk.val.ptr, chunk.val.len);
+        provider_component_option_list_u8_free(&chunk);
+        if (body->failed || body->len > ANSWER_MAX_BYTES) {
+            ok = fail_with(err, KIND(LIMIT_EXCEEDED), "the answer is larger than " NAME " accepts");
+            break;
+        }
+    }
+    cordon_provider_http_body_drop_own(own);
+    if (!ok) {
+        jb_free(body);
+    }
+    return ok;
+}
+
 /* ----- the turn ---------------------------------------------------------------- */
 
 exports_cordon_provider_provider_own_turn_t exports_cordon_provider_provider_constructor_turn(

@@ -5,15 +5,16 @@
 // for a full JavaScript provider).
 //
 // This module exports the `provider` interface: `info`, `init`, `toNative`
-// (the request), the `Turn` resource class (in `turn.js`) and `finalize`.
+// (the request), the `Turn` resource class (in `turn.js`), `finalize`, and
+// `listModels` and `health` (`GET {base}/models`, contract 0.2.0).
 // `export const provider` is also what tells `cargo xtask` to build against
 // the provider world.
 //
 // Top-level code runs when the component is built (the engine is snapshotted
 // after loading this module), not in the host: only define things here.
 
-import { configError } from "./errors.js";
-import { Turn } from "./turn.js";
+import { configError, protocolError } from "./errors.js";
+import { Turn, getJson } from "./turn.js";
 
 const NAME = "{{name}}";
 const VERSION = "0.1.0";
@@ -31,6 +32,20 @@ function loadSettings(state) {
   } catch (err) {
     throw configError(`the provider state is unreadable (${err.message}); re-run init`);
   }
+}
+
+/** Error kinds that mean the upstream serves turns, but some fail or wait. */
+const DEGRADED_KINDS = ["rate-limited", "overloaded", "server"];
+
+/** `GET {base}/models` (the host adds the API key); its parsed answer. */
+function getModels(settings) {
+  return getJson({
+    method: "GET",
+    url: `${settings.base_url}/models`,
+    headers: [{ name: "accept", value: "application/json" }],
+    body: new Uint8Array(0),
+    secrets: [API_KEY_SECRET],
+  });
 }
 
 export const provider = {
@@ -99,5 +114,35 @@ export const provider = {
 
   finalize(state, turn) {
     return { result: turn.result(), state };
+  },
+
+  /** The models the upstream lists: OpenAI's `{"data": [{"id": ...}, ...]}`. */
+  listModels(state) {
+    const data = getModels(loadSettings(state))?.data;
+    if (!Array.isArray(data) || !data.every((model) => typeof model?.id === "string")) {
+      throw protocolError('the models answer is not {"data": [{"id": ...}, ...]}');
+    }
+    return data.map((model) => ({
+      id: model.id,
+      displayName: undefined,
+      contextWindow: undefined,
+      maxOutputTokens: undefined,
+      inputModalities: [],
+      outputModalities: [],
+      tools: undefined,
+      reasoning: undefined,
+    }));
+  },
+
+  /** The models request as a cheap probe. Never fails: a rate limit, an
+   * overload or a server error is `degraded`, anything else `down`. */
+  health(state) {
+    try {
+      getModels(loadSettings(state));
+    } catch (thrown) {
+      if (thrown instanceof Error) return { status: "down", reason: `{{name}} failed: ${thrown.message}` };
+      return { status: DEGRADED_KINDS.includes(thrown.kind) ? "degraded" : "down", reason: thrown.message };
+    }
+    return { status: "ok", reason: undefined };
   },
 };

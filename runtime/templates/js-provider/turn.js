@@ -8,7 +8,7 @@
 // `next()` returns `undefined` (`none`). The result for `finalize` is
 // assembled as the events go by.
 
-import { send } from "cordon:provider/http@0.1.0";
+import { send } from "cordon:provider/http@0.2.0";
 
 import { ChatStream } from "./chat.js";
 import { brokerError, protocolError, providerError, statusError } from "./errors.js";
@@ -109,16 +109,7 @@ export class Turn {
     } catch (thrown) {
       throw brokerError(thrown);
     }
-    if (response.status >= 400) {
-      let body;
-      try {
-        body = response.body.read(EXCERPT_BYTES) ?? new Uint8Array(0);
-      } catch {
-        body = new Uint8Array(0);
-      }
-      drop(response.body);
-      throw statusError(response.status, response.headers, body);
-    }
+    if (response.status >= 400) throw errorAnswer(response);
     this.body = response.body;
   }
 
@@ -185,6 +176,60 @@ export class Turn {
       model: out.model,
       providerMetadata: undefined,
     };
+  }
+}
+
+/** An error answer (HTTP 400 or more) as a `provider-error`, its body released. */
+function errorAnswer(response) {
+  let body;
+  try {
+    body = response.body.read(EXCERPT_BYTES) ?? new Uint8Array(0);
+  } catch {
+    body = new Uint8Array(0);
+  }
+  drop(response.body);
+  return statusError(response.status, response.headers, body);
+}
+
+/** The most of a `getJson` answer read. */
+const JSON_ANSWER_BYTES = 8 << 20;
+
+/**
+ * Send `request` (an `outgoing-request`) through the host and parse the whole
+ * body of a 2xx answer as JSON (`list-models` and `health` use it); throws a
+ * `provider-error` for an error answer, a host failure or a body that is not JSON.
+ */
+export function getJson(request) {
+  let response;
+  try {
+    response = send(request);
+  } catch (thrown) {
+    throw brokerError(thrown);
+  }
+  if (response.status >= 400) throw errorAnswer(response);
+  let text = "";
+  let length = 0;
+  const decoder = new TextDecoder();
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = response.body.read(READ_BYTES);
+      } catch (thrown) {
+        throw brokerError(thrown);
+      }
+      if (chunk === undefined || chunk === null) break;
+      length += chunk.length;
+      if (length > JSON_ANSWER_BYTES) throw providerError("limit-exceeded", `the answer is larger than ${JSON_ANSWER_BYTES} bytes`);
+      text += decoder.decode(chunk, { stream: true });
+    }
+  } finally {
+    drop(response.body);
+  }
+  try {
+    return JSON.parse(text + decoder.decode());
+  } catch (err) {
+    throw protocolError(`the answer is not JSON (${err.message})`);
   }
 }
 

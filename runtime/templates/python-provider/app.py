@@ -4,8 +4,9 @@ text deltas back, and reports usage and the finish reason; grow it from here
 (tools, reasoning, images: see `guests/openai-py` in the Cordon repository).
 
 This module holds the `provider` interface's functions: `info`, `init`,
-`to_native` (the request) and `finalize`. The answer is read by the `turn`
-resource in `provider.py`, which hands each event to `chat.py`.
+`to_native` (the request) and `finalize`, and `list_models` and `health`
+(`GET {base}/models`, contract 0.2.0). The answer of a turn is read by the
+`turn` resource in `provider.py`, which hands each event to `chat.py`.
 
 Module-level code runs when the component is built (componentize-py snapshots
 the interpreter), not in the host: only define things here.
@@ -16,6 +17,7 @@ import json
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports import provider as api
+from wit_world.imports import http
 from wit_world.imports import types as t
 
 NAME = "{{name}}"
@@ -32,6 +34,46 @@ def error(kind, message):
                          t.ErrorKind.TIMEOUT, t.ErrorKind.NETWORK)
     return t.ProviderError(kind=kind, message=message, status=None, retryable=retryable, retry_after_ms=None,
                            provider_code=None, body_excerpt=None, output_streamed=False)
+
+
+# The most of a models answer read.
+MODELS_BYTES = 8 << 20
+# Error kinds that mean the upstream serves turns, but some fail or wait.
+DEGRADED_KINDS = (t.ErrorKind.RATE_LIMITED, t.ErrorKind.OVERLOADED, t.ErrorKind.SERVER)
+
+
+def load(state):
+    """The settings `init` kept: `{"base_url": ..., "default_model": ...}`."""
+    try:
+        return json.loads(bytes(state.data))
+    except ValueError as err:
+        raise Err(error(t.ErrorKind.CONFIG, f"the provider state is unreadable ({err}); re-run init")) from None
+
+
+def get_models(settings):
+    """`GET {base}/models` through the host (which adds the API key); the
+    parsed JSON of a 2xx answer, else `Err` with the error."""
+    from provider import broker_error, status_error  # provider.py imports this module
+
+    request = t.OutgoingRequest(method="GET", url=f"{settings['base_url']}/models",
+                                headers=[t.Header(name="accept", value="application/json")],
+                                body=b"", secrets=[API_KEY_SECRET])
+    try:
+        response = http.send(request)
+        if response.status >= 400:
+            raise Err(status_error(response))
+        body = b""
+        while (chunk := response.body.read(64 * 1024)) is not None:
+            body += bytes(chunk)
+            if len(body) > MODELS_BYTES:
+                raise Err(error(t.ErrorKind.LIMIT_EXCEEDED, f"the models answer is larger than {MODELS_BYTES} bytes"))
+    except Err as err:
+        failure = err.value
+        raise Err(failure if isinstance(failure, t.ProviderError) else broker_error(failure)) from None
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise Err(error(t.ErrorKind.STREAM_PROTOCOL, f"the models answer is not JSON ({err})")) from None
 
 
 class Provider(exports.Provider):
@@ -54,10 +96,7 @@ class Provider(exports.Provider):
         return t.State(producer_version=VERSION, data=json.dumps(settings).encode())
 
     def to_native(self, state, request):
-        try:
-            settings = json.loads(bytes(state.data))
-        except ValueError as err:
-            raise Err(error(t.ErrorKind.CONFIG, f"the provider state is unreadable ({err}); re-run init")) from None
+        settings = load(state)
         model = request.model or settings.get("default_model")
         if not model:
             raise Err(error(t.ErrorKind.CONFIG,
@@ -93,3 +132,25 @@ class Provider(exports.Provider):
 
     def finalize(self, state, turn):
         return t.Finalized(result=turn.result(), state=state)
+
+    def list_models(self, state):
+        """The models the upstream lists: OpenAI's `{"data": [{"id": ...}, ...]}`."""
+        answer = get_models(load(state))
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
+            raise Err(error(t.ErrorKind.STREAM_PROTOCOL, 'the models answer is not {"data": [{"id": ...}, ...]}'))
+        return [api.ModelInfo(id=m["id"], display_name=None, context_window=None, max_output_tokens=None,
+                              input_modalities=[], output_modalities=[], tools=None, reasoning=None) for m in data]
+
+    def health(self, state):
+        """The models request as a cheap probe. Never fails: a rate limit, an
+        overload or a server error is `degraded`, anything else `down`."""
+        try:
+            get_models(load(state))
+        except Err as err:
+            failure = err.value
+            status = api.HealthStatus.DEGRADED if failure.kind in DEGRADED_KINDS else api.HealthStatus.DOWN
+            return api.HealthReport(status=status, reason=failure.message)
+        except Exception as exc:  # a bug must not trap the instance
+            return api.HealthReport(status=api.HealthStatus.DOWN, reason=f"{NAME} failed: {type(exc).__name__}: {exc}")
+        return api.HealthReport(status=api.HealthStatus.OK, reason=None)

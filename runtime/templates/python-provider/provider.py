@@ -51,6 +51,21 @@ def retry_after_ms(headers):
     return None
 
 
+def status_error(response):
+    """An error answer (HTTP 400 or more) as a `provider-error`: its kind from the
+    status, the `retry-after`, and the start of the body."""
+    try:
+        body = response.body.read(EXCERPT_BYTES) or b""
+    except Err:
+        body = b""
+    fallback = t.ErrorKind.SERVER if response.status >= 500 else t.ErrorKind.OTHER
+    failure = error(STATUS_KINDS.get(response.status, fallback), f"upstream answered HTTP {response.status}")
+    failure.status = response.status
+    failure.retry_after_ms = retry_after_ms(response.headers)
+    failure.body_excerpt = bytes(body).decode("utf-8", "replace").strip() or None
+    return failure
+
+
 def is_count(value):
     """Whether a number from the upstream fits a WIT `u64` (else it is left out)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64
@@ -128,16 +143,7 @@ class Turn(exports.Turn):
         except Err as err:
             raise Err(broker_error(err.value)) from None
         if response.status >= 400:
-            try:
-                body = response.body.read(EXCERPT_BYTES) or b""
-            except Err:
-                body = b""
-            fallback = t.ErrorKind.SERVER if response.status >= 500 else t.ErrorKind.OTHER
-            failure = error(STATUS_KINDS.get(response.status, fallback), f"upstream answered HTTP {response.status}")
-            failure.status = response.status
-            failure.retry_after_ms = retry_after_ms(response.headers)
-            failure.body_excerpt = bytes(body).decode("utf-8", "replace").strip() or None
-            raise Err(failure)
+            raise Err(status_error(response))
         self.body = response.body
 
     def read(self):

@@ -7,7 +7,8 @@
 // The generated bindings call this package for the exported
 // `cordon:provider/provider` interface (its folder's name is what makes this
 // a provider): this file holds `Info`, `Init` (checks the base URL, keeps the
-// settings), `ToNative` (the request) and `Finalize`. The answer is read by
+// settings), `ToNative` (the request), `Finalize`, and `ListModels` and
+// `Health` (`GET {base}/models`, contract 0.2.0). The answer of a turn is read by
 // the `Turn` resource in turn.go, which splits the body into server-sent
 // events (sse.go) and hands each event's data to chat.go.
 package export_cordon_provider_provider
@@ -108,17 +109,27 @@ var roles = map[t.Role]string{
 	t.Role_Tool:      "tool",
 }
 
-// ToNative translates a normalized request into the API's HTTP request.
-func ToNative(state t.State, request t.Request) witTypes.Result[t.NativeRequest, t.ProviderError] {
-	fail := witTypes.Err[t.NativeRequest, t.ProviderError]
+// loadSettings reads the settings Init kept in the state.
+func loadSettings(state t.State) (settings, *t.ProviderError) {
 	var kept settings
 	if err := json.Unmarshal(state.Data, &kept); err != nil || kept.BaseURL == "" {
 		why := "no base_url"
 		if err != nil {
 			why = err.Error()
 		}
-		return fail(providerError(t.ErrorKind_Config,
-			"the provider state (written by version %s) is unreadable (%s); re-run init", state.ProducerVersion, why))
+		failure := providerError(t.ErrorKind_Config,
+			"the provider state (written by version %s) is unreadable (%s); re-run init", state.ProducerVersion, why)
+		return kept, &failure
+	}
+	return kept, nil
+}
+
+// ToNative translates a normalized request into the API's HTTP request.
+func ToNative(state t.State, request t.Request) witTypes.Result[t.NativeRequest, t.ProviderError] {
+	fail := witTypes.Err[t.NativeRequest, t.ProviderError]
+	kept, failure := loadSettings(state)
+	if failure != nil {
+		return fail(*failure)
 	}
 	model := request.Model
 	if model == "" && kept.DefaultModel != nil {
@@ -183,4 +194,64 @@ func Finalize(state t.State, turn *Turn) witTypes.Result[t.Finalized, t.Provider
 		return witTypes.Err[t.Finalized](*err)
 	}
 	return witTypes.Ok[t.Finalized, t.ProviderError](t.Finalized{Result: result, State: state})
+}
+
+// modelsList is the models answer: OpenAI's `{"data": [{"id": ...}, ...]}`.
+type modelsList struct {
+	Data []struct {
+		ID string `json:"id"`
+	} `json:"data"`
+}
+
+// modelsRequest is `GET {base}/models` (the host adds the API key).
+func modelsRequest(kept settings) t.OutgoingRequest {
+	return t.OutgoingRequest{
+		Method:  "GET",
+		Url:     kept.BaseURL + "/models",
+		Headers: []t.Header{{Name: "accept", Value: "application/json"}},
+		Secrets: []string{apiKeySecret},
+	}
+}
+
+// ListModels lists the models the upstream offers.
+func ListModels(state t.State) witTypes.Result[[]api.ModelInfo, t.ProviderError] {
+	fail := witTypes.Err[[]api.ModelInfo, t.ProviderError]
+	kept, failure := loadSettings(state)
+	if failure != nil {
+		return fail(*failure)
+	}
+	var list modelsList
+	if failure := getJSON(modelsRequest(kept), &list); failure != nil {
+		return fail(*failure)
+	}
+	notAList := providerError(t.ErrorKind_StreamProtocol, `the models answer is not {"data": [{"id": ...}, ...]}`)
+	if list.Data == nil {
+		return fail(notAList)
+	}
+	models := make([]api.ModelInfo, 0, len(list.Data))
+	for _, model := range list.Data {
+		if model.ID == "" {
+			return fail(notAList)
+		}
+		models = append(models, api.ModelInfo{Id: model.ID})
+	}
+	return witTypes.Ok[[]api.ModelInfo, t.ProviderError](models)
+}
+
+// Health sends the models request as a cheap probe. It never fails: a rate
+// limit, an overload or a server error is `degraded`, anything else `down`.
+func Health(state t.State) api.HealthReport {
+	kept, failure := loadSettings(state)
+	if failure == nil {
+		var answer json.RawMessage
+		failure = getJSON(modelsRequest(kept), &answer)
+	}
+	if failure == nil {
+		return api.HealthReport{Status: api.HealthStatus_Ok}
+	}
+	status := api.HealthStatus_Down
+	if failure.Kind == t.ErrorKind_RateLimited || failure.Kind == t.ErrorKind_Overloaded || failure.Kind == t.ErrorKind_Server {
+		status = api.HealthStatus_Degraded
+	}
+	return api.HealthReport{Status: status, Reason: witTypes.Some(failure.Message)}
 }

@@ -10,6 +10,7 @@ package export_cordon_provider_provider
 // none. The result for Finalize is assembled as the events go by.
 
 import (
+	"encoding/json"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -239,6 +240,48 @@ func (turn *Turn) result() (t.TurnResult, *t.ProviderError) {
 		ResponseId: turn.out.responseID,
 		Model:      turn.out.model,
 	}, nil
+}
+
+// maxJSONAnswerBytes is the most of a getJSON answer read.
+const maxJSONAnswerBytes = 8 << 20
+
+// getJSON sends `request` through the host (which adds the API key) and
+// decodes the whole body of a 2xx answer as JSON into `into` (ListModels and
+// Health use it); an error answer, a host failure or a body that is not the
+// JSON expected is a provider error.
+func getJSON(request t.OutgoingRequest, into any) *t.ProviderError {
+	sent := http.Send(request)
+	if sent.IsErr() {
+		err := brokerError(sent.Err())
+		return &err
+	}
+	response := sent.Ok()
+	defer response.Body.Drop()
+	if response.Status >= 400 {
+		err := statusError(response)
+		return &err
+	}
+	var body []byte
+	for {
+		piece := response.Body.Read(readMaxBytes)
+		if piece.IsErr() {
+			err := brokerError(piece.Err())
+			return &err
+		}
+		if piece.Ok().IsNone() {
+			break
+		}
+		body = append(body, piece.Ok().Some()...)
+		if len(body) > maxJSONAnswerBytes {
+			err := providerError(t.ErrorKind_LimitExceeded, "the answer is larger than %d bytes", maxJSONAnswerBytes)
+			return &err
+		}
+	}
+	if err := json.Unmarshal(body, into); err != nil {
+		failure := providerError(t.ErrorKind_StreamProtocol, "the answer is not the JSON expected (%v)", err)
+		return &failure
+	}
+	return nil
 }
 
 // brokerError is the host's `http-error` (denied, timeout, ...) as a provider error.
