@@ -115,3 +115,25 @@ async fn a_filtered_prompt_is_a_content_filter_error() {
     assert_eq!(error.kind, ErrorKind::ContentFilter, "{error:?}");
     assert!(error.message.contains("content management policy"), "{}", error.message);
 }
+
+/// Azure's models list is beside its deployments (`{endpoint}/openai/models`)
+/// and takes the same `api-version`; the v1 API's is `/openai/v1/models`.
+#[tokio::test]
+async fn both_presets_list_models_where_azure_serves_them() {
+    let list = json!({"object": "list", "data": [
+        {"id": "gpt-4o-2024-11-20", "object": "model", "status": "succeeded", "created_at": 1732060800,
+            "capabilities": {"chat_completion": true, "completion": false, "embeddings": false, "fine_tune": true, "inference": true}},
+        {"id": "text-embedding-3-small", "object": "model", "status": "succeeded", "created_at": 1705953600,
+            "capabilities": {"chat_completion": false, "completion": false, "embeddings": true, "fine_tune": false, "inference": true}}]});
+    for (preset, path) in [("azure-deployments", "/openai/models?api-version=2024-10-21"), ("azure", "/openai/v1/models")] {
+        let upstream = ReplayServer::start(vec![Reply::error(200, &list.to_string())]).await.expect("an upstream");
+        let provider = load_preset(preset, &upstream, KEY).await;
+        let models = provider.list_models().await.unwrap_or_else(|err| panic!("{preset}: lists: {err}"));
+        let ids: Vec<&str> = models.iter().map(|model| model.id.as_str()).collect();
+        assert_eq!(ids, ["gpt-4o-2024-11-20", "text-embedding-3-small"], "{preset}");
+        let requests = upstream.requests();
+        assert_eq!((requests[0].method.as_str(), requests[0].path.as_str()), ("GET", path), "{preset}");
+        assert_eq!(requests[0].header("api-key"), Some(KEY), "{preset}: the key in Azure's header");
+        assert_eq!(requests[0].header("authorization"), None, "{preset}");
+    }
+}

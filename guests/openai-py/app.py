@@ -153,7 +153,7 @@ class Provider(exports.Provider):
     def list_models(self, state):
         try:
             base_url, _, _, quirks = _load(state)
-            return models.list_models(models.request(base_url, API_KEY_SECRET, quirks.headers))
+            return models.list_models(models.request(quirks.models_url(base_url), API_KEY_SECRET, quirks.headers))
         except Err:
             raise
         except Exception as exc:
@@ -166,7 +166,7 @@ class Provider(exports.Provider):
         except Err as err:
             return api.HealthReport(status=api.HealthStatus.DOWN, reason=f"cannot build the probe: {err.value.message}")
         try:
-            return models.health(models.request(base_url, API_KEY_SECRET, quirks.headers))
+            return models.health(models.request(quirks.models_url(base_url), API_KEY_SECRET, quirks.headers))
         except Exception as exc:
             return api.HealthReport(status=api.HealthStatus.DOWN, reason=f"openai-py failed: {type(exc).__name__}: {exc}")
 

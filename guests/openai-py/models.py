@@ -1,6 +1,6 @@
 """`list-models` and `health` (contract 0.2.0), as the Rust provider does them
 (`guests/openai/src/models.rs` and the SDK's `models.rs`): `GET {base}/models`
-with the preset's extra headers, through the host's `http` import naming the
+(with Azure's `api-version` when the options give one) with the preset's extra headers, through the host's `http` import naming the
 `api-key` secret, OpenAI's list
 (`{"data": [{"id": ...}]}`, one page) with the context fields compatible
 servers add (`context_window`, `context_length`, `max_model_len`) and a display
@@ -27,12 +27,12 @@ _U32_LIMIT = 1 << 32
 _DEGRADED = {t.ErrorKind.RATE_LIMITED, t.ErrorKind.OVERLOADED, t.ErrorKind.SERVER}
 
 
-def request(base_url, secret, extra_headers):
-    """The models request: `GET {base}/models` with the preset's extra headers
-    (`extra_headers`, a dict), the key added by the host."""
+def request(url, secret, extra_headers):
+    """The models request: `GET url` (the quirks' `models_url`) with the
+    preset's extra headers (`extra_headers`, a dict), the key added by the host."""
     headers = [t.Header(name="accept", value="application/json")]
     headers.extend(t.Header(name=name, value=extra_headers[name]) for name in sorted(extra_headers))
-    return t.OutgoingRequest(method="GET", url=f"{base_url}/models", headers=headers, body=b"", secrets=[secret])
+    return t.OutgoingRequest(method="GET", url=url, headers=headers, body=b"", secrets=[secret])
 
 
 def _fetch(outgoing):

@@ -100,6 +100,14 @@ class Quirks:
             url = f"{base_url}/deployments/{model}/chat/completions"
         else:
             url = f"{base_url}/chat/completions"
+        return self._with_api_version(url)
+
+    def models_url(self, base_url):
+        """The models list's URL under `base_url` (Azure's is beside its
+        deployments, `{endpoint}/openai/models`, with the same `api-version`)."""
+        return self._with_api_version(f"{base_url}/models")
+
+    def _with_api_version(self, url):
         if self.api_version is not None:
             url += "?api-version=" + self.api_version
         return url

@@ -1,6 +1,7 @@
-//! `list-models` and `health` (contract 0.2.0): `GET {base}/models`, OpenAI's
-//! list (`{"data": [{"id": ...}]}`), with the preset's extra headers; the
-//! health probe is the same request.
+//! `list-models` and `health` (contract 0.2.0): `GET {base}/models` (with
+//! Azure's `api-version` when the options give one), OpenAI's list
+//! (`{"data": [{"id": ...}]}`), with the preset's extra headers; the health
+//! probe is the same request.
 
 use cordon_sdk::models::{self, ModelPage};
 use cordon_sdk::settings::{self, API_KEY_SECRET};
@@ -11,7 +12,7 @@ use crate::Settings;
 /// The models request.
 pub fn request(state: &State) -> Result<Option<NativeRequest>, ProviderError> {
     let kept: Settings = settings::load(state)?;
-    let mut native = models::get_json(format!("{}/models", kept.base_url), API_KEY_SECRET);
+    let mut native = models::get_json(kept.quirks.models_url(&kept.base_url), API_KEY_SECRET);
     native.http.headers.extend(kept.quirks.headers.iter().map(|(name, value)| Header { name: name.clone(), value: value.clone() }));
     Ok(Some(native))
 }

@@ -178,11 +178,23 @@ impl Quirks {
         } else {
             format!("{base_url}/chat/completions")
         };
+        self.add_api_version(&mut url);
+        Ok(url)
+    }
+
+    /// The models list's URL under `base_url` (Azure's is beside its
+    /// deployments, `{endpoint}/openai/models`, with the same `api-version`).
+    pub fn models_url(&self, base_url: &str) -> String {
+        let mut url = format!("{base_url}/models");
+        self.add_api_version(&mut url);
+        url
+    }
+
+    fn add_api_version(&self, url: &mut String) {
         if let Some(version) = &self.api_version {
             url.push_str("?api-version=");
             url.push_str(version);
         }
-        Ok(url)
     }
 }
 
@@ -217,6 +229,14 @@ fn setting_of(field: &str) -> &str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_models_list_takes_the_api_version() {
+        let (_, azure) = Quirks::parse(Some(r#"{"deployment_urls":true,"api_version":"2024-10-21"}"#)).expect("valid");
+        assert_eq!(azure.models_url("https://r.openai.azure.com/openai"), "https://r.openai.azure.com/openai/models?api-version=2024-10-21");
+        let (_, plain) = Quirks::parse(None).expect("valid");
+        assert_eq!(plain.models_url("https://api.openai.com/v1"), "https://api.openai.com/v1/models");
+    }
 
     #[test]
     fn options_are_checked() {
