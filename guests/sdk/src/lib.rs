@@ -89,10 +89,10 @@ pub use emit::{Emitter, empty_usage, joined_reasoning, joined_text, tool_calls};
 #[cfg(feature = "provider")]
 pub use turn::{BodyFraming, Frame, Provider, StreamHandler, TurnRunner};
 
-#[cfg(all(feature = "provider", not(feature = "contract-0-1")))]
+#[cfg(feature = "provider")]
 /// Export `$provider` (a type implementing [`Provider`]) as the component's
-/// `cordon:provider/provider@0.2.0` interface (`list-models` and `health`
-/// through [`models`]).
+/// `cordon:provider/provider` interface: `@0.2.0`, with `list-models` and
+/// `health` through [`models`], or `@0.1.0` with the feature `contract-0-1`.
 #[macro_export]
 macro_rules! export_provider {
     ($provider:ty) => {
@@ -124,54 +124,33 @@ macro_rules! export_provider {
                 turn.into_inner::<$crate::TurnRunner<$provider>>().finalize(state)
             }
 
-            fn list_models(state: $crate::State) -> Result<Vec<$crate::models::ModelInfo>, $crate::ProviderError> {
-                $crate::models::list_models::<$provider>(&state)
-            }
-
-            fn health(state: $crate::State) -> $crate::models::HealthReport {
-                $crate::models::health::<$provider>(&state)
-            }
+            $crate::__contract_exports!($provider);
         }
 
         $crate::bindings::export_bindings!(__CordonExport with_types_in $crate::bindings);
     };
 }
 
-#[cfg(all(feature = "provider", feature = "contract-0-1"))]
-/// Export `$provider` (a type implementing [`Provider`]) as the component's
-/// `cordon:provider/provider@0.1.0` interface (feature `contract-0-1`).
+#[cfg(all(feature = "provider", not(feature = "contract-0-1")))]
+/// The exports contract 0.2.0 adds, for [`export_provider!`].
+#[doc(hidden)]
 #[macro_export]
-macro_rules! export_provider {
+macro_rules! __contract_exports {
     ($provider:ty) => {
-        #[doc(hidden)]
-        pub struct __CordonExport;
-
-        impl $crate::bindings::exports::cordon::provider::provider::Guest for __CordonExport {
-            type Turn = $crate::TurnRunner<$provider>;
-
-            fn info() -> $crate::ProviderInfo {
-                <$provider as $crate::Provider>::info()
-            }
-
-            fn init(config: $crate::ProviderConfig) -> Result<$crate::State, $crate::ProviderError> {
-                <$provider as $crate::Provider>::init(config)
-            }
-
-            fn to_native(
-                state: $crate::State,
-                request: $crate::Request,
-            ) -> Result<$crate::NativeRequest, $crate::ProviderError> {
-                <$provider as $crate::Provider>::to_native(&state, request)
-            }
-
-            fn finalize(
-                state: $crate::State,
-                turn: $crate::bindings::exports::cordon::provider::provider::Turn,
-            ) -> Result<$crate::Finalized, $crate::ProviderError> {
-                turn.into_inner::<$crate::TurnRunner<$provider>>().finalize(state)
-            }
+        fn list_models(state: $crate::State) -> Result<Vec<$crate::models::ModelInfo>, $crate::ProviderError> {
+            $crate::models::list_models::<$provider>(&state)
         }
 
-        $crate::bindings::export_bindings!(__CordonExport with_types_in $crate::bindings);
+        fn health(state: $crate::State) -> $crate::models::HealthReport {
+            $crate::models::health::<$provider>(&state)
+        }
     };
+}
+
+#[cfg(all(feature = "provider", feature = "contract-0-1"))]
+/// Contract 0.1.0 has no exports beyond the turn's, for [`export_provider!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_exports {
+    ($provider:ty) => {};
 }
