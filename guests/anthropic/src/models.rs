@@ -33,7 +33,7 @@ struct Model {
 /// The request for the page of `limit` models after `after`.
 fn page_request(state: &State, limit: u32, after: Option<&str>) -> Result<NativeRequest, ProviderError> {
     let kept: Upstream = settings::load(state)?;
-    let after = after.map(|id| format!("&after_id={}", percent(id))).unwrap_or_default();
+    let after = after.map(|id| format!("&after_id={}", settings::percent_encoded(id))).unwrap_or_default();
     let mut native = models::get_json(format!("{}/v1/models?limit={limit}{after}", kept.base_url), API_KEY_SECRET);
     native.http.headers.push(Header { name: "anthropic-version".into(), value: ANTHROPIC_VERSION.into() });
     Ok(native)
@@ -64,9 +64,3 @@ pub fn parse(state: &State, body: &[u8]) -> Result<ModelPage, ProviderError> {
     Ok(ModelPage { models, next })
 }
 
-/// `id` escaped for a query string (model ids are plain, but the upstream writes them).
-fn percent(id: &str) -> String {
-    id.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}

@@ -44,15 +44,7 @@ pub fn converse_stream_path(model: &str) -> Result<String, ProviderError> {
             "`{model}` is not a Bedrock model id; pass one such as `{DEFAULT_MODEL}` or an inference profile's ARN"
         )));
     }
-    let mut escaped = String::with_capacity(model.len());
-    for byte in model.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            escaped.push(char::from(byte));
-        } else {
-            escaped.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    Ok(format!("/model/{escaped}/converse-stream"))
+    Ok(format!("/model/{}/converse-stream", settings::percent_encoded(model)))
 }
 
 /// The provider options (`init`'s `options`): none. Per-request Converse

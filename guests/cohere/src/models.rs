@@ -29,7 +29,7 @@ struct Model {
 
 fn page_request(state: &State, size: u32, token: Option<&str>) -> Result<NativeRequest, ProviderError> {
     let kept: Upstream = settings::load(state)?;
-    let token = token.map(|token| format!("&page_token={}", token.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', ""))).unwrap_or_default();
+    let token = token.map(|token| format!("&page_token={}", cordon_sdk::settings::percent_encoded(token))).unwrap_or_default();
     Ok(models::get_json(format!("{}/v1/models?endpoint=chat&page_size={size}{token}", kept.base_url), API_KEY_SECRET))
 }
 

@@ -42,7 +42,7 @@ struct Model {
 fn page_request(state: &State, size: u32, token: Option<&str>) -> Result<NativeRequest, ProviderError> {
     let kept: Upstream = settings::load(state)?;
     let root = if ends_in_api_version(&kept.base_url) { kept.base_url } else { format!("{}/{API_VERSION}", kept.base_url) };
-    let token = token.map(|token| format!("&pageToken={}", token.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', ""))).unwrap_or_default();
+    let token = token.map(|token| format!("&pageToken={}", cordon_sdk::settings::percent_encoded(token))).unwrap_or_default();
     Ok(models::get_json(format!("{root}/models?pageSize={size}{token}"), API_KEY_SECRET))
 }
 

@@ -27,6 +27,21 @@ pub struct Upstream {
     pub default_model: Option<String>,
 }
 
+/// `text` percent-encoded for one URL path segment or query value: every
+/// byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`) as `%XX`.
+/// For what the upstream or the user writes (page tokens, model ids).
+pub fn percent_encoded(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 /// The configured base URL (or `default`), checked to be http(s), without a trailing `/`.
 pub fn base_url(configured: Option<String>, default: &str) -> Result<String, ProviderError> {
     let url = configured.unwrap_or_else(|| default.to_owned());
@@ -312,6 +327,13 @@ impl Default for Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_bytes() {
+        assert_eq!(percent_encoded("Cg5hYi9j/ZA==&x=1"), "Cg5hYi9j%2FZA%3D%3D%26x%3D1");
+        assert_eq!(percent_encoded("us.anthropic.claude:0 é"), "us.anthropic.claude%3A0%20%C3%A9");
+        assert_eq!(percent_encoded("a-b_c.d~e"), "a-b_c.d~e");
+    }
 
     #[test]
     fn base_urls_and_models() {

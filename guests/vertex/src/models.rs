@@ -64,7 +64,7 @@ fn unversioned(base_url: &str) -> &str {
 fn page_request(state: &State, size: u32, token: Option<&str>) -> Result<NativeRequest, ProviderError> {
     let kept: Settings = cordon_sdk::settings::load(state)?;
     let token = token
-        .map(|token| format!("&pageToken={}", token.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "")))
+        .map(|token| format!("&pageToken={}", cordon_sdk::settings::percent_encoded(token)))
         .unwrap_or_default();
     let url = format!(
         "{}/{CATALOGUE_VERSION}/publishers/{}/models?pageSize={size}{token}",
