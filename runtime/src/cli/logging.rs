@@ -18,10 +18,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cordon::serve::traces::OtlpLayer;
-use tracing::field::Field;
+
+use super::log_line::{PlainFields, PlainLine};
 use tracing_subscriber::Layer as _;
-use tracing_subscriber::field::MakeExt as _;
-use tracing_subscriber::fmt::format::{FieldFn, Writer};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
@@ -98,17 +97,10 @@ impl Logging {
             LogFormat::Text if ansi => lines.boxed(),
             // Plain `name=value` fields for a file or a collector, written
             // straight (the default's styling costs even when it is off).
-            LogFormat::Text => lines.with_ansi(false).fmt_fields(plain_fields().delimited(" ")).boxed(),
+            LogFormat::Text => lines.with_ansi(false).event_format(PlainLine).fmt_fields(PlainFields).boxed(),
             LogFormat::Json => lines.json().with_current_span(true).with_span_list(true).boxed(),
         }
     }
-}
-
-/// A field as `name=value`, the message as itself.
-fn plain_fields() -> FieldFn<impl Fn(&mut Writer<'_>, &Field, &dyn std::fmt::Debug) -> std::fmt::Result + Clone> {
-    tracing_subscriber::fmt::format::debug_fn(|writer: &mut Writer<'_>, field: &Field, value: &dyn std::fmt::Debug| {
-        if field.name() == "message" { write!(writer, "{value:?}") } else { write!(writer, "{field}={value:?}") }
-    })
 }
 
 /// Where lines are written.

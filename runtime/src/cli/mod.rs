@@ -5,6 +5,7 @@ mod call;
 mod chat;
 mod demo;
 mod inspect;
+mod log_line;
 mod logging;
 mod manage;
 mod models;

@@ -193,14 +193,11 @@ async fn answer(gateway: Arc<Gateway>, request: hyper::Request<Incoming>, id: St
         return Ok(response);
     }
     let metrics = Arc::clone(gateway.metrics());
-    let span = tracing::info_span!("request", id = %id, path = %uri.path(), key = tracing::field::Empty);
-    let mut response = match gateway.keys().identify(request.headers()) {
-        Ok(caller) => {
-            if let Some(caller) = &caller {
-                span.record("key", tracing::field::display(&caller.name));
-            }
-            route(gateway, request, caller).instrument(span.clone()).await
-        }
+    let identified = gateway.keys().identify(request.headers());
+    let key = identified.as_ref().ok().and_then(Option::as_ref).map(|caller| tracing::field::display(&caller.name));
+    let span = tracing::info_span!("request", id = %id, path = %uri.path(), key);
+    let mut response = match identified {
+        Ok(caller) => route(gateway, request, caller).instrument(span.clone()).await,
         Err(refusal) => {
             discard_body(request.into_body()).await;
             unauthorized(uri.path(), refusal)
