@@ -108,6 +108,52 @@ async fn a_model_still_calling_tools_at_its_step_limit_gets_an_error() {
     assert_eq!(upstream.requests().len(), 2, "two steps were taken, no more");
 }
 
+/// The host's instance pool is sized from `[limits] concurrent-turns`: 300
+/// streams at once (more than the 256 instances the pool held whatever the
+/// limit said) all run to their ends; none is refused as `overloaded`.
+#[tokio::test]
+async fn the_instance_pool_holds_every_turn_the_gateway_admits() {
+    const TURNS: usize = 300;
+    // The first words after two seconds, the rest two seconds later: every
+    // turn holds its instance for four seconds, long enough for all to run at once.
+    let events: Vec<Bytes> = match demo_reply("turn2.sse").body {
+        cordon::replay::ReplyBody::Chunks(events) => events,
+        _ => panic!("the demo's answer is a list of events"),
+    };
+    // The role, then the first words: the gateway answers a stream's head at its first output.
+    let (first, rest) = events.split_at(2);
+    let mut held = Reply::stream(vec![first.concat().into(), rest.concat().into()]);
+    held.chunk_delay = Duration::from_secs(2);
+    let upstream = ReplayServer::start(vec![held]).await.expect("replay upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = format!(
+        "[limits]\nconcurrent-turns = {TURNS}\n[models.fast]\nroutes = [\"main:demo-model\"]\n{}limits = {{ concurrent-turns = {TURNS} }}\n",
+        main_provider(&upstream, dir.path())
+    );
+    let server = serve_in_process(dir.path(), &config).await;
+    let client = cordon::tls::client_builder().build().expect("client");
+    let url = format!("{}/v1/chat/completions", server.url());
+
+    let asked = (0..TURNS).map(|_| client.post(&url).header("content-type", "application/json").body(chat("fast", true)).send());
+    let answers = futures_util::future::join_all(asked).await;
+    let metrics = crate::support::scrape(&client, &server.url()).await;
+    let running = crate::support::metric_total(&metrics, "cordon_active_turns", &[("model", "fast")]);
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    let mut bodies = Vec::new();
+    for answer in answers {
+        let answer = answer.expect("an answer");
+        *statuses.entry(answer.status().as_u16()).or_default() += 1;
+        bodies.push(answer.text());
+    }
+    assert_eq!(statuses, [(200, TURNS)].into(), "every turn admitted runs");
+    assert_eq!(running, TURNS as f64, "all {TURNS} ran at once");
+    for body in futures_util::future::join_all(bodies).await {
+        let body = body.expect("a whole body");
+        let text: String = chunks(&body).iter().filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str()).collect();
+        assert!(!text.is_empty() && body.trim_end().ends_with("data: [DONE]"), "each stream ends whole: {body}");
+    }
+}
+
 /// `[limits]`: a body over `body-mib` is 413, a turn over `concurrent-turns`
 /// is 429 with `retry-after`, a turn with no output by `first-output-seconds`
 /// ends (closing its upstream), and a client too slow to send its body gets 408.

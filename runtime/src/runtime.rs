@@ -123,6 +123,11 @@ impl Runtime {
         self.engine.telemetry()
     }
 
+    /// Live instances the pooling allocator holds ([`RuntimeConfig::pool`]).
+    pub fn pool_instances(&self) -> u32 {
+        self.config.pool.instances
+    }
+
     /// Where components are looked up by name.
     pub fn components_dir(&self) -> &Path {
         &self.config.components_dir

@@ -40,7 +40,7 @@
 //!
 //! [limits]                          # the gateway's own; these are the defaults
 //! body-mib = 32
-//! concurrent-turns = 1024
+//! concurrent-turns = 256          # also sizes the instance pool (at a restart)
 //! request-seconds = 30              # to send a request's head, then its body
 //! first-output-seconds = 120
 //! turn-seconds = 600

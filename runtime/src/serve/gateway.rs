@@ -94,6 +94,8 @@ impl Gateway {
         runtime_config.cache_dir = Some(config.cache.clone());
         // Grants come from the config file alone.
         runtime_config.trust = TrustStore::new();
+        runtime_config.pool.instances = config.limits.pool_instances(config.providers.len().saturating_add(config.tools.len()));
+        tracing::info!(instances = runtime_config.pool.instances, "instance pool sized from `limits.concurrent-turns`");
         let runtime = Runtime::new(runtime_config)?;
         let registry = Arc::new(Registry::new(runtime.clone()));
         let metrics = Arc::new(Metrics::new(runtime.telemetry()));
@@ -112,6 +114,13 @@ impl Gateway {
         let admin = |config: &ServeConfig| config.admin.as_ref().map(|admin| (admin.listen, admin.token.describe()));
         if admin(config) != admin(before) {
             restart.push("[admin] changed".to_owned());
+        }
+        let components = |config: &ServeConfig| config.providers.len().saturating_add(config.tools.len());
+        let (pool, needed) = (self.runtime.pool_instances(), config.limits.pool_instances(components(config)));
+        if needed > pool {
+            restart.push(format!(
+                "`limits.concurrent-turns` and the components now need {needed} pooled instances, where the pool holds {pool}"
+            ));
         }
         if config.components != before.components || config.cache != before.cache {
             restart.push("`components` or `cache` changed".to_owned());

@@ -5,6 +5,10 @@
 //! sandbox's limits (memory, CPU, sizes per turn) are the providers' own, set
 //! per provider.
 //!
+//! The host's pool of instances is sized from `concurrent-turns` (see
+//! [`ServeLimits::pool_instances`]), so that every admitted turn finds an
+//! instance: raising the limit raises the pool, at a restart.
+//!
 //! A turn over the concurrency limit is refused at once (429 with
 //! `retry-after: 1`, which the official clients wait out and retry), never
 //! queued without bound; a turn that passes a
@@ -22,8 +26,12 @@ use crate::types::{ErrorKind, TurnError};
 
 /// The largest request body by default, in MiB (a conversation with inline images).
 pub const DEFAULT_BODY_MIB: u64 = 32;
-/// Turns running at once by default.
-pub const DEFAULT_CONCURRENT_TURNS: usize = 1024;
+/// Turns running at once by default: what the host's instance pool held
+/// before it was sized from this limit.
+pub const DEFAULT_CONCURRENT_TURNS: usize = 256;
+/// Instances the pool holds beyond the turns and the spares: model listings,
+/// health checks and tool calls, which draw from the same pool.
+const POOL_HEADROOM: usize = 16;
 /// Seconds a client may take to send a request's head and body by default.
 pub const DEFAULT_REQUEST_SECONDS: u64 = 30;
 /// Seconds to a turn's first output by default (a reasoning model may think long).
@@ -56,6 +64,18 @@ impl Default for ServeLimits {
             first_output: Duration::from_secs(DEFAULT_FIRST_OUTPUT_SECONDS),
             turn: Duration::from_secs(DEFAULT_TURN_SECONDS),
         }
+    }
+}
+
+impl ServeLimits {
+    /// Live instances the host's pool must hold for a gateway of
+    /// `components` providers and tools: one per admitted turn, two spares
+    /// per component (its own, and its next version's during a swap), and
+    /// some headroom. Each pooled instance reserves address space (about
+    /// 8 GiB, for two linear memories), not memory.
+    pub fn pool_instances(&self, components: usize) -> u32 {
+        let instances = self.concurrent_turns.saturating_add(components.saturating_mul(2)).saturating_add(POOL_HEADROOM);
+        u32::try_from(instances).unwrap_or(u32::MAX)
     }
 }
 
@@ -112,5 +132,19 @@ impl Admission {
         let first = timeout("had no output after", self.limits.first_output, "first-output-seconds");
         let whole = timeout("was still running after", self.limits.turn, "turn-seconds");
         turn.output_by(now + self.limits.first_output, first).end_by(now + self.limits.turn, whole).holding(slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_holds_every_admitted_turn_and_two_spares_per_component() {
+        let limits = ServeLimits { concurrent_turns: 10_000, ..ServeLimits::default() };
+        assert_eq!(limits.pool_instances(3), 10_000 + 6 + 16);
+        assert_eq!(ServeLimits::default().pool_instances(1), 256 + 2 + 16);
+        let huge = ServeLimits { concurrent_turns: usize::MAX, ..ServeLimits::default() };
+        assert_eq!(huge.pool_instances(2), u32::MAX);
     }
 }
