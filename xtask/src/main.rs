@@ -92,7 +92,13 @@ fn main() -> ExitCode {
             clock.step("running every test");
             cargo(&["test", "--workspace", "--exclude", "cordon-hostile", "--exclude", "cordon-hostile-tool"])
         }),
-        "bench" => all_units().and_then(|units| build(&units, &clock)).and_then(|()| cargo(&["bench", "-p", "cordon", "--bench", "turn"])),
+        "bench" => all_units()
+            .and_then(|units| build(&units, &clock))
+            .and_then(|()| cargo(&["bench", "-p", "cordon", "--bench", "turn"]))
+            .and_then(|()| {
+                clock.step("holding 10,000 live turns open for their memory (about 2 GiB for a few seconds)");
+                cargo(&["bench", "-p", "cordon", "--bench", "live_turns"])
+            }),
         "bench-gateway" => select(&["openai".to_owned()]).and_then(|units| build(&units, &clock)).and_then(|()| {
             clock.step("building `cordon` in release and running the gateway benchmark (a few minutes)");
             cargo(&["bench", "-p", "cordon", "--bench", "gateway"])
