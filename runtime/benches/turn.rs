@@ -1,4 +1,5 @@
-//! Hot-path benchmarks on the recorded `openai-text` stream (303 SSE events):
+//! Hot-path benchmarks on the recorded `openai-text` stream (303 chunks, then
+//! `[DONE]`: 304 SSE events):
 //!
 //! - `native-parse`: the SDK's SSE decoder and the OpenAI provider's chunk parser
 //!   compiled natively, fed the whole framed stream: the floor.
@@ -10,7 +11,8 @@
 //! - `first-event`: from `stream()` to the first text event, beside `http-first-byte`.
 //! - `turn-start`: from `stream()` to `stream-start` (instantiate + `to-native`).
 //! - first, printed: the sandbox against the same parser natively, in
-//!   instructions (callgrind, if valgrind is installed) and in time: see
+//!   instructions (callgrind, if valgrind is installed) and in time, then the
+//!   boundary's (host side) cost per event against the guest's: see
 //!   `support/instructions.rs`.
 //! - before the groups, printed: the sandbox's time before the first event,
 //!   as p50 and p90 of 2,000 pairs, each a raw request to the first body byte
