@@ -34,6 +34,8 @@ pub struct LoadedComponent {
     pub exports: Vec<String>,
     /// The contract version it was built against.
     pub contract: ContractVersion,
+    /// The engine it was compiled for, which its instances run on.
+    pub engine: Engine,
 }
 
 /// A component ready to instantiate, by what it is.
@@ -69,6 +71,7 @@ pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponen
         .map_err(|reason| Error::Manifest { path: manifest_file.clone(), reason })?;
 
     let digest = crate::asks::hex_digest(&bytes);
+    let engine = engine.for_component(bytes.len())?;
     let component = engine
         .compile(&bytes, &digest)
         .map_err(|err| invalid(format!("does not compile: {err:#}")))?;
@@ -148,6 +151,7 @@ pub fn load(engine: &Engine, path: &Path, max: &Limits) -> Result<LoadedComponen
         imports,
         exports,
         contract,
+        engine: engine.clone(),
     })
 }
 

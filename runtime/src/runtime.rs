@@ -169,7 +169,7 @@ impl Runtime {
             default_model: options.default_model,
             options: options.options.map(|o| o.to_string()),
         };
-        Provider::start(self.engine.clone(), loaded, broker, config).await
+        Provider::start(loaded.engine.clone(), loaded, broker, config).await
     }
 
     /// Load a new version of `current` from `name_or_path`, with the same
@@ -191,7 +191,7 @@ impl Runtime {
                 ),
             });
         }
-        Provider::take_over(self.engine.clone(), loaded, broker, current.shared_state()).await
+        Provider::take_over(loaded.engine.clone(), loaded, broker, current.shared_state()).await
     }
 
     /// Load a tool and check its actions.
@@ -204,7 +204,7 @@ impl Runtime {
             deny_unapproved: options.deny_unapproved,
         };
         let (loaded, broker) = self.prepare(name_or_path, grants).await?;
-        Tool::start(self.engine.clone(), loaded, broker).await
+        Tool::start(loaded.engine.clone(), loaded, broker).await
     }
 
     /// [`Runtime::prepare`] for a provider: its base URL's origin is granted too.
