@@ -10,6 +10,8 @@ the request translation in `chat_request.py`, the models request in `models.py`,
 the options a service's differences are given in (the presets') in `quirks.py`.
 """
 
+import functools
+
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports import provider as api
@@ -28,6 +30,22 @@ VERSION = "0.1.0"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # The secret every shipped provider's manifest declares for its API key.
 API_KEY_SECRET = "api-key"
+
+
+def _reported(method):
+    """`method`, with any exception but the contract's own error reported as
+    an `other` error naming it, rather than a trap."""
+
+    @functools.wraps(method)
+    def reported(*args):
+        try:
+            return method(*args)
+        except Err:
+            raise
+        except Exception as exc:
+            raise Err(errors.new_error(t.ErrorKind.OTHER, f"openai-py failed: {type(exc).__name__}: {exc}")) from None
+
+    return reported
 
 
 def _base_url(configured):
@@ -105,59 +123,47 @@ class Provider(exports.Provider):
             ],
         )
 
+    @_reported
     def init(self, config):
-        try:
-            base_url = _base_url(config.base_url)
-            field, quirks = q.parse(config.options, NAME)
-            return _save(base_url, config.default_model, field, quirks)
-        except Err:
-            raise
-        except Exception as exc:
-            raise Err(errors.new_error(t.ErrorKind.OTHER, f"openai-py failed: {type(exc).__name__}: {exc}")) from None
+        base_url = _base_url(config.base_url)
+        field, quirks = q.parse(config.options, NAME)
+        return _save(base_url, config.default_model, field, quirks)
 
+    @_reported
     def to_native(self, state, request):
-        try:
-            base_url, default_model, field, quirks = _load(state)
-            model = request.model
-            if not model:
-                if default_model is None:
-                    raise Err(
-                        errors.config("the request names no model and the provider has no default model: pass a model")
-                    )
-                model = default_model
-            url = quirks.url(base_url, model)
-            body, warnings, probe = chat_request.build_body(request, model, _max_tokens_field(base_url, field), quirks)
-            headers = [
-                t.Header(name="content-type", value="application/json"),
-                t.Header(name="accept", value="text/event-stream"),
-            ]
-            headers.extend(t.Header(name=name, value=quirks.headers[name]) for name in sorted(quirks.headers))
-            if probe:
-                headers.append(t.Header(name=PROBE_HEADER, value="1"))
-            return t.NativeRequest(
-                http=t.OutgoingRequest(
-                    method="POST",
-                    url=url,
-                    headers=headers,
-                    body=chat_request.encode(body),
-                    secrets=[API_KEY_SECRET],
-                ),
-                framing=t.Framing.SSE,
-                warnings=warnings,
-            )
-        except Err:
-            raise
-        except Exception as exc:
-            raise Err(errors.new_error(t.ErrorKind.OTHER, f"openai-py failed: {type(exc).__name__}: {exc}")) from None
+        base_url, default_model, field, quirks = _load(state)
+        model = request.model
+        if not model:
+            if default_model is None:
+                raise Err(
+                    errors.config("the request names no model and the provider has no default model: pass a model")
+                )
+            model = default_model
+        url = quirks.url(base_url, model)
+        body, warnings, probe = chat_request.build_body(request, model, _max_tokens_field(base_url, field), quirks)
+        headers = [
+            t.Header(name="content-type", value="application/json"),
+            t.Header(name="accept", value="text/event-stream"),
+        ]
+        headers.extend(t.Header(name=name, value=quirks.headers[name]) for name in sorted(quirks.headers))
+        if probe:
+            headers.append(t.Header(name=PROBE_HEADER, value="1"))
+        return t.NativeRequest(
+            http=t.OutgoingRequest(
+                method="POST",
+                url=url,
+                headers=headers,
+                body=chat_request.encode(body),
+                secrets=[API_KEY_SECRET],
+            ),
+            framing=t.Framing.SSE,
+            warnings=warnings,
+        )
 
+    @_reported
     def list_models(self, state):
-        try:
-            base_url, _, _, quirks = _load(state)
-            return models.list_models(models.request(quirks.models_url(base_url), API_KEY_SECRET, quirks.headers))
-        except Err:
-            raise
-        except Exception as exc:
-            raise Err(errors.new_error(t.ErrorKind.OTHER, f"openai-py failed: {type(exc).__name__}: {exc}")) from None
+        base_url, _, _, quirks = _load(state)
+        return models.list_models(models.request(quirks.models_url(base_url), API_KEY_SECRET, quirks.headers))
 
     def health(self, state):
         # Never fails: a failure, even a bug here, is a `down` report.
@@ -170,10 +176,6 @@ class Provider(exports.Provider):
         except Exception as exc:
             return api.HealthReport(status=api.HealthStatus.DOWN, reason=f"openai-py failed: {type(exc).__name__}: {exc}")
 
+    @_reported
     def finalize(self, state, turn):
-        try:
-            return turn.finalize(state)
-        except Err:
-            raise
-        except Exception as exc:
-            raise Err(errors.new_error(t.ErrorKind.OTHER, f"openai-py failed: {type(exc).__name__}: {exc}")) from None
+        return turn.finalize(state)

@@ -161,17 +161,21 @@ def _raw(text):
             expected = ", ".join(f"`{field}`" for field in FIELDS)
             raise wj.SchemaError(f"unknown field `{key}`, expected one of {expected}")
     wj.check_fields(options, FIELDS)
+    return wj.opt_str(options, "max_tokens_field"), _read(options)
+
+
+def _read(fields):
+    """The `Quirks` in a JSON object: the options, or what a state kept of them."""
     quirks = Quirks()
-    field = wj.opt_str(options, "max_tokens_field")
-    stream_usage = options.get("stream_usage")
+    stream_usage = fields.get("stream_usage")
     quirks.stream_usage = _bool(wj.MISSING if stream_usage is None else stream_usage, True)
-    quirks.rename = _string_map(options.get("rename", wj.MISSING))
-    quirks.unsupported = _strings(options.get("unsupported", wj.MISSING))
-    quirks.headers = _string_map(options.get("headers", wj.MISSING))
-    quirks.tool_result_name = _bool(options.get("tool_result_name", wj.MISSING), False)
-    quirks.api_version = wj.opt_str(options, "api_version")
-    quirks.deployment_urls = _bool(options.get("deployment_urls", wj.MISSING), False)
-    return field, quirks
+    quirks.rename = _string_map(fields.get("rename", wj.MISSING))
+    quirks.unsupported = _strings(fields.get("unsupported", wj.MISSING))
+    quirks.headers = _string_map(fields.get("headers", wj.MISSING))
+    quirks.tool_result_name = _bool(fields.get("tool_result_name", wj.MISSING), False)
+    quirks.api_version = wj.opt_str(fields, "api_version")
+    quirks.deployment_urls = _bool(fields.get("deployment_urls", wj.MISSING), False)
+    return quirks
 
 
 def parse(text, name):
@@ -212,14 +216,5 @@ def parse(text, name):
 
 def from_state(kept):
     """The `quirks` a state holds (a state from before them reads as none)."""
-    quirks = Quirks()
     stored = kept.get("quirks")
-    if isinstance(stored, dict):
-        quirks.stream_usage = _bool(stored.get("stream_usage", wj.MISSING), True)
-        quirks.rename = _string_map(stored.get("rename", wj.MISSING))
-        quirks.unsupported = _strings(stored.get("unsupported", wj.MISSING))
-        quirks.headers = _string_map(stored.get("headers", wj.MISSING))
-        quirks.tool_result_name = _bool(stored.get("tool_result_name", wj.MISSING), False)
-        quirks.api_version = wj.opt_str(stored, "api_version")
-        quirks.deployment_urls = _bool(stored.get("deployment_urls", wj.MISSING), False)
-    return quirks
+    return _read(stored) if isinstance(stored, dict) else Quirks()
