@@ -63,10 +63,9 @@ fn main() {
         eprintln!("skipping the live-turns benchmark: {} has no openai.wasm (run `cargo xtask build openai`)", components.display());
         return;
     }
-    let mut upstream = Upstream::start();
+    let upstream = Upstream::start();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
     rt.block_on(measure(&components, upstream.addr, turns));
-    upstream.stop();
 }
 
 /// Load the provider, warm it, then hold `turns` turns open and print what they cost.
@@ -163,7 +162,8 @@ impl Memory {
     }
 }
 
-/// The holding upstream, a child process.
+/// The holding upstream, a child process, stopped when dropped (a failed
+/// measurement included).
 struct Upstream {
     child: Child,
     addr: SocketAddr,
@@ -185,7 +185,10 @@ impl Upstream {
         Upstream { child, addr }
     }
 
-    fn stop(&mut self) {
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
