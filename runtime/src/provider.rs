@@ -13,7 +13,6 @@
 //! limit breach, a grammar violation or a timeout becomes an `error` event and
 //! a typed error; the instance is dropped and the next turn gets a new one.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
@@ -633,7 +632,9 @@ fn cancelled() -> Failure {
 pub struct TurnStream {
     driver: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     receiver: mpsc::Receiver<Message>,
-    buffer: VecDeque<Event>,
+    /// The rest of the batch being read. A batch is read from where the
+    /// driver put it: its events are not moved again into another queue.
+    buffer: std::vec::IntoIter<Event>,
     result: Option<Result<TurnResult, TurnError>>,
     /// The caller's deadlines and what it holds for the turn's life.
     bounds: Option<Box<Bounds>>,
@@ -772,7 +773,7 @@ impl Bounds {
 impl TurnStream {
     /// A stream fed by `driver` through `receiver` (the driver runs as the stream is read).
     pub(crate) fn new(driver: Pin<Box<dyn Future<Output = ()> + Send>>, receiver: mpsc::Receiver<Message>) -> TurnStream {
-        TurnStream { driver: Some(driver), receiver, buffer: VecDeque::new(), result: None, bounds: None }
+        TurnStream { driver: Some(driver), receiver, buffer: Vec::new().into_iter(), result: None, bounds: None }
     }
 
     /// End the turn with `error` (an `error` event, then the error as its
@@ -824,7 +825,7 @@ impl TurnStream {
         let first = self.next().await?;
         let mut batch = Vec::with_capacity(1 + self.buffer.len());
         batch.push(first);
-        batch.extend(self.buffer.drain(..));
+        batch.extend(self.buffer.by_ref());
         if let Some(bounds) = self.bounds.as_mut() {
             batch.iter().skip(1).for_each(|event| bounds.saw(event));
         }
@@ -833,7 +834,7 @@ impl TurnStream {
 
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         loop {
-            if let Some(event) = self.buffer.pop_front() {
+            if let Some(event) = self.buffer.next() {
                 if let Some(bounds) = self.bounds.as_mut() {
                     bounds.saw(&event);
                 }
@@ -848,7 +849,7 @@ impl TurnStream {
             if let Some(error) = self.bounds.as_mut().and_then(|bounds| bounds.expired(cx)) {
                 // Dropping the driver drops the instance and its upstream connection.
                 self.driver = None;
-                self.buffer.push_back(Event::Error(error.clone()));
+                self.buffer = vec![Event::Error(error.clone())].into_iter();
                 self.result = Some(Err(error));
                 continue;
             }
@@ -868,6 +869,7 @@ impl TurnStream {
         }
     }
 
+    /// Take what the driver sent; called only once the buffer is read.
     fn accept(&mut self, message: Option<Message>) {
         match message {
             Some(Message::Events(mut events)) => {
@@ -882,7 +884,7 @@ impl TurnStream {
                         }
                     }
                 }
-                self.buffer.extend(events);
+                self.buffer = events.into_iter();
             }
             Some(Message::Done(mut result)) => {
                 if let (Some(bounds), Ok(result)) = (self.bounds.as_ref(), result.as_mut())
