@@ -550,6 +550,9 @@ impl IncomingBody {
     /// Scrub received bytes until `max` are ready for the guest or none are
     /// left; at the end of the body, release what the scrubber held back.
     fn scrub_up_to(&mut self, max: usize) {
+        // Room for all of it at once, not grown (and copied) piece by piece.
+        let received: usize = self.raw.iter().map(Bytes::len).sum();
+        self.pending.reserve(received.min(max.saturating_sub(self.pending.len() - self.taken)));
         while self.pending.len() - self.taken < max {
             let Some(chunk) = self.raw.front_mut() else {
                 if self.ended {

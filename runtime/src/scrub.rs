@@ -89,6 +89,15 @@ impl Needles {
         matches!(self.search, Search::Nothing)
     }
 
+    /// Whether `data` holds anything to replace.
+    fn found_in(&self, data: &[u8]) -> bool {
+        match &self.search {
+            Search::Nothing => false,
+            Search::RedactAll => !data.is_empty(),
+            Search::Automaton(searcher) => searcher.is_match(data),
+        }
+    }
+
     /// `data` with every match replaced.
     fn replace(&self, data: Vec<u8>) -> Vec<u8> {
         let searcher = match &self.search {
@@ -246,8 +255,12 @@ impl Scrubber {
 
     /// Scrub `chunk` (joined to what was held back) into `out`.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        if self.needles.is_empty() {
-            out.extend_from_slice(chunk);
+        // The usual case: nothing held back and nothing found. The chunk is
+        // searched where it is and copied once.
+        if self.held.is_empty() && !self.needles.found_in(chunk) {
+            let (ready, tail) = chunk.split_at(chunk.len() - self.needles.partial_tail(chunk));
+            out.extend_from_slice(ready);
+            self.held.extend_from_slice(tail);
             return;
         }
         let mut data = std::mem::take(&mut self.held);
