@@ -50,6 +50,11 @@ use criterion::{Criterion, Throughput, criterion_group};
 #[path = "support/instructions.rs"]
 mod instructions;
 
+/// The allocator the `cordon` binary runs with (`src/main.rs`): the host's
+/// side is measured as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn fixture() -> Option<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/wire/openai-chat/openai-text.chunks.txt");
     match std::fs::read_to_string(&path) {
