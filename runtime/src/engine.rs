@@ -29,6 +29,10 @@ use crate::bindings::{v0_1, v0_2};
 use crate::cache::CompiledCache;
 use crate::host::HostState;
 
+/// Set (to anything), the engine writes `/tmp/perf-PID.map`, which names the
+/// compiled guest functions for `perf report` (see the README's profiling notes).
+pub const PERF_MAP_ENV: &str = "CORDON_PERF_MAP";
+
 /// How often the epoch advances. Guest CPU limits are counted in these ticks,
 /// and a busy guest yields to the async runtime once per tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -155,6 +159,9 @@ impl Engine {
             .max_wasm_stack(1 << 20)
             .async_stack_size(2 << 20)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        if std::env::var_os(PERF_MAP_ENV).is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = wasmtime::Engine::new(&config)?;
         start_epoch_ticker(&engine).context("cannot start the epoch ticker thread")?;
 
