@@ -30,6 +30,11 @@ use futures_util::StreamExt as _;
 use http_body_util::StreamBody;
 use hyper::body::Frame;
 
+/// The allocator the `cordon` binary runs with (`src/main.rs`): the host's
+/// memory is measured as it is there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Set: this process is the holding upstream; it prints its address and serves.
 const HOLD_ENV: &str = "CORDON_BENCH_HOLD_UPSTREAM";
 /// How many turns to hold open (10,000 by default).
