@@ -51,6 +51,8 @@ const FIRST_EVENTS: &str = concat!(
 );
 
 fn main() {
+    // As the `cordon` binary starts (`src/main.rs`).
+    let _ = cordon::pages::disable_transparent_huge_pages();
     if std::env::var_os(HOLD_ENV).is_some() {
         hold_upstream();
         return;

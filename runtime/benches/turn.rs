@@ -373,6 +373,8 @@ criterion_group!(turn, benches, swap_benches, tool_benches, language_benches);
 /// The instruction counts first (or, under callgrind, one counted workload
 /// alone), then criterion's groups.
 fn main() {
+    // As the `cordon` binary starts (`src/main.rs`).
+    let _ = cordon::pages::disable_transparent_huge_pages();
     let wire = fixture().map(|text| frame(&text, Framing::OpenAiSse).expect("fixture frames").concat());
     if let Ok(spec) = std::env::var(instructions::COUNT_ENV) {
         instructions::run_counted(&spec, wire.expect("the recorded stream"));

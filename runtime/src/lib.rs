@@ -39,7 +39,7 @@
 //! [`toolbox`] (tools by the names models call them), [`tool_loop`] (the
 //! conversation between a model and its tools), [`registry`] (versions and
 //! hot-swap), [`watch`] (reload on file change), [`admin`] (the admin endpoint),
-//! and the public [`types`].
+//! [`pages`] (huge pages off for the process), and the public [`types`].
 
 mod bindings;
 mod convert;
@@ -63,6 +63,7 @@ pub mod grammar;
 pub mod limits;
 pub mod manifest;
 pub mod models;
+pub mod pages;
 pub mod policy;
 pub mod presets;
 pub mod provider;

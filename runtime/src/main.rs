@@ -9,5 +9,8 @@ mod cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // First, so that every page faulted from here on is a small one. A kernel
+    // that refuses keeps its default, which costs memory and nothing else.
+    let _ = cordon::pages::disable_transparent_huge_pages();
     cli::main()
 }
