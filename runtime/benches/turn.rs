@@ -18,7 +18,9 @@
 //!   as p50 and p90 of 2,000 pairs, each a raw request to the first body byte
 //!   and a turn to its first event, back to back on the same upstream (the
 //!   machine's drift between separate criterion runs is larger than the
-//!   difference).
+//!   difference), each pair after the last turn's aftermath has run; on two
+//!   worker threads, then on one (where the thread the tasks land on cannot
+//!   differ between the raw request and the turn).
 //!
 //! - `swap/warm-cache`, `swap/cold-cache`: from the rename of a new component
 //!   file into a watched folder to the first turn served by the new version.
@@ -94,11 +96,20 @@ fn whole_turns(rt: &tokio::runtime::Runtime, provider: &cordon::Provider, iters:
 
 /// Pairs measured for the sandbox's time before the first event.
 const FIRST_EVENT_PAIRS: usize = 2_000;
+/// How long each pair waits for the work that follows a turn.
+const SETTLE: Duration = Duration::from_micros(300);
 
 /// Print what the sandbox adds before the first event: `FIRST_EVENT_PAIRS`
 /// times, a raw POST to `url` until its first body byte, then a turn of
-/// `provider` (whose upstream is `url`) until its first event.
-fn print_first_event_added(rt: &tokio::runtime::Runtime, provider: &cordon::Provider, client: &reqwest::Client, url: &str) {
+/// `provider` (whose upstream is `url`) until its first event, on `rt`
+/// (`threads` says how it runs its tasks).
+fn print_first_event_added(
+    threads: &str,
+    rt: &tokio::runtime::Runtime,
+    provider: &cordon::Provider,
+    client: &reqwest::Client,
+    url: &str,
+) {
     let (mut raw, mut turn) = rt.block_on(async {
         let (mut raw, mut turn) = (Vec::with_capacity(FIRST_EVENT_PAIRS), Vec::with_capacity(FIRST_EVENT_PAIRS));
         for _ in 0..FIRST_EVENT_PAIRS {
@@ -116,6 +127,14 @@ fn print_first_event_added(rt: &tokio::runtime::Runtime, provider: &cordon::Prov
             }
             turn.push(start.elapsed());
             std::hint::black_box(stream.into_result().await.expect("turn"));
+            // Let what follows a turn (its instance dropped, the next one made
+            // ahead) finish first, so that it is not timed in the next pair:
+            // yield to it for a while (sleeping would let the core go idle,
+            // and waking it would be timed instead).
+            let settled = Instant::now() + SETTLE;
+            while Instant::now() < settled {
+                tokio::task::yield_now().await;
+            }
         }
         (raw, turn)
     });
@@ -123,8 +142,8 @@ fn print_first_event_added(rt: &tokio::runtime::Runtime, provider: &cordon::Prov
     turn.sort();
     let at = |times: &[Duration], share: usize| times[times.len() * share / 100].as_secs_f64() * 1e6;
     eprintln!(
-        "sandbox before the first event ({FIRST_EVENT_PAIRS} interleaved pairs): first event p50 {:.0} µs, raw first byte p50 {:.0} µs: \
-         the sandbox adds {:.0} µs at p50 ({:.0} µs at p90)",
+        "sandbox before the first event ({FIRST_EVENT_PAIRS} interleaved pairs, {threads}): first event p50 {:.0} µs, \
+         raw first byte p50 {:.0} µs: the sandbox adds {:.0} µs at p50 ({:.0} µs at p90)",
         at(&turn, 50),
         at(&raw, 50),
         at(&turn, 50) - at(&raw, 50),
@@ -161,7 +180,7 @@ fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
     let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/components");
     let runtime = Runtime::new(RuntimeConfig::new(&components)).expect("runtime");
-    let start = |chunks: Vec<bytes::Bytes>| {
+    let start_on = |rt: &tokio::runtime::Runtime, chunks: Vec<bytes::Bytes>| {
         rt.block_on(async {
             let server = ReplayServer::start(vec![Reply::stream(chunks)]).await.expect("server");
             // A local replay: the upstream is all the provider is granted.
@@ -170,11 +189,22 @@ fn benches(c: &mut Criterion) {
             (server, provider)
         })
     };
-    let (server, provider) = start(vec![wire.clone().into()]);
-    let (_trickle_server, trickle_provider) = start(chunks.clone());
+    let (server, provider) = start_on(&rt, vec![wire.clone().into()]);
+    let (_trickle_server, trickle_provider) = start_on(&rt, chunks.clone());
     let client = cordon::tls::client_builder().build().expect("HTTP client");
     let url = format!("{}/chat/completions", server.url());
-    print_first_event_added(&rt, &provider, &client, &url);
+    print_first_event_added("two worker threads", &rt, &provider, &client, &url);
+    // Again with every task on one thread: on two worker threads a run's
+    // tasks (the two clients' connections, the upstream's) land on one thread
+    // or the other and stay, and the raw request and the turn's own request
+    // do not land alike. One thread leaves the sandbox's own time.
+    {
+        let one = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
+        let (server, provider) = start_on(&one, vec![wire.clone().into()]);
+        let client = cordon::tls::client_builder().build().expect("HTTP client");
+        let url = format!("{}/chat/completions", server.url());
+        print_first_event_added("one thread", &one, &provider, &client, &url);
+    }
 
     let mut group = c.benchmark_group("openai-text");
     group.throughput(Throughput::Elements(sse_events));
